@@ -1,0 +1,238 @@
+//! The v1 wire types of the relay API (§3, §6) and the error envelope shared by relay and SDK.
+//!
+//! Unknown JSON members are ignored on input (§2), so no type here denies unknown fields.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// `Mailbox-Request-ID`, echoed and de-duplicated (§7).
+pub const HEADER_REQUEST_ID: &str = "mailbox-request-id";
+/// `Mailbox-Device-Claim`, the bearer claim (§8).
+pub const HEADER_DEVICE_CLAIM: &str = "mailbox-device-claim";
+/// Older spellings of the claim header; the canonical one wins when both are present (§3).
+pub const LEGACY_DEVICE_CLAIM_HEADERS: [&str; 2] = ["deviceclaim", "device-claim"];
+/// `Mailbox-Device-Attestation`, opaque and optional (§3).
+pub const HEADER_DEVICE_ATTESTATION: &str = "mailbox-device-attestation";
+/// Older spellings of the attestation header.
+pub const LEGACY_DEVICE_ATTESTATION_HEADERS: [&str; 2] =
+    ["deviceattestation", "device-attestation"];
+
+/// The path prefix of mailboxes.
+pub const MAILBOX_PATH: &str = "/v1/m";
+
+/// An encrypted message: the AEAD name and `base64(nonce ‖ ciphertext ‖ tag)` (§13).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Payload {
+    /// AEAD name, e.g. `AEAD_AES_128_GCM`. The relay does not restrict it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Standard base64 of nonce, ciphertext and tag.
+    pub data: String,
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Ciphertext stays out of debug output and logs.
+        f.debug_struct("Payload")
+            .field("type", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The public link-preview text of a share. Not encrypted: anyone with the URL can read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisplayInformation {
+    /// Short title, e.g. "Car Key".
+    pub title: String,
+    /// One or two sentences.
+    pub description: String,
+    /// An `https` URL of a picture. The relay never fetches it.
+    #[serde(rename = "imageURL")]
+    pub image_url: String,
+}
+
+/// A push token of one party (§15).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationToken {
+    /// Token type, e.g. `com.apple.apns`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Vendor-defined token data.
+    #[serde(rename = "tokenData")]
+    pub token_data: String,
+}
+
+impl fmt::Debug for NotificationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotificationToken")
+            .field("type", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Mailbox settings chosen by the sender at creation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MailboxConfiguration {
+    /// The receiver's rights, letters of `RWD`; `"RD"` when absent (§9).
+    #[serde(
+        rename = "accessRights",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_rights: Option<String>,
+    /// RFC 3339 instant; the relay's default lifetime when absent, clamped to its maximum (§10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+}
+
+/// Body of CreateMailbox, `POST /v1/m` (§6.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateMailboxRequest {
+    /// The first encrypted message.
+    pub payload: Payload,
+    /// The public preview text.
+    #[serde(rename = "displayInformation")]
+    pub display_information: DisplayInformation,
+    /// The sender's push token, if any.
+    #[serde(
+        rename = "notificationToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub notification_token: Option<NotificationToken>,
+    /// Access rights and expiration.
+    #[serde(
+        rename = "mailboxConfiguration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mailbox_configuration: Option<MailboxConfiguration>,
+}
+
+/// Response of CreateMailbox: 200, or 201 with the same body for a repeated request id (§7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateMailboxResponse {
+    /// `{relay}/v1/m/{id}`, with no query and no fragment. Clients treat it as opaque.
+    #[serde(rename = "urlLink")]
+    pub url_link: String,
+    /// Whether the relay can push to the token type the caller gave.
+    #[serde(rename = "isPushNotificationSupported")]
+    pub is_push_notification_supported: bool,
+}
+
+/// Body of UpdateMailbox, `PUT /v1/m/{id}` (§6.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateMailboxRequest {
+    /// The new message; replaces the slot.
+    pub payload: Payload,
+    /// Replaces the caller's push token when present.
+    #[serde(
+        rename = "notificationToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub notification_token: Option<NotificationToken>,
+}
+
+/// Response of UpdateMailbox: 200, or 201 repeating it for a repeated request id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateMailboxResponse {
+    /// Whether the relay can push to the caller's own token type.
+    #[serde(rename = "isPushNotificationSupported")]
+    pub is_push_notification_supported: bool,
+}
+
+/// Optional body of ReadSecureContentFromMailbox, `POST /v1/m/{id}` (§6.3 resolution).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadMailboxRequest {
+    /// Stores the caller's push token.
+    #[serde(
+        rename = "notificationToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub notification_token: Option<NotificationToken>,
+}
+
+/// Response of ReadSecureContentFromMailbox (§6.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadMailboxResponse {
+    /// The current slot content, whoever wrote it.
+    pub payload: Payload,
+    /// The public preview text.
+    #[serde(rename = "displayInformation")]
+    pub display_information: DisplayInformation,
+    /// `YYYY-MM-DDThh:mm:ssZ`.
+    pub expiration: String,
+}
+
+/// The preview as JSON: `GET /v1/m/{id}` with `Accept: application/json` (our extension).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewResponse {
+    /// The public preview text.
+    #[serde(rename = "displayInformation")]
+    pub display_information: DisplayInformation,
+    /// `YYYY-MM-DDThh:mm:ssZ`.
+    pub expiration: String,
+}
+
+/// The JSON body of every error the relay answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `claim_rejected`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_request_uses_the_draft_member_names() {
+        let json = r#"{"payload":{"type":"AEAD_AES_128_GCM","data":"AAAA"},
+            "displayInformation":{"title":"t","description":"d","imageURL":"https://x/y.png"},
+            "notificationToken":{"type":"com.apple.apns","tokenData":"abc"},
+            "mailboxConfiguration":{"accessRights":"RWD","expiration":"2030-01-01T00:00:00Z"},
+            "somethingNew":42}"#;
+        let request: CreateMailboxRequest = serde_json::from_str(json).unwrap();
+        assert_eq!(request.display_information.image_url, "https://x/y.png");
+        assert_eq!(request.notification_token.unwrap().token_data, "abc");
+        let config = request.mailbox_configuration.unwrap();
+        assert_eq!(config.access_rights.as_deref(), Some("RWD"));
+    }
+
+    #[test]
+    fn token_object_needs_both_members() {
+        let json = r#"{"notificationToken":{"type":"com.apple.apns"}}"#;
+        assert!(serde_json::from_str::<ReadMailboxRequest>(json).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_ciphertext_and_tokens() {
+        let payload = Payload {
+            kind: "AEAD_AES_128_GCM".into(),
+            data: "c2VjcmV0".into(),
+        };
+        assert!(!format!("{payload:?}").contains("c2VjcmV0"));
+        let token = NotificationToken {
+            kind: "t".into(),
+            token_data: "device-token".into(),
+        };
+        assert!(!format!("{token:?}").contains("device-token"));
+    }
+}
