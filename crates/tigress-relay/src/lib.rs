@@ -1,1 +1,23 @@
-//! placeholder
+//! The Secure Credential Transfer relay: an HTTPS service of short-lived mailboxes that hold
+//! ciphertext it cannot read.
+//!
+//! [`app`] builds the axum router over a [`store::MailboxStore`]; [`start`] and [`run_until`] run
+//! it on a TCP listener, with TLS (rustls) or, on loopback or behind a TLS-terminating proxy,
+//! plain HTTP. The rules of the protocol live in [`mailbox`] as plain functions; the embedded
+//! SQLite store in [`store::sqlite`]. The relay never sees a share's secret, never stores a device
+//! claim or request id in the clear, and never logs claims, request ids, tokens, payloads, share
+//! URLs or client addresses.
+//!
+//! It does not send push notifications yet, and it does not link the client SDK.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod mailbox;
+pub mod preview;
+mod server;
+pub mod store;
+
+pub use config::{Durability, Limits, RelayConfig, TlsFiles};
+pub use http::{AppState, Settings, app};
+pub use server::{RunningRelay, run_until, start};
