@@ -90,20 +90,14 @@ impl ApiError {
                 "this method is not defined for this path".into(),
             ),
             Self::MissingClaim { bad_request } => (
-                if *bad_request {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::UNAUTHORIZED
-                },
+                if *bad_request { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED },
                 "missing_claim",
                 "the Mailbox-Device-Claim header is required".into(),
             ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such mailbox".into()),
-            Self::Timeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                "timeout",
-                "the request took too long".into(),
-            ),
+            Self::Timeout => {
+                (StatusCode::REQUEST_TIMEOUT, "timeout", "the request took too long".into())
+            }
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -116,18 +110,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                code: code.into(),
-                message,
-            }),
-        )
-            .into_response();
+        let mut response = (status, Json(ErrorBody { code: code.into(), message })).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }
@@ -151,9 +136,6 @@ impl From<StoreError> for ApiError {
 
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
-        Self::Invalid {
-            code: e.code(),
-            message: e.to_string(),
-        }
+        Self::Invalid { code: e.code(), message: e.to_string() }
     }
 }

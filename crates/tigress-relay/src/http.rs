@@ -103,10 +103,7 @@ async fn envelope(State(state): State<AppState>, request: Request, next: Next) -
         headers.insert(HeaderName::from_static(HEADER_REQUEST_ID), id);
     }
     for (name, value) in preview::SECURITY_HEADERS {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
     tracing::info!(
         %method,
@@ -182,11 +179,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestKey {
             Single::Absent => Ok(Self(None)),
             Single::Many => Err(invalid()),
             Single::One(value) => {
-                let id: RequestId = value
-                    .to_str()
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(invalid)?;
+                let id: RequestId =
+                    value.to_str().ok().and_then(|v| v.parse().ok()).ok_or_else(invalid)?;
                 Ok(Self(Some(RequestHash::of(&id))))
             }
         }
@@ -228,9 +222,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
     limits: &Limits,
 ) -> Result<Option<T>, ApiError> {
     let bytes = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge {
-            limit: limits.max_body_bytes,
-        },
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge { limit: limits.max_body_bytes },
         _ => ApiError::Invalid {
             code: "malformed_body",
             message: "the request body could not be read".into(),
@@ -239,9 +231,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| ApiError::malformed_body(&e))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| ApiError::malformed_body(&e))
 }
 
 fn required_body<T: serde::de::DeserializeOwned>(
@@ -351,19 +341,14 @@ async fn read_display_information(
     } else {
         Html(preview::render(&view.display, &state.settings.url_link(id))).into_response()
     };
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
     Ok(response)
 }
 
 /// JSON only when the client asks for it and does not also accept HTML: link-preview bots and
 /// browsers keep getting the page.
 fn wants_json(headers: &HeaderMap) -> bool {
-    let accept = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok());
+    let accept = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok());
     let (mut json, mut html) = (false, false);
     for value in accept {
         json |= value.contains("application/json");
@@ -400,10 +385,7 @@ async fn read_secure_content(
     if let Some(token) = &body.notification_token {
         mailbox::check_token(token, &state.settings.limits)?;
     }
-    let view = state
-        .store
-        .read(id, caller, body.notification_token, unix_now())
-        .await?;
+    let view = state.store.read(id, caller, body.notification_token, unix_now()).await?;
     Ok(Json(ReadMailboxResponse {
         payload: view.payload,
         display_information: view.display,
@@ -445,19 +427,10 @@ async fn update_mailbox(
     }
     let updated = state
         .store
-        .update(
-            id,
-            caller,
-            body.payload,
-            body.notification_token,
-            request,
-            unix_now(),
-        )
+        .update(id, caller, body.payload, body.notification_token, request, unix_now())
         .await?;
     let supported = state.settings.push_supported(updated.token_type.as_deref());
-    let response = UpdateMailboxResponse {
-        is_push_notification_supported: supported,
-    };
+    let response = UpdateMailboxResponse { is_push_notification_supported: supported };
     Ok((status_of(updated.outcome), Json(response)))
 }
 
@@ -508,10 +481,7 @@ async fn relinquish_mailbox(
     RequestKey(request): RequestKey,
 ) -> Result<StatusCode, ApiError> {
     let caller = claim.required_401()?;
-    let outcome = state
-        .store
-        .relinquish(id, caller, request, unix_now())
-        .await?;
+    let outcome = state.store.relinquish(id, caller, request, unix_now()).await?;
     Ok(status_of(outcome))
 }
 
@@ -534,10 +504,7 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object))
 )]
 async fn openapi_json(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        state.settings.openapi_json.clone(),
-    )
+    ([(header::CONTENT_TYPE, "application/json")], state.settings.openapi_json.clone())
         .into_response()
 }
 

@@ -236,9 +236,7 @@ fn check_text(name: &str, value: &str, max_chars: usize, allow_empty: bool) -> R
         return Err(Invalid::Field(format!("{name} must not be empty")));
     }
     if value.chars().count() > max_chars {
-        return Err(Invalid::Field(format!(
-            "{name} is longer than {max_chars} characters"
-        )));
+        return Err(Invalid::Field(format!("{name} is longer than {max_chars} characters")));
     }
     Ok(())
 }
@@ -253,21 +251,14 @@ pub fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Invalid> 
         )));
     }
     if payload.data.is_empty() || decode_lenient(&payload.data).is_none() {
-        return Err(Invalid::Payload(
-            "payload.data must be non-empty base64".into(),
-        ));
+        return Err(Invalid::Payload("payload.data must be non-empty base64".into()));
     }
     Ok(())
 }
 
 /// Checks the public display information; `imageURL` must be `https` (the relay never fetches it).
 pub fn check_display(display: &DisplayInformation, limits: &Limits) -> Result<(), Invalid> {
-    check_text(
-        "displayInformation.title",
-        &display.title,
-        limits.max_title_chars,
-        false,
-    )?;
+    check_text("displayInformation.title", &display.title, limits.max_title_chars, false)?;
     check_text(
         "displayInformation.description",
         &display.description,
@@ -298,29 +289,17 @@ pub fn check_display(display: &DisplayInformation, limits: &Limits) -> Result<()
 
 /// Checks a push token: both members present, non-empty and bounded.
 pub fn check_token(token: &NotificationToken, limits: &Limits) -> Result<(), Invalid> {
-    check_text(
-        "notificationToken.type",
-        &token.kind,
-        limits.max_token_type_chars,
-        false,
-    )?;
-    check_text(
-        "notificationToken.tokenData",
-        &token.token_data,
-        limits.max_token_data_chars,
-        false,
-    )
+    check_text("notificationToken.type", &token.kind, limits.max_token_type_chars, false)?;
+    check_text("notificationToken.tokenData", &token.token_data, limits.max_token_data_chars, false)
 }
 
 /// Parses `accessRights`, `"RD"` when absent (§9).
 pub fn resolve_rights(requested: Option<&str>) -> Result<AccessRights, Invalid> {
     match requested {
         None => Ok(AccessRights::default()),
-        Some(text) => text
-            .parse()
-            .map_err(|e: tigress_proto::access::AccessRightsError| {
-                Invalid::AccessRights(e.to_string())
-            }),
+        Some(text) => text.parse().map_err(|e: tigress_proto::access::AccessRightsError| {
+            Invalid::AccessRights(e.to_string())
+        }),
     }
 }
 
@@ -333,15 +312,11 @@ pub fn resolve_expiration(
 ) -> Result<i64, Invalid> {
     let latest = now.saturating_add(seconds(limits.max_lifetime));
     let Some(text) = requested else {
-        return Ok(now
-            .saturating_add(seconds(limits.default_lifetime))
-            .min(latest));
+        return Ok(now.saturating_add(seconds(limits.default_lifetime)).min(latest));
     };
     let at = expiration::parse(text).map_err(|e| Invalid::Expiration(e.to_string()))?;
     if at <= now {
-        return Err(Invalid::Expiration(
-            "expiration must be in the future".into(),
-        ));
+        return Err(Invalid::Expiration("expiration must be in the future".into()));
     }
     Ok(at.min(latest))
 }
@@ -361,66 +336,35 @@ mod tests {
     #[test]
     fn follows_the_binding_table() {
         let (sender, receiver, stranger) = (claim(), claim(), claim());
-        let unbound = Parties {
-            sender: &sender,
-            receiver: None,
-            rights: AccessRights::default(),
-        };
-        assert_eq!(
-            decide_read(&unbound, &sender),
-            Ok(ReadAccess::Party(Role::Sender))
-        );
+        let unbound = Parties { sender: &sender, receiver: None, rights: AccessRights::default() };
+        assert_eq!(decide_read(&unbound, &sender), Ok(ReadAccess::Party(Role::Sender)));
         assert_eq!(decide_read(&unbound, &stranger), Ok(ReadAccess::Binds));
         assert_eq!(decide_update(&unbound, &stranger), Err(Denial::NotAParty));
         assert_eq!(decide_delete(&unbound, &stranger), Err(Denial::NotAParty));
-        assert_eq!(
-            decide_relinquish(&unbound, &sender),
-            Err(Denial::NotReceiver)
-        );
+        assert_eq!(decide_relinquish(&unbound, &sender), Err(Denial::NotReceiver));
 
-        let bound = Parties {
-            sender: &sender,
-            receiver: Some(&receiver),
-            rights: AccessRights::default(),
-        };
-        assert_eq!(
-            decide_read(&bound, &receiver),
-            Ok(ReadAccess::Party(Role::Receiver))
-        );
+        let bound =
+            Parties { sender: &sender, receiver: Some(&receiver), rights: AccessRights::default() };
+        assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Role::Receiver)));
         assert_eq!(decide_read(&bound, &stranger), Err(Denial::AlreadyClaimed));
         assert_eq!(decide_update(&bound, &receiver), Err(Denial::RightMissing));
         assert_eq!(decide_update(&bound, &sender), Ok(Role::Sender));
         assert_eq!(decide_delete(&bound, &receiver), Ok(Role::Receiver));
         assert_eq!(decide_relinquish(&bound, &receiver), Ok(()));
-        assert_eq!(
-            decide_relinquish(&bound, &stranger),
-            Err(Denial::NotReceiver)
-        );
+        assert_eq!(decide_relinquish(&bound, &stranger), Err(Denial::NotReceiver));
 
-        let writable = Parties {
-            rights: "RWD".parse().unwrap(),
-            ..bound
-        };
+        let writable = Parties { rights: "RWD".parse().unwrap(), ..bound };
         assert_eq!(decide_update(&writable, &receiver), Ok(Role::Receiver));
-        let read_only = Parties {
-            rights: "R".parse().unwrap(),
-            ..writable
-        };
-        assert_eq!(
-            decide_delete(&read_only, &receiver),
-            Err(Denial::RightMissing)
-        );
+        let read_only = Parties { rights: "R".parse().unwrap(), ..writable };
+        assert_eq!(decide_delete(&read_only, &receiver), Err(Denial::RightMissing));
         assert_eq!(decide_delete(&read_only, &sender), Ok(Role::Sender));
     }
 
     #[test]
     fn a_claim_equal_to_the_senders_is_the_sender() {
         let sender = claim();
-        let parties = Parties {
-            sender: &sender,
-            receiver: Some(&sender),
-            rights: AccessRights::default(),
-        };
+        let parties =
+            Parties { sender: &sender, receiver: Some(&sender), rights: AccessRights::default() };
         assert_eq!(parties.role_of(&sender), Some(Role::Sender));
     }
 
@@ -428,10 +372,7 @@ mod tests {
     fn replays_only_the_latest_request_of_the_same_operation() {
         let id = RequestHash::of(&"a".parse().unwrap());
         let other = RequestHash::of(&"b".parse().unwrap());
-        let record = RequestRecord {
-            operation: Operation::Update,
-            request: id,
-        };
+        let record = RequestRecord { operation: Operation::Update, request: id };
         assert!(is_replay(Some(&record), Operation::Update, Some(&id)));
         assert!(!is_replay(Some(&record), Operation::Update, Some(&other)));
         assert!(!is_replay(Some(&record), Operation::Relinquish, Some(&id)));
@@ -453,10 +394,7 @@ mod tests {
         assert!(resolve_expiration(Some(&same), now, &limits).is_err());
         assert!(resolve_expiration(Some("soon"), now, &limits).is_err());
         let far = expiration::format(now + 30 * 24 * 3600);
-        assert_eq!(
-            resolve_expiration(Some(&far), now, &limits),
-            Ok(now + 7 * 24 * 3600)
-        );
+        assert_eq!(resolve_expiration(Some(&far), now, &limits), Ok(now + 7 * 24 * 3600));
         let near = expiration::format(now + 60);
         assert_eq!(resolve_expiration(Some(&near), now, &limits), Ok(now + 60));
     }
@@ -478,21 +416,14 @@ mod tests {
             "data:image/png;base64,AA",
             "https://a b/",
         ] {
-            assert_eq!(
-                check_display(&display(bad), &limits),
-                Err(Invalid::ImageUrl),
-                "{bad}"
-            );
+            assert_eq!(check_display(&display(bad), &limits), Err(Invalid::ImageUrl), "{bad}");
         }
     }
 
     #[test]
     fn payload_needs_a_type_and_base64_data() {
         let limits = Limits::default();
-        let payload = |kind: &str, data: &str| Payload {
-            kind: kind.into(),
-            data: data.into(),
-        };
+        let payload = |kind: &str, data: &str| Payload { kind: kind.into(), data: data.into() };
         assert!(check_payload(&payload("AEAD_AES_128_GCM", "AAAA"), &limits).is_ok());
         assert!(check_payload(&payload("SOMETHING_NEW", "AAAA"), &limits).is_ok());
         assert!(check_payload(&payload("", "AAAA"), &limits).is_err());

@@ -5,10 +5,7 @@ use tigress_proto::wire::DisplayInformation;
 /// Headers sent with the preview (and, since they cost nothing, every response): no script can
 /// run, nothing is cached or indexed, and no referrer leaks the mailbox URL.
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
-    (
-        "content-security-policy",
-        "default-src 'none'; img-src https:; style-src 'unsafe-inline'",
-    ),
+    ("content-security-policy", "default-src 'none'; img-src https:; style-src 'unsafe-inline'"),
     ("referrer-policy", "no-referrer"),
     ("cache-control", "no-store"),
     ("x-content-type-options", "nosniff"),

@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
+use hyper_util::rt::TokioTimer;
 use tokio::task::JoinHandle;
 use utoipa::OpenApi;
 
-use crate::config::RelayConfig;
+use crate::config::{Limits, RelayConfig};
 use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::store::MailboxStore;
 use crate::store::sqlite::SqliteStore;
@@ -45,10 +46,7 @@ impl RunningRelay {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         self.sweeper.abort();
-        self.server
-            .await
-            .context("the server task failed")?
-            .context("the server failed")?;
+        self.server.await.context("the server task failed")?.context("the server failed")?;
         Ok(())
     }
 }
@@ -75,11 +73,7 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
         .with_context(|| format!("could not listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let scheme = if config.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let base_url = config
         .public_url
         .clone()
@@ -94,10 +88,7 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
             .to_pretty_json()
             .context("rendering the OpenAPI document")?,
     };
-    let router = app(AppState {
-        store: Arc::clone(&store),
-        settings: Arc::new(settings),
-    });
+    let router = app(AppState { store: Arc::clone(&store), settings: Arc::new(settings) });
     let service = router.into_make_service();
 
     let handle = Handle::new();
@@ -106,33 +97,37 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
             // Several crypto providers may be compiled in; the relay uses ring. Installing twice
             // (a second relay in one process) is harmless.
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let tls_config = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-                .await
-                .with_context(|| {
+            let tls_config =
+                RustlsConfig::from_pem_file(&tls.cert, &tls.key).await.with_context(|| {
                     format!(
                         "could not load the TLS certificate {} and key {}",
                         tls.cert.display(),
                         tls.key.display()
                     )
                 })?;
-            let server = axum_server::from_tcp_rustls(listener, tls_config).handle(handle.clone());
-            tokio::spawn(server.serve(service))
+            let mut server = axum_server::from_tcp_rustls(listener, tls_config);
+            harden(server.http_builder(), &config.limits);
+            tokio::spawn(server.handle(handle.clone()).serve(service))
         }
-        None => tokio::spawn(
-            axum_server::from_tcp(listener)
-                .handle(handle.clone())
-                .serve(service),
-        ),
+        None => {
+            let mut server = axum_server::from_tcp(listener);
+            harden(server.http_builder(), &config.limits);
+            tokio::spawn(server.handle(handle.clone()).serve(service))
+        }
     };
     let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval));
     tracing::info!(listen = %addr, tls = config.tls.is_some(), "relay listening");
-    Ok(RunningRelay {
-        addr,
-        base_url,
-        handle,
-        server,
-        sweeper,
-    })
+    Ok(RunningRelay { addr, base_url, handle, server, sweeper })
+}
+
+/// Connection-level limits: a client that trickles its headers is cut off (the request timeout
+/// only starts once the headers are in), and one HTTP/2 connection cannot open unbounded streams.
+fn harden(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    limits: &Limits,
+) {
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
 }
 
 /// §2: TLS everywhere, except plain HTTP on loopback or behind a TLS-terminating proxy.
@@ -155,9 +150,7 @@ async fn sweep_forever(store: Arc<dyn MailboxStore>, interval: Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         match store.sweep(now).await {
             Ok(0) => {}
             Ok(swept) => tracing::info!(swept, "erased expired mailboxes"),

@@ -8,7 +8,7 @@
 //! is checkpointed and truncated so deleted ciphertext does not linger in it.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
@@ -74,6 +74,16 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     /// Set when content was erased since the last WAL checkpoint.
     erased: Arc<AtomicBool>,
+    stats: Arc<WriterStats>,
+}
+
+/// Counters of the writer thread: how well group commit batches.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Write jobs carried by those commits.
+    pub jobs: AtomicU64,
 }
 
 impl SqliteStore {
@@ -96,18 +106,23 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(backend)?;
 
         let (sender, receiver) = mpsc::channel();
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = Arc::clone(&stats);
         thread::Builder::new()
             .name("tigress-sqlite-writer".into())
-            .spawn(move || run_writer(conn, receiver))
+            .spawn(move || run_writer(conn, receiver, &writer_stats))
             .map_err(backend)?;
         Ok(Self {
             jobs: Mutex::new(sender),
-            readers: Arc::new(Readers {
-                path,
-                idle: Mutex::new(Vec::new()),
-            }),
+            readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
             erased: Arc::new(AtomicBool::new(false)),
+            stats,
         })
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
     }
 
     /// Runs `f` in the writer thread, inside the next batch, and waits for its commit.
@@ -173,20 +188,10 @@ impl MailboxStore for SqliteStore {
             }
             insert(conn, &mailbox)?;
             if let Some(request) = &request {
-                record_request(
-                    conn,
-                    &mailbox.id,
-                    &mailbox.sender,
-                    Operation::Create,
-                    request,
-                )?;
+                record_request(conn, &mailbox.id, &mailbox.sender, Operation::Create, request)?;
             }
             let token_type = mailbox.sender_token.map(|t| t.kind);
-            Ok(Created {
-                outcome: Outcome::Done,
-                id: mailbox.id,
-                token_type,
-            })
+            Ok(Created { outcome: Outcome::Done, id: mailbox.id, token_type })
         })
         .await
     }
@@ -194,10 +199,7 @@ impl MailboxStore for SqliteStore {
     async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError> {
         self.read_only(move |conn| {
             let row = load_live(conn, &id, now)?;
-            Ok(PreviewView {
-                display: row.display,
-                expires_at: row.expires_at,
-            })
+            Ok(PreviewView { display: row.display, expires_at: row.expires_at })
         })
         .await
     }
@@ -260,14 +262,9 @@ impl MailboxStore for SqliteStore {
             let row = load_live(conn, &id, now)?;
             let last = last_request(conn, &id, &caller)?;
             if mailbox::is_replay(last.as_ref(), Operation::Update, request.as_ref()) {
-                let token_type = row
-                    .parties()
-                    .role_of(&caller)
-                    .and_then(|role| row.token_type(role));
-                return Ok(Updated {
-                    outcome: Outcome::Replayed,
-                    token_type,
-                });
+                let token_type =
+                    row.parties().role_of(&caller).and_then(|role| row.token_type(role));
+                return Ok(Updated { outcome: Outcome::Replayed, token_type });
             }
             let role = mailbox::decide_update(&row.parties(), &caller)?;
             conn.execute(
@@ -285,10 +282,7 @@ impl MailboxStore for SqliteStore {
             if let Some(request) = &request {
                 record_request(conn, &id, &caller, Operation::Update, request)?;
             }
-            Ok(Updated {
-                outcome: Outcome::Done,
-                token_type,
-            })
+            Ok(Updated { outcome: Outcome::Done, token_type })
         })
         .await
     }
@@ -356,14 +350,13 @@ impl MailboxStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read_only(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
-            .await
+        self.read_only(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
     }
 }
 
 /// The writer thread: gathers whatever jobs are waiting, runs them in one transaction (each in a
 /// savepoint, so a failed job leaves no trace), commits once, then answers every job.
-fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &WriterStats) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -386,6 +379,10 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
             }
         }
         let commit = conn.execute_batch("COMMIT").map_err(backend);
+        if commit.is_ok() {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.jobs.fetch_add(completions.len() as u64, Ordering::Relaxed);
+        }
         if let Err(e) = &commit {
             tracing::error!(error = %e, "sqlite commit failed");
             // Leaves the connection usable for the next batch; the jobs are answered with the error.
@@ -395,9 +392,8 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
             completion(commit.clone());
         }
         for reply in checkpoints {
-            let result = conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(backend);
+            let result =
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(backend);
             let _ = reply.send(result);
         }
     }
@@ -409,11 +405,7 @@ fn run_in_savepoint(conn: &Connection, run: WriteJob) -> Completion {
         return Box::new(move |_| drop(error));
     }
     let (ok, completion) = run(conn);
-    let end = if ok {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
+    let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
     if let Err(e) = conn.execute_batch(end) {
         tracing::error!(error = %e, "sqlite savepoint failed");
     }
@@ -460,11 +452,7 @@ struct Row {
 
 impl Row {
     fn parties(&self) -> Parties<'_> {
-        Parties {
-            sender: &self.sender,
-            receiver: self.receiver.as_ref(),
-            rights: self.rights,
-        }
+        Parties { sender: &self.sender, receiver: self.receiver.as_ref(), rights: self.rights }
     }
 
     fn token_type(&self, role: Role) -> Option<String> {
@@ -475,12 +463,7 @@ impl Row {
     }
 
     fn into_view(self, role: Role) -> ReadView {
-        ReadView {
-            payload: self.payload,
-            display: self.display,
-            expires_at: self.expires_at,
-            role,
-        }
+        ReadView { payload: self.payload, display: self.display, expires_at: self.expires_at, role }
     }
 }
 
@@ -498,10 +481,7 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
                 r.get::<_, Option<Vec<u8>>>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, i64>(3)?,
-                Payload {
-                    kind: r.get(4)?,
-                    data: r.get(5)?,
-                },
+                Payload { kind: r.get(4)?, data: r.get(5)? },
                 DisplayInformation {
                     title: r.get(6)?,
                     description: r.get(7)?,
@@ -542,9 +522,7 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
 }
 
 fn claim_hash(bytes: &[u8]) -> Result<ClaimHash, StoreError> {
-    let array: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| backend(CorruptRow("claim hash")))?;
+    let array: [u8; 32] = bytes.try_into().map_err(|_| backend(CorruptRow("claim hash")))?;
     Ok(ClaimHash(array))
 }
 
@@ -589,21 +567,14 @@ fn find_created(
          WHERE r.claim = ?1 AND r.request = ?2 AND r.operation = ?3 AND m.expires_at > ?4 LIMIT 1",
     )
     .map_err(backend)?
-    .query_row(
-        params![&sender.0[..], &request.0[..], Operation::Create.code(), now],
-        |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?)),
-    )
+    .query_row(params![&sender.0[..], &request.0[..], Operation::Create.code(), now], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+    })
     .optional()
     .map_err(backend)?
     .map(|(id, token_type)| {
-        let id: [u8; 16] = id
-            .try_into()
-            .map_err(|_| backend(CorruptRow("mailbox id")))?;
-        Ok(Created {
-            outcome: Outcome::Replayed,
-            id: MailboxId::from_bytes(id),
-            token_type,
-        })
+        let id: [u8; 16] = id.try_into().map_err(|_| backend(CorruptRow("mailbox id")))?;
+        Ok(Created { outcome: Outcome::Replayed, id: MailboxId::from_bytes(id), token_type })
     })
     .transpose()
 }
@@ -632,13 +603,8 @@ fn last_request(
         2 => Operation::Relinquish,
         _ => return Err(backend(CorruptRow("operation"))),
     };
-    let request: [u8; 32] = request
-        .try_into()
-        .map_err(|_| backend(CorruptRow("request hash")))?;
-    Ok(Some(RequestRecord {
-        operation,
-        request: RequestHash(request),
-    }))
+    let request: [u8; 32] = request.try_into().map_err(|_| backend(CorruptRow("request hash")))?;
+    Ok(Some(RequestRecord { operation, request: RequestHash(request) }))
 }
 
 fn record_request(
@@ -653,12 +619,7 @@ fn record_request(
          ON CONFLICT (mailbox_id, claim) DO UPDATE SET operation = ?3, request = ?4",
     )
     .map_err(backend)?
-    .execute(params![
-        &id.as_bytes()[..],
-        &claim.0[..],
-        operation.code(),
-        &request.0[..]
-    ])
+    .execute(params![&id.as_bytes()[..], &claim.0[..], operation.code(), &request.0[..]])
     .map_err(backend)?;
     Ok(())
 }
@@ -679,27 +640,17 @@ fn store_token(
     };
     conn.execute(
         sql,
-        params![
-            &id.as_bytes()[..],
-            token.map(|t| &t.kind),
-            token.map(|t| &t.token_data)
-        ],
+        params![&id.as_bytes()[..], token.map(|t| &t.kind), token.map(|t| &t.token_data)],
     )
     .map_err(backend)?;
     Ok(())
 }
 
 fn erase(conn: &Connection, id: &MailboxId) -> Result<(), StoreError> {
-    conn.execute(
-        "DELETE FROM requests WHERE mailbox_id = ?1",
-        params![&id.as_bytes()[..]],
-    )
-    .map_err(backend)?;
-    conn.execute(
-        "DELETE FROM mailboxes WHERE id = ?1",
-        params![&id.as_bytes()[..]],
-    )
-    .map_err(backend)?;
+    conn.execute("DELETE FROM requests WHERE mailbox_id = ?1", params![&id.as_bytes()[..]])
+        .map_err(backend)?;
+    conn.execute("DELETE FROM mailboxes WHERE id = ?1", params![&id.as_bytes()[..]])
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -708,11 +659,7 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(backend)
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(backend)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -721,4 +668,96 @@ struct CorruptRow(&'static str);
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Arc::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use tigress_proto::DeviceClaim;
+
+    use super::*;
+
+    fn new_mailbox(expires_at: i64) -> NewMailbox {
+        let rng = &mut rand::rngs::OsRng;
+        NewMailbox {
+            id: MailboxId::random(rng),
+            sender: ClaimHash::of(&DeviceClaim::random(rng)),
+            payload: Payload { kind: "AEAD_AES_128_GCM".into(), data: "AAAA".into() },
+            display: DisplayInformation {
+                title: "t".into(),
+                description: "d".into(),
+                image_url: "https://i.example/x.png".into(),
+            },
+            rights: AccessRights::default(),
+            expires_at,
+            sender_token: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path(), Durability::Full).unwrap());
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    store.create(new_mailbox(i64::MAX), None, 0).await.map(|c| c.id)
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.unwrap().unwrap());
+        }
+        let commits = store.stats().commits.load(Ordering::Relaxed);
+        assert_eq!(store.stats().jobs.load(Ordering::Relaxed), 200);
+        assert!(commits < 200, "group commit batched 200 writes into {commits} commits");
+        for id in ids {
+            store.preview(id, 0).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn committed_mailboxes_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailbox = new_mailbox(i64::MAX);
+        let id = mailbox.id;
+        {
+            let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+            store.create(mailbox, None, 0).await.unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        assert_eq!(store.preview(id, 0).await.unwrap().display.title, "t");
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_leaves_no_trace_and_does_not_fail_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let mailbox = new_mailbox(i64::MAX);
+        let (id, sender) = (mailbox.id, mailbox.sender);
+        store.create(mailbox, None, 0).await.unwrap();
+        let stranger = ClaimHash::of(&DeviceClaim::random(&mut rand::rngs::OsRng));
+        let payload = Payload { kind: "AEAD_AES_128_GCM".into(), data: "BBBB".into() };
+        let denied = store.update(id, stranger, payload.clone(), None, None, 0);
+        let allowed = store.update(id, sender, payload, None, None, 0);
+        let (denied, allowed) = tokio::join!(denied, allowed);
+        assert!(matches!(denied, Err(StoreError::Conflict(_))));
+        assert!(allowed.is_ok());
+        assert_eq!(store.read(id, sender, None, 0).await.unwrap().payload.data, "BBBB");
+    }
+
+    #[tokio::test]
+    async fn expired_mailboxes_are_absent_and_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let mailbox = new_mailbox(100);
+        let id = mailbox.id;
+        store.create(mailbox, None, 0).await.unwrap();
+        assert!(store.preview(id, 99).await.is_ok());
+        assert!(matches!(store.preview(id, 100).await, Err(StoreError::NotFound)));
+        assert_eq!(store.sweep(99).await.unwrap(), 0);
+        assert_eq!(store.sweep(100).await.unwrap(), 1);
+        assert!(matches!(store.preview(id, 0).await, Err(StoreError::NotFound)));
+    }
 }

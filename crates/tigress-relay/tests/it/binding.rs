@@ -29,10 +29,7 @@ async fn attempt(
     let bound = !matches!(caller, Caller::OtherWhileUnbound);
     if bound {
         assert_eq!(
-            relay
-                .send(Method::POST, &path, Some(&receiver), None, None)
-                .await
-                .status,
+            relay.send(Method::POST, &path, Some(&receiver), None, None).await.status,
             StatusCode::OK
         );
     }
@@ -46,9 +43,7 @@ async fn attempt(
     };
     let update = json!({"payload": payload("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC")});
     let body = (method == Method::PUT).then_some(&update);
-    let reply = relay
-        .send(method, &path, claim, Some(&new_uuid()), body)
-        .await;
+    let reply = relay.send(method, &path, claim, Some(&new_uuid()), body).await;
     (reply.status, path)
 }
 
@@ -56,11 +51,7 @@ async fn attempt(
 async fn follows_the_binding_table_row_by_row() {
     use Caller::*;
     let relay = TestRelay::start().await;
-    let (ok, unauth, bad) = (
-        StatusCode::OK,
-        StatusCode::UNAUTHORIZED,
-        StatusCode::BAD_REQUEST,
-    );
+    let (ok, unauth, bad) = (StatusCode::OK, StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST);
     // Rows of §8 with the default rights "RD": Read, Update, Delete, Relinquish.
     let table = [
         (Sender, [ok, ok, ok, unauth]),
@@ -84,12 +75,9 @@ async fn access_rights_restrict_the_receiver_only() {
     use Caller::*;
     let relay = TestRelay::start().await;
     let (ok, unauth) = (StatusCode::OK, StatusCode::UNAUTHORIZED);
-    for (rights, receiver_update, receiver_delete) in [
-        ("RWD", ok, ok),
-        ("rw", ok, unauth),
-        ("DR", unauth, ok),
-        ("R", unauth, unauth),
-    ] {
+    for (rights, receiver_update, receiver_delete) in
+        [("RWD", ok, ok), ("rw", ok, unauth), ("DR", unauth, ok), ("R", unauth, unauth)]
+    {
         assert_eq!(
             attempt(&relay, rights, Receiver, Method::PUT).await.0,
             receiver_update,
@@ -118,26 +106,12 @@ async fn a_denied_update_changes_nothing() {
     let relay = TestRelay::start().await;
     let (path, sender) = relay.create(json!({})).await;
     let receiver = new_uuid();
-    relay
-        .send(Method::POST, &path, Some(&receiver), None, None)
-        .await;
+    relay.send(Method::POST, &path, Some(&receiver), None, None).await;
     let update = json!({"payload": payload("DDDD")});
-    let reply = relay
-        .send(
-            Method::PUT,
-            &path,
-            Some(&receiver),
-            Some(&new_uuid()),
-            Some(&update),
-        )
-        .await;
-    assert_eq!(
-        (reply.status, reply.code().as_str()),
-        (StatusCode::UNAUTHORIZED, "access_denied")
-    );
-    let read = relay
-        .send(Method::POST, &path, Some(&sender), None, None)
-        .await;
+    let reply =
+        relay.send(Method::PUT, &path, Some(&receiver), Some(&new_uuid()), Some(&update)).await;
+    assert_eq!((reply.status, reply.code().as_str()), (StatusCode::UNAUTHORIZED, "access_denied"));
+    let read = relay.send(Method::POST, &path, Some(&sender), None, None).await;
     assert_eq!(read.json()["payload"], create_body()["payload"]);
 }
 
@@ -145,16 +119,9 @@ async fn a_denied_update_changes_nothing() {
 async fn a_second_device_is_told_the_share_is_already_claimed() {
     let relay = TestRelay::start().await;
     let (path, _) = relay.create(json!({})).await;
-    relay
-        .send(Method::POST, &path, Some(&new_uuid()), None, None)
-        .await;
-    let late = relay
-        .send(Method::POST, &path, Some(&new_uuid()), None, None)
-        .await;
-    assert_eq!(
-        (late.status, late.code().as_str()),
-        (StatusCode::UNAUTHORIZED, "already_claimed")
-    );
+    relay.send(Method::POST, &path, Some(&new_uuid()), None, None).await;
+    let late = relay.send(Method::POST, &path, Some(&new_uuid()), None, None).await;
+    assert_eq!((late.status, late.code().as_str()), (StatusCode::UNAUTHORIZED, "already_claimed"));
 }
 
 #[tokio::test]
@@ -184,14 +151,8 @@ async fn legacy_claim_headers_are_aliases_and_the_canonical_one_wins() {
         .await
         .unwrap();
     assert_eq!(reply.status(), StatusCode::OK);
-    let first_reader = relay
-        .send(Method::POST, &path, Some(&receiver), None, None)
-        .await;
-    assert_eq!(
-        first_reader.status,
-        StatusCode::OK,
-        "no one was bound by the sender's read"
-    );
+    let first_reader = relay.send(Method::POST, &path, Some(&receiver), None, None).await;
+    assert_eq!(first_reader.status, StatusCode::OK, "no one was bound by the sender's read");
     // Two values of the canonical header are not one claim.
     let twice = relay
         .http
@@ -213,13 +174,8 @@ async fn exactly_one_of_many_concurrent_first_reads_binds() {
         let tasks = claims.iter().map(|claim| {
             let (http, url, claim) = (relay.http.clone(), relay.url(&path), claim.clone());
             tokio::spawn(async move {
-                let status = http
-                    .post(url)
-                    .header(CLAIM_HEADER, &claim)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status();
+                let status =
+                    http.post(url).header(CLAIM_HEADER, &claim).send().await.unwrap().status();
                 (claim, status)
             })
         });
@@ -228,31 +184,18 @@ async fn exactly_one_of_many_concurrent_first_reads_binds() {
             let (claim, status) = task.await.unwrap();
             results.insert(claim, status);
         }
-        let winners: Vec<_> = results
-            .iter()
-            .filter(|(_, s)| **s == StatusCode::OK)
-            .map(|(c, _)| c.clone())
-            .collect();
+        let winners: Vec<_> =
+            results.iter().filter(|(_, s)| **s == StatusCode::OK).map(|(c, _)| c.clone()).collect();
         assert_eq!(winners.len(), 1, "exactly one binder: {results:?}");
-        assert!(
-            results
-                .values()
-                .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED)
-        );
+        assert!(results.values().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED));
         // The winner is the receiver from now on; every loser stays out.
         assert_eq!(
-            relay
-                .send(Method::POST, &path, Some(&winners[0]), None, None)
-                .await
-                .status,
+            relay.send(Method::POST, &path, Some(&winners[0]), None, None).await.status,
             StatusCode::OK
         );
         for (claim, _) in results.iter().filter(|(c, _)| **c != winners[0]).take(5) {
             assert_eq!(
-                relay
-                    .send(Method::POST, &path, Some(claim), None, None)
-                    .await
-                    .status,
+                relay.send(Method::POST, &path, Some(claim), None, None).await.status,
                 StatusCode::UNAUTHORIZED
             );
         }

@@ -36,11 +36,7 @@ fn add(mut body: Value, member: &str, value: Value) -> Value {
 }
 
 fn without(mut body: Value, parent: &str, member: &str) -> Value {
-    body.pointer_mut(parent)
-        .unwrap()
-        .as_object_mut()
-        .unwrap()
-        .remove(member);
+    body.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(member);
     body
 }
 
@@ -50,51 +46,23 @@ async fn refuses_bad_create_requests_and_creates_nothing() {
     let base = create_body();
     let long = "x".repeat(5000);
     let cases: Vec<(&str, Value, &str)> = vec![
-        (
-            "no payload",
-            without(base.clone(), "", "payload"),
-            "malformed_body",
-        ),
-        (
-            "no title",
-            without(base.clone(), "/displayInformation", "title"),
-            "malformed_body",
-        ),
-        (
-            "no imageURL",
-            without(base.clone(), "/displayInformation", "imageURL"),
-            "malformed_body",
-        ),
-        (
-            "payload a string",
-            with(base.clone(), "/payload", json!("AAAA")),
-            "malformed_body",
-        ),
+        ("no payload", without(base.clone(), "", "payload"), "malformed_body"),
+        ("no title", without(base.clone(), "/displayInformation", "title"), "malformed_body"),
+        ("no imageURL", without(base.clone(), "/displayInformation", "imageURL"), "malformed_body"),
+        ("payload a string", with(base.clone(), "/payload", json!("AAAA")), "malformed_body"),
         (
             "title a number",
             with(base.clone(), "/displayInformation/title", json!(5)),
             "malformed_body",
         ),
-        (
-            "null data",
-            with(base.clone(), "/payload/data", Value::Null),
-            "malformed_body",
-        ),
+        ("null data", with(base.clone(), "/payload/data", Value::Null), "malformed_body"),
         (
             "bad base64",
             with(base.clone(), "/payload/data", json!("!!not base64!!")),
             "invalid_payload",
         ),
-        (
-            "empty data",
-            with(base.clone(), "/payload/data", json!("")),
-            "invalid_payload",
-        ),
-        (
-            "empty type",
-            with(base.clone(), "/payload/type", json!("")),
-            "invalid_payload",
-        ),
+        ("empty data", with(base.clone(), "/payload/data", json!("")), "invalid_payload"),
+        ("empty type", with(base.clone(), "/payload/type", json!("")), "invalid_payload"),
         (
             "empty title",
             with(base.clone(), "/displayInformation/title", json!("")),
@@ -102,92 +70,52 @@ async fn refuses_bad_create_requests_and_creates_nothing() {
         ),
         (
             "long title",
-            with(
-                base.clone(),
-                "/displayInformation/title",
-                json!(long.clone()),
-            ),
+            with(base.clone(), "/displayInformation/title", json!(long.clone())),
             "invalid_field",
         ),
         (
             "long description",
-            with(
-                base.clone(),
-                "/displayInformation/description",
-                json!(long.clone()),
-            ),
+            with(base.clone(), "/displayInformation/description", json!(long.clone())),
             "invalid_field",
         ),
         (
             "http image",
-            with(
-                base.clone(),
-                "/displayInformation/imageURL",
-                json!("http://img.example/a.png"),
-            ),
+            with(base.clone(), "/displayInformation/imageURL", json!("http://img.example/a.png")),
             "invalid_image_url",
         ),
         (
             "script image",
-            with(
-                base.clone(),
-                "/displayInformation/imageURL",
-                json!("javascript:alert(1)"),
-            ),
+            with(base.clone(), "/displayInformation/imageURL", json!("javascript:alert(1)")),
             "invalid_image_url",
         ),
         (
             "relative image",
-            with(
-                base.clone(),
-                "/displayInformation/imageURL",
-                json!("/a.png"),
-            ),
+            with(base.clone(), "/displayInformation/imageURL", json!("/a.png")),
             "invalid_image_url",
         ),
         (
             "token without data",
-            add(
-                base.clone(),
-                "notificationToken",
-                json!({"type": "com.apple.apns"}),
-            ),
+            add(base.clone(), "notificationToken", json!({"type": "com.apple.apns"})),
             "malformed_body",
         ),
         (
             "empty token data",
-            add(
-                base.clone(),
-                "notificationToken",
-                json!({"type": "t", "tokenData": ""}),
-            ),
+            add(base.clone(), "notificationToken", json!({"type": "t", "tokenData": ""})),
             "invalid_field",
         ),
         (
             "bad rights",
-            add(
-                base.clone(),
-                "mailboxConfiguration",
-                json!({"accessRights": "RX"}),
-            ),
+            add(base.clone(), "mailboxConfiguration", json!({"accessRights": "RX"})),
             "invalid_access_rights",
         ),
         (
             "empty rights",
-            add(
-                base.clone(),
-                "mailboxConfiguration",
-                json!({"accessRights": ""}),
-            ),
+            add(base.clone(), "mailboxConfiguration", json!({"accessRights": ""})),
             "invalid_access_rights",
         ),
         (
             "repeated rights",
-            add(
-                base.clone(),
-                "mailboxConfiguration",
-                json!({"accessRights": "RR"}),
-            ),
+            add(base.clone(), "mailboxConfiguration", json!({"accessRights": "RR"})),
             "invalid_access_rights",
         ),
         (
@@ -201,51 +129,24 @@ async fn refuses_bad_create_requests_and_creates_nothing() {
         ),
         (
             "malformed expiration",
-            add(
-                base.clone(),
-                "mailboxConfiguration",
-                json!({"expiration": "next tuesday"}),
-            ),
+            add(base.clone(), "mailboxConfiguration", json!({"expiration": "next tuesday"})),
             "invalid_expiration",
         ),
         (
             "numeric expiration",
-            add(
-                base.clone(),
-                "mailboxConfiguration",
-                json!({"expiration": 1234}),
-            ),
+            add(base.clone(), "mailboxConfiguration", json!({"expiration": 1234})),
             "malformed_body",
         ),
     ];
     for (name, body, code) in cases {
         let reply = relay
-            .send(
-                Method::POST,
-                "/v1/m",
-                Some(&new_uuid()),
-                Some(&new_uuid()),
-                Some(&body),
-            )
+            .send(Method::POST, "/v1/m", Some(&new_uuid()), Some(&new_uuid()), Some(&body))
             .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::BAD_REQUEST,
-            "{name}: {}",
-            reply.text
-        );
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{name}: {}", reply.text);
         assert_eq!(reply.code(), code, "{name}");
         assert!(!reply.json()["message"].as_str().unwrap().is_empty());
     }
-    for text in [
-        "",
-        "{",
-        "[]",
-        "null",
-        "{\"payload\":",
-        "\u{0}",
-        "{\"a\":1}{}",
-    ] {
+    for text in ["", "{", "[]", "null", "{\"payload\":", "\u{0}", "{\"a\":1}{}"] {
         let reply = raw(&relay, Method::POST, "/v1/m", &new_uuid(), text).await;
         assert_eq!(
             (reply.status, reply.code().as_str()),
@@ -266,39 +167,17 @@ async fn refuses_bad_updates_and_keeps_the_message() {
         json!({"payload": payload("@@@@")}),
         json!({"payload": payload("AAAA"), "notificationToken": {"tokenData": "x"}}),
     ] {
-        let reply = relay
-            .send(
-                Method::PUT,
-                &path,
-                Some(&sender),
-                Some(&new_uuid()),
-                Some(&body),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::BAD_REQUEST,
-            "{body}: {}",
-            reply.text
-        );
+        let reply =
+            relay.send(Method::PUT, &path, Some(&sender), Some(&new_uuid()), Some(&body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.text);
     }
     let huge = json!({"payload": payload(&"A".repeat(65 * 1024))});
-    let reply = relay
-        .send(
-            Method::PUT,
-            &path,
-            Some(&sender),
-            Some(&new_uuid()),
-            Some(&huge),
-        )
-        .await;
+    let reply = relay.send(Method::PUT, &path, Some(&sender), Some(&new_uuid()), Some(&huge)).await;
     assert_eq!(
         (reply.status, reply.code().as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
     );
-    let read = relay
-        .send(Method::POST, &path, Some(&sender), None, None)
-        .await;
+    let read = relay.send(Method::POST, &path, Some(&sender), None, None).await;
     assert_eq!(read.json()["payload"], create_body()["payload"]);
 }
 
@@ -308,18 +187,12 @@ async fn a_body_just_under_the_limit_is_accepted_and_a_configured_limit_is_enfor
     let mut body = create_body();
     body["payload"]["data"] = json!("A".repeat(1400));
     assert_eq!(
-        relay
-            .send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body))
-            .await
-            .status,
+        relay.send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body)).await.status,
         StatusCode::OK
     );
     body["payload"]["data"] = json!("A".repeat(2100));
     assert_eq!(
-        relay
-            .send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body))
-            .await
-            .status,
+        relay.send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body)).await.status,
         StatusCode::PAYLOAD_TOO_LARGE
     );
 }
@@ -348,18 +221,13 @@ async fn bad_mailbox_ids_and_path_games_are_not_found() {
         "/v1//m",
         "/V1/m",
     ] {
-        let reply = relay
-            .send(Method::POST, bad, Some(&sender), None, None)
-            .await;
+        let reply = relay.send(Method::POST, bad, Some(&sender), None, None).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{bad}: {}", reply.text);
         assert_eq!(reply.code(), "not_found");
     }
     // The real mailbox is untouched: no one was bound by any of that.
     assert_eq!(
-        relay
-            .send(Method::POST, &path, Some(&new_uuid()), None, None)
-            .await
-            .status,
+        relay.send(Method::POST, &path, Some(&new_uuid()), None, None).await.status,
         StatusCode::OK
     );
 }
@@ -375,24 +243,11 @@ async fn bad_claims_and_request_ids_are_refused() {
         "{00000000-0000-0000-0000-000000000000}",
         "00000000000000000000000000000000",
     ] {
-        let reply = relay
-            .send(Method::POST, &path, Some(claim), None, None)
-            .await;
+        let reply = relay.send(Method::POST, &path, Some(claim), None, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{claim:?}");
-        let reply = relay
-            .send(
-                Method::POST,
-                "/v1/m",
-                Some(claim),
-                None,
-                Some(&create_body()),
-            )
-            .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNAUTHORIZED,
-            "create with {claim:?}"
-        );
+        let reply =
+            relay.send(Method::POST, "/v1/m", Some(claim), None, Some(&create_body())).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "create with {claim:?}");
     }
     let long_id = "r".repeat(200);
     let reply = relay
@@ -411,10 +266,7 @@ async fn bad_claims_and_request_ids_are_refused() {
     assert_eq!(relay.mailbox_rows(), 1);
     // Still nobody bound.
     assert_eq!(
-        relay
-            .send(Method::POST, &path, Some(&new_uuid()), None, None)
-            .await
-            .status,
+        relay.send(Method::POST, &path, Some(&new_uuid()), None, None).await.status,
         StatusCode::OK
     );
 }
@@ -425,32 +277,16 @@ async fn unknown_members_and_query_parameters_are_ignored() {
     let mut body = create_body();
     body["mailboxIdentifier"] = json!("00000000-0000-4000-8000-000000000000");
     body["future"] = json!({"nested": [1, 2, 3]});
-    let reply = relay
-        .send(
-            Method::POST,
-            "/v1/m?v=c&x=1",
-            Some(&new_uuid()),
-            None,
-            Some(&body),
-        )
-        .await;
+    let reply =
+        relay.send(Method::POST, "/v1/m?v=c&x=1", Some(&new_uuid()), None, Some(&body)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert!(
-        !reply.json()["urlLink"]
-            .as_str()
-            .unwrap()
-            .contains("00000000-0000-4000-8000-000000000000")
+        !reply.json()["urlLink"].as_str().unwrap().contains("00000000-0000-4000-8000-000000000000")
     );
     let path = mailbox_path(&reply);
     assert_eq!(
         relay
-            .send(
-                Method::POST,
-                &format!("{path}?v=c"),
-                Some(&new_uuid()),
-                None,
-                None
-            )
+            .send(Method::POST, &format!("{path}?v=c"), Some(&new_uuid()), None, None)
             .await
             .status,
         StatusCode::OK

@@ -11,17 +11,12 @@ use crate::support::*;
 fn fits(value: &Value, schema: &Value, doc: &Value) -> Result<(), String> {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         let pointer = reference.trim_start_matches('#');
-        let target = doc
-            .pointer(pointer)
-            .ok_or_else(|| format!("dangling {reference}"))?;
+        let target = doc.pointer(pointer).ok_or_else(|| format!("dangling {reference}"))?;
         return fits(value, target, doc);
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(options) = schema.get(key).and_then(Value::as_array) {
-            if options
-                .iter()
-                .any(|option| fits(value, option, doc).is_ok())
-            {
+            if options.iter().any(|option| fits(value, option, doc).is_ok()) {
                 return Ok(());
             }
             return Err(format!("{value} fits none of {key}"));
@@ -53,10 +48,9 @@ fn fits(value: &Value, schema: &Value, doc: &Value) -> Result<(), String> {
             }
         }
     }
-    if let (Some(properties), Some(object)) = (
-        schema.get("properties").and_then(Value::as_object),
-        value.as_object(),
-    ) {
+    if let (Some(properties), Some(object)) =
+        (schema.get("properties").and_then(Value::as_object), value.as_object())
+    {
         for (name, member) in object {
             if let Some(member_schema) = properties.get(name) {
                 fits(member, member_schema, doc).map_err(|e| format!("{name}: {e}"))?;
@@ -69,29 +63,14 @@ fn fits(value: &Value, schema: &Value, doc: &Value) -> Result<(), String> {
 #[tokio::test]
 async fn documents_every_operation_of_the_v1_api() {
     let relay = TestRelay::start().await;
-    let doc: Value = relay
-        .http
-        .get(relay.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        doc["openapi"].as_str().unwrap().starts_with("3.1"),
-        "{}",
-        doc["openapi"]
-    );
+    let doc: Value =
+        relay.http.get(relay.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
     let expected = [
         ("/v1/m", "post", vec!["200", "201", "400", "401", "413"]),
         ("/v1/m/{id}", "get", vec!["200", "404"]),
         ("/v1/m/{id}", "post", vec!["200", "401", "404"]),
-        (
-            "/v1/m/{id}",
-            "put",
-            vec!["200", "201", "400", "401", "404", "413"],
-        ),
+        ("/v1/m/{id}", "put", vec!["200", "201", "400", "401", "404", "413"]),
         ("/v1/m/{id}", "delete", vec!["200", "401", "404"]),
         ("/v1/m/{id}", "patch", vec!["200", "201", "401", "404"]),
         ("/healthz", "get", vec!["200"]),
@@ -122,25 +101,11 @@ async fn documents_every_operation_of_the_v1_api() {
 #[tokio::test]
 async fn real_responses_have_documented_statuses_and_fit_their_schemas() {
     let relay = TestRelay::start().await;
-    let doc: Value = relay
-        .http
-        .get(relay.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value =
+        relay.http.get(relay.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     let sender = new_uuid();
-    let created = relay
-        .send(
-            Method::POST,
-            "/v1/m",
-            Some(&sender),
-            Some("r1"),
-            Some(&create_body()),
-        )
-        .await;
+    let created =
+        relay.send(Method::POST, "/v1/m", Some(&sender), Some("r1"), Some(&create_body())).await;
     let path = mailbox_path(&created);
     let receiver = new_uuid();
     let update = json!({"payload": payload("AAAA")});
@@ -150,187 +115,116 @@ async fn real_responses_have_documented_statuses_and_fit_their_schemas() {
     samples.push((
         "/v1/m",
         "post",
-        relay
-            .send(
-                Method::POST,
-                "/v1/m",
-                Some(&sender),
-                Some("r1"),
-                Some(&create_body()),
-            )
-            .await,
+        relay.send(Method::POST, "/v1/m", Some(&sender), Some("r1"), Some(&create_body())).await,
     ));
     samples.push((
         "/v1/m",
         "post",
-        relay
-            .send(Method::POST, "/v1/m", None, None, Some(&create_body()))
-            .await,
+        relay.send(Method::POST, "/v1/m", None, None, Some(&create_body())).await,
     ));
     samples.push((
         "/v1/m",
         "post",
-        relay
-            .send(Method::POST, "/v1/m", Some("x"), None, Some(&create_body()))
-            .await,
+        relay.send(Method::POST, "/v1/m", Some("x"), None, Some(&create_body())).await,
     ));
     samples.push((
         "/v1/m",
         "post",
-        relay
-            .send(Method::POST, "/v1/m", Some(&sender), None, Some(&huge))
-            .await,
+        relay.send(Method::POST, "/v1/m", Some(&sender), None, Some(&huge)).await,
     ));
     samples.push((
         "/v1/m",
         "post",
-        relay
-            .send(Method::POST, "/v1/m", Some(&sender), None, Some(&json!({})))
-            .await,
+        relay.send(Method::POST, "/v1/m", Some(&sender), None, Some(&json!({}))).await,
     ));
-    let preview = relay
-        .http
-        .get(relay.url(&path))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let preview =
+        relay.http.get(relay.url(&path)).header("accept", "application/json").send().await.unwrap();
     samples.push(("/v1/m/{id}", "get", Reply::from(preview).await));
     samples.push((
         "/v1/m/{id}",
         "get",
         relay
-            .send(
-                Method::GET,
-                "/v1/m/00000000-0000-4000-8000-000000000000",
-                None,
-                None,
-                None,
-            )
+            .send(Method::GET, "/v1/m/00000000-0000-4000-8000-000000000000", None, None, None)
             .await,
     ));
     samples.push((
         "/v1/m/{id}",
         "post",
-        relay
-            .send(Method::POST, &path, Some(&receiver), None, None)
-            .await,
+        relay.send(Method::POST, &path, Some(&receiver), None, None).await,
+    ));
+    samples.push((
+        "/v1/m/{id}",
+        "post",
+        relay.send(Method::POST, &path, Some(&new_uuid()), None, None).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "post",
         relay
-            .send(Method::POST, &path, Some(&new_uuid()), None, None)
-            .await,
-    ));
-    samples.push((
-        "/v1/m/{id}",
-        "post",
-        relay
-            .send(
-                Method::POST,
-                &path,
-                Some(&sender),
-                None,
-                Some(&json!({"notificationToken": 5})),
-            )
+            .send(Method::POST, &path, Some(&sender), None, Some(&json!({"notificationToken": 5})))
             .await,
     ));
     samples.push((
         "/v1/m/{id}",
         "put",
-        relay
-            .send(Method::PUT, &path, Some(&sender), Some("u1"), Some(&update))
-            .await,
+        relay.send(Method::PUT, &path, Some(&sender), Some("u1"), Some(&update)).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "put",
-        relay
-            .send(Method::PUT, &path, Some(&sender), Some("u1"), Some(&update))
-            .await,
+        relay.send(Method::PUT, &path, Some(&sender), Some("u1"), Some(&update)).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "put",
-        relay
-            .send(Method::PUT, &path, Some(&receiver), None, Some(&update))
-            .await,
+        relay.send(Method::PUT, &path, Some(&receiver), None, Some(&update)).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "put",
-        relay
-            .send(Method::PUT, &path, None, None, Some(&update))
-            .await,
+        relay.send(Method::PUT, &path, None, None, Some(&update)).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "put",
-        relay
-            .send(Method::PUT, &path, Some(&sender), None, Some(&huge))
-            .await,
+        relay.send(Method::PUT, &path, Some(&sender), None, Some(&huge)).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "patch",
-        relay
-            .send(Method::PATCH, &path, Some(&receiver), Some("p1"), None)
-            .await,
+        relay.send(Method::PATCH, &path, Some(&receiver), Some("p1"), None).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "patch",
-        relay
-            .send(Method::PATCH, &path, Some(&receiver), Some("p1"), None)
-            .await,
+        relay.send(Method::PATCH, &path, Some(&receiver), Some("p1"), None).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "patch",
-        relay
-            .send(Method::PATCH, &path, Some(&sender), None, None)
-            .await,
+        relay.send(Method::PATCH, &path, Some(&sender), None, None).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "patch",
-        relay
-            .send(
-                Method::PATCH,
-                &path,
-                Some(&sender),
-                Some("bad id with spaces"),
-                None,
-            )
-            .await,
+        relay.send(Method::PATCH, &path, Some(&sender), Some("bad id with spaces"), None).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "delete",
-        relay
-            .send(Method::DELETE, &path, Some(&receiver), None, None)
-            .await,
+        relay.send(Method::DELETE, &path, Some(&receiver), None, None).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "delete",
-        relay
-            .send(Method::DELETE, &path, Some(&sender), None, None)
-            .await,
+        relay.send(Method::DELETE, &path, Some(&sender), None, None).await,
     ));
     samples.push((
         "/v1/m/{id}",
         "delete",
-        relay
-            .send(Method::DELETE, &path, Some(&sender), None, None)
-            .await,
+        relay.send(Method::DELETE, &path, Some(&sender), None, None).await,
     ));
-    samples.push((
-        "/healthz",
-        "get",
-        relay.send(Method::GET, "/healthz", None, None, None).await,
-    ));
+    samples.push(("/healthz", "get", relay.send(Method::GET, "/healthz", None, None, None).await));
 
     let mut seen = std::collections::BTreeSet::new();
     for (path, method, reply) in samples {

@@ -14,18 +14,12 @@ async fn serves_escaped_opengraph_tags_without_any_script() {
         "description": "Tom & Jerry's <b>car</b>",
         "imageURL": "https://img.example/car.png?size=2&x=\"><script>"
     });
-    let created = relay
-        .send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body))
-        .await;
+    let created = relay.send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body)).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text);
     let path = mailbox_path(&created);
     let page = Reply::from(relay.http.get(relay.url(&path)).send().await.unwrap()).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        page.header("content-type")
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
     let html = page.text.to_lowercase();
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("onload=\""), "{html}");
@@ -34,14 +28,11 @@ async fn serves_escaped_opengraph_tags_without_any_script() {
         r#"<meta property="og:description" content="Tom &amp; Jerry&#39;s &lt;b&gt;car&lt;/b&gt;">"#
     ));
     assert!(page.text.contains(r#"<meta property="og:image" content="https://img.example/car.png?size=2&amp;x=&quot;&gt;&lt;script&gt;">"#));
-    assert!(page.text.contains(&format!(
-        r#"<meta property="og:url" content="{}{path}">"#,
-        relay.base()
-    )));
     assert!(
         page.text
-            .contains(r#"<meta property="og:type" content="website">"#)
+            .contains(&format!(r#"<meta property="og:url" content="{}{path}">"#, relay.base()))
     );
+    assert!(page.text.contains(r#"<meta property="og:type" content="website">"#));
     for (name, value) in [
         (
             "content-security-policy",
@@ -61,27 +52,15 @@ async fn answers_json_when_asked_and_head_without_a_body() {
     let relay = TestRelay::start().await;
     let (path, _) = relay.create(json!({})).await;
     let reply = Reply::from(
-        relay
-            .http
-            .get(relay.url(&path))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap(),
+        relay.http.get(relay.url(&path)).header("accept", "application/json").send().await.unwrap(),
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let body = reply.json();
-    assert_eq!(
-        body["displayInformation"],
-        create_body()["displayInformation"]
-    );
+    assert_eq!(body["displayInformation"], create_body()["displayInformation"]);
     assert!(body["expiration"].as_str().unwrap().ends_with('Z'));
-    assert!(
-        body.get("payload").is_none(),
-        "the preview never carries the payload"
-    );
+    assert!(body.get("payload").is_none(), "the preview never carries the payload");
 
     // A browser's Accept (HTML and anything) still gets the page.
     let browser = relay
@@ -91,21 +70,11 @@ async fn answers_json_when_asked_and_head_without_a_body() {
         .send()
         .await
         .unwrap();
-    assert!(
-        browser.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(browser.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
 
     let head = relay.http.head(relay.url(&path)).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
-    assert!(
-        head.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(head.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(head.bytes().await.unwrap().is_empty());
     let missing = relay
         .http
@@ -122,28 +91,17 @@ async fn previews_bind_nothing_even_with_a_claim() {
     let (path, _) = relay.create(json!({})).await;
     let bot = new_uuid();
     for _ in 0..3 {
-        let page = relay
-            .http
-            .get(relay.url(&path))
-            .header(CLAIM_HEADER, &bot)
-            .send()
-            .await
-            .unwrap();
+        let page =
+            relay.http.get(relay.url(&path)).header(CLAIM_HEADER, &bot).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
     }
     let receiver = new_uuid();
     assert_eq!(
-        relay
-            .send(Method::POST, &path, Some(&receiver), None, None)
-            .await
-            .status,
+        relay.send(Method::POST, &path, Some(&receiver), None, None).await.status,
         StatusCode::OK
     );
     assert_eq!(
-        relay
-            .send(Method::POST, &path, Some(&bot), None, None)
-            .await
-            .status,
+        relay.send(Method::POST, &path, Some(&bot), None, None).await.status,
         StatusCode::UNAUTHORIZED
     );
 }

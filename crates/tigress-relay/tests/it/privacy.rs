@@ -31,48 +31,24 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn claims_and_request_ids_never_reach_the_disk_in_the_clear() {
     let relay = TestRelay::start().await;
     let (sender, receiver) = (new_uuid(), new_uuid());
-    let ids: Vec<String> = (0..3)
-        .map(|i| format!("request-marker-{i}-{}", new_uuid()))
-        .collect();
+    let ids: Vec<String> = (0..3).map(|i| format!("request-marker-{i}-{}", new_uuid())).collect();
     let mut body = create_body();
     body["mailboxConfiguration"] = json!({"accessRights": "RWD"});
-    let created = relay
-        .send(
-            Method::POST,
-            "/v1/m",
-            Some(&sender),
-            Some(&ids[0]),
-            Some(&body),
-        )
-        .await;
+    let created =
+        relay.send(Method::POST, "/v1/m", Some(&sender), Some(&ids[0]), Some(&body)).await;
     assert_eq!(created.status, StatusCode::OK);
     let path = mailbox_path(&created);
     assert_eq!(
-        relay
-            .send(Method::POST, &path, Some(&receiver), None, None)
-            .await
-            .status,
+        relay.send(Method::POST, &path, Some(&receiver), None, None).await.status,
         StatusCode::OK
     );
     let update = json!({"payload": payload("AAAA")});
     assert_eq!(
-        relay
-            .send(
-                Method::PUT,
-                &path,
-                Some(&receiver),
-                Some(&ids[1]),
-                Some(&update)
-            )
-            .await
-            .status,
+        relay.send(Method::PUT, &path, Some(&receiver), Some(&ids[1]), Some(&update)).await.status,
         StatusCode::OK
     );
     assert_eq!(
-        relay
-            .send(Method::PATCH, &path, Some(&receiver), Some(&ids[2]), None)
-            .await
-            .status,
+        relay.send(Method::PATCH, &path, Some(&receiver), Some(&ids[2]), None).await.status,
         StatusCode::OK
     );
 
@@ -101,37 +77,24 @@ async fn deleted_and_expired_ciphertext_is_erased_from_the_files() {
     let sender = new_uuid();
     let mut body = create_body();
     body["payload"]["data"] = json!(marker);
-    let created = relay
-        .send(Method::POST, "/v1/m", Some(&sender), None, Some(&body))
-        .await;
+    let created = relay.send(Method::POST, "/v1/m", Some(&sender), None, Some(&body)).await;
     let path = mailbox_path(&created);
     body["payload"]["data"] = json!(expiring);
     let soon = tigress_proto::expiration::format(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+            as i64
             + 1,
     );
     body["mailboxConfiguration"] = json!({"expiration": soon});
     assert_eq!(
-        relay
-            .send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body))
-            .await
-            .status,
+        relay.send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body)).await.status,
         StatusCode::OK
     );
 
     let data = relay.dir.path().join("data");
-    assert!(
-        contains(&everything_under(&data), marker.as_bytes()),
-        "stored before delete"
-    );
+    assert!(contains(&everything_under(&data), marker.as_bytes()), "stored before delete");
     assert_eq!(
-        relay
-            .send(Method::DELETE, &path, Some(&sender), None, None)
-            .await
-            .status,
+        relay.send(Method::DELETE, &path, Some(&sender), None, None).await.status,
         StatusCode::OK
     );
 

@@ -26,15 +26,8 @@ impl TestRelay {
         let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
         adjust(&mut config);
         let relay = tigress_relay::start(config).await.expect("relay starts");
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
-        Self {
-            relay: Some(relay),
-            dir,
-            http,
-        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        Self { relay: Some(relay), dir, http }
     }
 
     pub fn base(&self) -> String {
@@ -72,15 +65,8 @@ impl TestRelay {
         let sender = new_uuid();
         let mut body = create_body();
         body["mailboxConfiguration"] = config;
-        let reply = self
-            .send(
-                Method::POST,
-                "/v1/m",
-                Some(&sender),
-                Some(&new_uuid()),
-                Some(&body),
-            )
-            .await;
+        let reply =
+            self.send(Method::POST, "/v1/m", Some(&sender), Some(&new_uuid()), Some(&body)).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         (mailbox_path(&reply), sender)
     }
@@ -90,8 +76,7 @@ impl TestRelay {
         let path = self.dir.path().join("data/tigress.sqlite3");
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
         let conn = rusqlite::Connection::open_with_flags(path, flags).expect("open the store");
-        conn.query_row("SELECT count(*) FROM mailboxes", [], |r| r.get(0))
-            .expect("count")
+        conn.query_row("SELECT count(*) FROM mailboxes", [], |r| r.get(0)).expect("count")
     }
 }
 
@@ -106,11 +91,7 @@ impl Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        Self {
-            status,
-            headers,
-            text,
-        }
+        Self { status, headers, text }
     }
 
     pub fn json(&self) -> Value {
@@ -119,10 +100,7 @@ impl Reply {
 
     /// The error code of a JSON error body.
     pub fn code(&self) -> String {
-        self.json()["code"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no code: {}", self.text))
-            .to_owned()
+        self.json()["code"].as_str().unwrap_or_else(|| panic!("no code: {}", self.text)).to_owned()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -151,10 +129,7 @@ pub fn create_body() -> Value {
 
 /// `/v1/m/{id}` from a create reply's `urlLink`.
 pub fn mailbox_path(reply: &Reply) -> String {
-    let link = reply.json()["urlLink"]
-        .as_str()
-        .expect("urlLink")
-        .to_owned();
+    let link = reply.json()["urlLink"].as_str().expect("urlLink").to_owned();
     let at = link.find("/v1/m/").expect("urlLink has /v1/m/");
     link[at..].to_owned()
 }

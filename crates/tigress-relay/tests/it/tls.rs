@@ -14,21 +14,14 @@ async fn serves_the_api_over_tls_only() {
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
 
-    let relay = TestRelay::start_with(|c| {
-        c.tls = Some(TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-        })
-    })
-    .await;
+    let relay =
+        TestRelay::start_with(|c| c.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() }))
+            .await;
     let base = relay.base();
     assert!(base.starts_with("https://127.0.0.1:"), "{base}");
 
     let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap();
-    let https = reqwest::Client::builder()
-        .add_root_certificate(root)
-        .build()
-        .unwrap();
+    let https = reqwest::Client::builder().add_root_certificate(root).build().unwrap();
     let created = https
         .post(format!("{base}/v1/m"))
         .header(CLAIM_HEADER, new_uuid())
@@ -55,18 +48,10 @@ async fn refuses_to_start_with_a_missing_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let mut config =
         tigress_relay::RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
-    config.tls = Some(TlsFiles {
-        cert: dir.path().join("none.pem"),
-        key: dir.path().join("none.key"),
-    });
-    let error = tigress_relay::start(config)
-        .await
-        .err()
-        .expect("no certificate, no relay");
-    assert!(
-        format!("{error:#}").contains("TLS certificate"),
-        "{error:#}"
-    );
+    config.tls =
+        Some(TlsFiles { cert: dir.path().join("none.pem"), key: dir.path().join("none.key") });
+    let error = tigress_relay::start(config).await.err().expect("no certificate, no relay");
+    assert!(format!("{error:#}").contains("TLS certificate"), "{error:#}");
 }
 
 #[tokio::test]
