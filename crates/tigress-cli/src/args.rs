@@ -133,21 +133,11 @@ pub struct RelayArgs {
     pub public_url: Option<String>,
 
     /// TLS certificate chain (PEM, leaf first).
-    #[arg(
-        long,
-        env = "TIGRESS_TLS_CERT",
-        value_name = "FILE",
-        requires = "tls_key"
-    )]
+    #[arg(long, env = "TIGRESS_TLS_CERT", value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
     /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
-    #[arg(
-        long,
-        env = "TIGRESS_TLS_KEY",
-        value_name = "FILE",
-        requires = "tls_cert"
-    )]
+    #[arg(long, env = "TIGRESS_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
     /// Serve plain HTTP on a non-loopback address, because a TLS-terminating proxy sits in front.
@@ -199,18 +189,18 @@ pub struct RelayArgs {
           default_value_t = Limits::default().max_lifetime.into())]
     pub max_lifetime: humantime::Duration,
 
-    /// How long one request may take before it is answered 408.
+    /// How long one request may take, once its headers are in, before it is answered 408.
     #[arg(long, env = "TIGRESS_REQUEST_TIMEOUT", value_name = "DURATION",
           default_value_t = Limits::default().request_timeout.into())]
     pub request_timeout: humantime::Duration,
 
+    /// How long a client may take to send its request headers before the connection is closed.
+    #[arg(long, env = "TIGRESS_HEADER_READ_TIMEOUT", value_name = "DURATION",
+          default_value_t = Limits::default().header_read_timeout.into())]
+    pub header_read_timeout: humantime::Duration,
+
     /// How often expired mailboxes are erased.
-    #[arg(
-        long,
-        env = "TIGRESS_SWEEP_INTERVAL",
-        value_name = "DURATION",
-        default_value = "60s"
-    )]
+    #[arg(long, env = "TIGRESS_SWEEP_INTERVAL", value_name = "DURATION", default_value = "60s")]
     pub sweep_interval: humantime::Duration,
 
     /// Commit without waiting for the disk, for benchmarks only: a crash may lose recent shares.

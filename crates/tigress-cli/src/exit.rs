@@ -96,9 +96,7 @@ mod tests {
 
     #[test]
     fn messages_are_one_line_with_a_hint() {
-        let error = Err::<(), _>(ClientError::Gone)
-            .context("reading the share")
-            .unwrap_err();
+        let error = Err::<(), _>(ClientError::Gone).context("reading the share").unwrap_err();
         assert_eq!(
             describe(&error, Exit::of(&error)),
             "reading the share: this share has expired or no longer exists; ask the sender for \

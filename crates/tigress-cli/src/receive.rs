@@ -15,10 +15,8 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
     let (share, secret) = share_and_secret(&args.share_url, args.secret.as_deref())?;
     let client = crate::client(&share.relay_base(), args.ca_cert.as_deref())?;
 
-    let pending = client
-        .receive(&share, secret)
-        .await
-        .context("could not fetch the share's preview")?;
+    let pending =
+        client.receive(&share, secret).await.context("could not fetch the share's preview")?;
     show_preview(pending.preview());
 
     let accept = args.yes || !io::stdin().is_terminal() || ask("Accept this share? [y/N] ")?;
@@ -31,9 +29,7 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         .context("could not format the Provisioning Information")?;
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "{json}").context("could not write the Provisioning Information")?;
-    stdout
-        .flush()
-        .context("could not write the Provisioning Information")?;
+    stdout.flush().context("could not write the Provisioning Information")?;
     drop(stdout);
 
     let keep = args.keep;
@@ -55,9 +51,8 @@ fn share_and_secret(text: &str, secret: Option<&str>) -> anyhow::Result<(ShareUr
         Some(_) => text.split('#').next().unwrap_or(text),
         None => text,
     };
-    let share: ShareUrl = url_text
-        .parse()
-        .map_err(|e| UsageError(format!("the share URL is not valid: {e}")))?;
+    let share: ShareUrl =
+        url_text.parse().map_err(|e| UsageError(format!("the share URL is not valid: {e}")))?;
     let secret = match secret {
         Some(text) => Secret::from_base64(text)
             .map_err(|e| UsageError(format!("the secret given with --secret is invalid: {e}")))?,
@@ -89,9 +84,7 @@ fn expiry(expiration: &str) -> String {
     let Ok(at) = tigress_proto::expiration::parse(expiration) else {
         return shown;
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let left = u64::try_from(at).unwrap_or(0).saturating_sub(now);
     if left < 60 {
         return format!("{shown} (in less than a minute)");
@@ -105,10 +98,7 @@ fn ask(question: &str) -> anyhow::Result<bool> {
     eprint!("{question}");
     io::stderr().flush().context("could not ask for consent")?;
     let mut answer = String::new();
-    io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("could not read the answer")?;
+    io::stdin().lock().read_line(&mut answer).context("could not read the answer")?;
     let answer = answer.trim().to_ascii_lowercase();
     Ok(answer == "y" || answer == "yes")
 }
@@ -128,10 +118,7 @@ mod tests {
 
         let other = "_-_-_-_-_-_-_-_-_-_-_w";
         let (_, secret) = share_and_secret(&format!("{LINK}#damaged"), Some(other)).unwrap();
-        assert_eq!(
-            secret.to_base64(),
-            Secret::from_base64(other).unwrap().to_base64()
-        );
+        assert_eq!(secret.to_base64(), Secret::from_base64(other).unwrap().to_base64());
     }
 
     #[test]

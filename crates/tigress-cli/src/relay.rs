@@ -20,10 +20,7 @@ fn config(args: RelayArgs) -> RelayConfig {
     let mut config = RelayConfig::new(args.listen, args.data_dir);
     config.public_url = args.public_url;
     // clap makes each of the two TLS options require the other.
-    config.tls = args
-        .tls_cert
-        .zip(args.tls_key)
-        .map(|(cert, key)| TlsFiles { cert, key });
+    config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key });
     config.insecure_plain_http = args.insecure_plain_http;
     config.limits = Limits {
         max_body_bytes: args.max_body_bytes,
@@ -36,13 +33,10 @@ fn config(args: RelayArgs) -> RelayConfig {
         default_lifetime: args.default_lifetime.into(),
         max_lifetime: args.max_lifetime.into(),
         request_timeout: args.request_timeout.into(),
+        header_read_timeout: args.header_read_timeout.into(),
     };
     config.sweep_interval = args.sweep_interval.into();
-    config.durability = if args.danger_no_fsync {
-        Durability::DangerOff
-    } else {
-        Durability::Full
-    };
+    config.durability = if args.danger_no_fsync { Durability::DangerOff } else { Durability::Full };
     config
 }
 
@@ -51,9 +45,7 @@ fn init_logging(format: LogFormat) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new("info"))
         .context("invalid RUST_LOG")?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

@@ -25,9 +25,7 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         .expires_in
         .map(|lifetime| -> anyhow::Result<i64> {
             let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-            let at = now
-                .checked_add(lifetime.as_secs())
-                .context("--expires-in is too long")?;
+            let at = now.checked_add(lifetime.as_secs()).context("--expires-in is too long")?;
             i64::try_from(at).context("--expires-in is too long")
         })
         .transpose()?;
@@ -40,25 +38,15 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         access_rights: args.access_rights,
         expires_at,
         vertical: args.vertical.map(Into::into),
-        algorithm: if args.aes_256 {
-            Algorithm::Aes256Gcm
-        } else {
-            Algorithm::Aes128Gcm
-        },
+        algorithm: if args.aes_256 { Algorithm::Aes256Gcm } else { Algorithm::Aes128Gcm },
         notification_token: None,
     };
 
     eprintln!("Encrypting the share and storing it on the relay...");
-    let share = client
-        .share(&info, options)
-        .await
-        .context("could not create the share")?;
+    let share = client.share(&info, options).await.context("could not create the share")?;
 
     let (link, secret) = if args.separate_secret {
-        (
-            share.url().without_secret().to_string(),
-            Some(share.secret().to_base64()),
-        )
+        (share.url().without_secret().to_string(), Some(share.secret().to_base64()))
     } else {
         (share.url().to_string(), None)
     };
@@ -90,9 +78,7 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
 fn read_content(path: &Path) -> anyhow::Result<Value> {
     let (bytes, name) = if path == Path::new("-") {
         let mut bytes = Vec::new();
-        io::stdin()
-            .read_to_end(&mut bytes)
-            .context("could not read the content from stdin")?;
+        io::stdin().read_to_end(&mut bytes).context("could not read the content from stdin")?;
         (bytes, "stdin".to_owned())
     } else {
         let bytes = fs::read(path)
@@ -102,10 +88,7 @@ fn read_content(path: &Path) -> anyhow::Result<Value> {
     let value: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("the content in {name} is not valid JSON"))?;
     if !value.is_object() {
-        bail!(
-            "the content in {name} must be a JSON object, not {}",
-            kind(&value)
-        );
+        bail!("the content in {name} must be a JSON object, not {}", kind(&value));
     }
     Ok(value)
 }
@@ -146,11 +129,7 @@ mod tests {
         };
         assert!(read_content(&write("ok.json", r#"{"token":"abc"}"#)).is_ok());
         let error = read_content(&write("list.json", "[1]")).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .ends_with("must be a JSON object, not an array")
-        );
+        assert!(error.to_string().ends_with("must be a JSON object, not an array"));
         let error = read_content(&write("text.txt", "token=abc")).unwrap_err();
         assert!(error.to_string().contains("is not valid JSON"));
         assert!(read_content(&dir.path().join("missing.json")).is_err());

@@ -3,9 +3,7 @@
 /// Replaces control characters (escape sequences included) with `?`, so that text chosen by
 /// someone else, such as a share's public title, cannot drive the terminal.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 #[cfg(test)]

@@ -93,19 +93,13 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         tracing::debug!(status, "the relay answered");
-        Ok(HttpResponse {
-            status,
-            request_id,
-            body,
-        })
+        Ok(HttpResponse { status, request_id, body })
     }
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("relay_base", &self.relay_base)
-            .finish_non_exhaustive()
+        f.debug_struct("Client").field("relay_base", &self.relay_base).finish_non_exhaustive()
     }
 }
 
@@ -144,9 +138,7 @@ impl ClientBuilder {
             return Err(Error::Config("the relay URL has no host".into()));
         }
         if base.query().is_some() || base.fragment().is_some() {
-            return Err(Error::Config(
-                "the relay URL must not carry a query or a fragment".into(),
-            ));
+            return Err(Error::Config("the relay URL must not carry a query or a fragment".into()));
         }
         check_transport_security(&base)?;
 
@@ -167,13 +159,9 @@ impl ClientBuilder {
                 http = http.add_root_certificate(certificate);
             }
         }
-        let http = http
-            .build()
-            .map_err(|e| Error::Config(format!("could not set up HTTPS: {e}")))?;
-        Ok(Client {
-            http,
-            relay_base: base.as_str().trim_end_matches('/').to_owned(),
-        })
+        let http =
+            http.build().map_err(|e| Error::Config(format!("could not set up HTTPS: {e}")))?;
+        Ok(Client { http, relay_base: base.as_str().trim_end_matches('/').to_owned() })
     }
 }
 
@@ -209,22 +197,10 @@ mod tests {
         assert!(Client::new("http://[::1]:8080/").is_ok());
         assert!(Client::new("http://localhost:8080").is_ok());
         assert!(Client::new("https://relay.example").is_ok());
-        assert!(matches!(
-            Client::new("http://relay.example"),
-            Err(Error::InsecureRelay)
-        ));
-        assert!(matches!(
-            Client::new("http://192.0.2.1"),
-            Err(Error::InsecureRelay)
-        ));
-        assert!(matches!(
-            Client::new("ftp://relay.example"),
-            Err(Error::Config(_))
-        ));
-        assert!(matches!(
-            Client::new("relay.example"),
-            Err(Error::Config(_))
-        ));
+        assert!(matches!(Client::new("http://relay.example"), Err(Error::InsecureRelay)));
+        assert!(matches!(Client::new("http://192.0.2.1"), Err(Error::InsecureRelay)));
+        assert!(matches!(Client::new("ftp://relay.example"), Err(Error::Config(_))));
+        assert!(matches!(Client::new("relay.example"), Err(Error::Config(_))));
     }
 
     #[test]
@@ -291,10 +267,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let client = Client::builder(&base)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
+        let client = Client::builder(&base).timeout(Duration::from_secs(5)).build().unwrap();
         let request = tigress_proto::flow::HttpRequest {
             method: Method::Get,
             url: format!("{base}/healthz"),

@@ -66,15 +66,9 @@ impl From<FlowError> for Error {
             FlowError::Gone => Self::Gone,
             FlowError::Open(e) => Self::Decrypt(e),
             FlowError::Provisioning(e) => Self::InvalidContent(e),
-            FlowError::Rejected {
-                status,
-                code,
-                message,
-            } => Self::Rejected {
-                status,
-                code,
-                message,
-            },
+            FlowError::Rejected { status, code, message } => {
+                Self::Rejected { status, code, message }
+            }
             FlowError::BadResponse(reason) => Self::Protocol(reason),
             other => Self::Protocol(other.to_string()),
         }
@@ -102,9 +96,7 @@ mod tests {
             body: body.as_bytes().to_vec(),
         };
         let sent: RequestId = "id-1".parse().unwrap();
-        check_response(&response, Some(&sent), read)
-            .unwrap_err()
-            .into()
+        check_response(&response, Some(&sent), read).unwrap_err().into()
     }
 
     #[test]
@@ -121,33 +113,19 @@ mod tests {
     #[test]
     fn other_statuses_keep_the_relay_s_code_and_message() {
         let body = r#"{"code":"body_too_large","message":"the body exceeds 65536 bytes"}"#;
-        let Error::Rejected {
-            status,
-            code,
-            message,
-        } = mapped(413, body, false)
-        else {
+        let Error::Rejected { status, code, message } = mapped(413, body, false) else {
             panic!("expected Rejected");
         };
         assert_eq!((status, code.as_str()), (413, "body_too_large"));
         assert_eq!(message, "the body exceeds 65536 bytes");
-        assert!(matches!(
-            mapped(401, "", false),
-            Error::Rejected { status: 401, .. }
-        ));
+        assert!(matches!(mapped(401, "", false), Error::Rejected { status: 401, .. }));
     }
 
     #[test]
     fn an_answer_to_another_request_is_a_protocol_error() {
-        let response = HttpResponse {
-            status: 200,
-            request_id: Some("other".into()),
-            body: vec![],
-        };
+        let response = HttpResponse { status: 200, request_id: Some("other".into()), body: vec![] };
         let sent: RequestId = "mine".parse().unwrap();
-        let error: Error = check_response(&response, Some(&sent), false)
-            .unwrap_err()
-            .into();
+        let error: Error = check_response(&response, Some(&sent), false).unwrap_err().into();
         assert!(matches!(error, Error::Protocol(_)));
     }
 

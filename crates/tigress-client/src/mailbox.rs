@@ -48,9 +48,7 @@ impl Client {
             payload: secret.seal(&info.to_vec(), &mut OsRng),
             notification_token: None,
         };
-        let response = self
-            .send_retrying(|| update_request(share, claim, &id, &body))
-            .await?;
+        let response = self.send_retrying(|| update_request(share, claim, &id, &body)).await?;
         check_response(&response, Some(&id), false)?;
         Ok(())
     }
@@ -61,9 +59,7 @@ impl Client {
     /// Sent once more with the same request id if the answer is lost (§7).
     pub async fn relinquish(&self, share: &ShareUrl, claim: &DeviceClaim) -> Result<(), Error> {
         let id = RequestId::random(&mut OsRng);
-        let response = self
-            .send_retrying(|| relinquish_request(share, claim, &id))
-            .await?;
+        let response = self.send_retrying(|| relinquish_request(share, claim, &id)).await?;
         check_response(&response, Some(&id), false)?;
         Ok(())
     }

@@ -23,12 +23,7 @@ impl Client {
             .filter(|_| receiver.is_deciding())
             .cloned()
             .ok_or_else(|| Error::Protocol("the preview did not arrive".into()))?;
-        Ok(PendingShare {
-            client: self.clone(),
-            share: share.without_secret(),
-            receiver,
-            preview,
-        })
+        Ok(PendingShare { client: self.clone(), share: share.without_secret(), receiver, preview })
     }
 }
 
@@ -68,12 +63,7 @@ impl PendingShare {
         if self.receiver.received().is_none() {
             return Err(Error::Protocol("the read ended without a payload".into()));
         }
-        Ok(ReceivedShare {
-            client: self.client,
-            share: self.share,
-            receiver: self.receiver,
-            claim,
-        })
+        Ok(ReceivedShare { client: self.client, share: self.share, receiver: self.receiver, claim })
     }
 
     /// Declines the share. Nothing is sent, nothing is bound, and the link still works.
@@ -93,9 +83,7 @@ impl PendingShare {
 
 impl fmt::Debug for PendingShare {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingShare")
-            .field("preview", &self.preview)
-            .finish_non_exhaustive()
+        f.debug_struct("PendingShare").field("preview", &self.preview).finish_non_exhaustive()
     }
 }
 
@@ -111,9 +99,7 @@ impl ReceivedShare {
     /// The decrypted Provisioning Information.
     pub fn provisioning(&self) -> &ProvisioningInformation {
         // `PendingShare::accept` builds a `ReceivedShare` only once the payload is decrypted.
-        self.receiver
-            .received()
-            .expect("a received share holds its payload")
+        self.receiver.received().expect("a received share holds its payload")
     }
 
     /// This device's receiver claim, for [`Client::update`] or [`Client::relinquish`] on a share

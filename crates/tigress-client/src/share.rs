@@ -27,9 +27,7 @@ impl Share {
     /// The secret that encrypts the share.
     pub fn secret(&self) -> &Secret {
         // `Client::share` checks that the URL carries the secret before building a `Share`.
-        self.url
-            .secret()
-            .expect("a share's URL always carries its secret")
+        self.url.secret().expect("a share's URL always carries its secret")
     }
 
     /// The sender's device claim, needed to [`Client::update`] or [`Client::delete`] the share.
@@ -74,10 +72,7 @@ impl Client {
             .filter(|url| url.secret().is_some())
             .ok_or_else(|| Error::Protocol("the create request ended without a share".into()))?
             .clone();
-        Ok(Share {
-            url,
-            claim: *sender.claim(),
-        })
+        Ok(Share { url, claim: *sender.claim() })
     }
 }
 
@@ -166,19 +161,13 @@ mod tests {
         let (first, second) = server.await.unwrap();
 
         assert!(first.starts_with("POST /v1/m HTTP/1.1\r\n"));
-        assert_eq!(
-            header(&first, "mailbox-request-id"),
-            header(&second, "mailbox-request-id")
-        );
+        assert_eq!(header(&first, "mailbox-request-id"), header(&second, "mailbox-request-id"));
         assert_eq!(
             header(&first, "mailbox-device-claim"),
             Some(share.claim().to_header_value().as_str())
         );
         let text = share.url().to_string();
-        assert!(
-            text.starts_with(&format!("{base}/v1/m/{ID}?v=h#")),
-            "{text}"
-        );
+        assert!(text.starts_with(&format!("{base}/v1/m/{ID}?v=h#")), "{text}");
         assert_eq!(share.secret().algorithm(), Algorithm::Aes256Gcm);
         assert!(!first.contains(&share.secret().to_base64()));
     }

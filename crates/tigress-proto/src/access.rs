@@ -24,11 +24,7 @@ pub struct AccessRightsError;
 impl Default for AccessRights {
     /// `"RD"`, the drafts' default.
     fn default() -> Self {
-        Self {
-            read: true,
-            write: false,
-            delete: true,
-        }
+        Self { read: true, write: false, delete: true }
     }
 }
 
@@ -41,11 +37,7 @@ impl FromStr for AccessRights {
         if s.is_empty() {
             return Err(AccessRightsError);
         }
-        let mut rights = Self {
-            read: false,
-            write: false,
-            delete: false,
-        };
+        let mut rights = Self { read: false, write: false, delete: false };
         for c in s.chars() {
             let slot = match c.to_ascii_uppercase() {
                 'R' => &mut rights.read,
@@ -81,14 +73,7 @@ mod tests {
     #[test]
     fn parses_letters_in_any_order_and_case() {
         let rights: AccessRights = "dwR".parse().unwrap();
-        assert_eq!(
-            rights,
-            AccessRights {
-                read: true,
-                write: true,
-                delete: true
-            }
-        );
+        assert_eq!(rights, AccessRights { read: true, write: true, delete: true });
         assert_eq!(rights.to_string(), "RWD");
         assert_eq!("W".parse::<AccessRights>().unwrap().to_string(), "W");
     }
@@ -96,11 +81,7 @@ mod tests {
     #[test]
     fn rejects_empty_repeated_and_unknown_letters() {
         for bad in ["", "RR", "RX", "R D", "rwdr", "é"] {
-            assert_eq!(
-                bad.parse::<AccessRights>(),
-                Err(AccessRightsError),
-                "{bad:?}"
-            );
+            assert_eq!(bad.parse::<AccessRights>(), Err(AccessRightsError), "{bad:?}");
         }
     }
 

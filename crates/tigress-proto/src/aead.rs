@@ -147,10 +147,7 @@ impl Secret {
         let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
         blob.extend_from_slice(nonce);
         blob.extend_from_slice(&sealed);
-        Payload {
-            kind: self.algorithm.name().to_owned(),
-            data: STANDARD.encode(blob),
-        }
+        Payload { kind: self.algorithm.name().to_owned(), data: STANDARD.encode(blob) }
     }
 
     /// Decrypts and verifies a payload.
@@ -183,9 +180,7 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Secret")
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
+        f.debug_struct("Secret").field("algorithm", &self.algorithm).finish_non_exhaustive()
     }
 }
 

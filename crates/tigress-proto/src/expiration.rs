@@ -64,13 +64,7 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_rfc_3339() {
-        for bad in [
-            "",
-            "tomorrow",
-            "2030-05-01",
-            "2030-05-01 12:00:00",
-            "2030-13-01T00:00:00Z",
-        ] {
+        for bad in ["", "tomorrow", "2030-05-01", "2030-05-01 12:00:00", "2030-13-01T00:00:00Z"] {
             assert_eq!(parse(bad), Err(ExpirationError), "{bad:?}");
         }
     }

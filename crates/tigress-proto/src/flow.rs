@@ -197,11 +197,7 @@ pub fn check_response(
             let (code, message) = body
                 .map(|b| (b.code, b.message))
                 .unwrap_or_else(|| ("unknown".into(), "no error description".into()));
-            Err(FlowError::Rejected {
-                status,
-                code,
-                message,
-            })
+            Err(FlowError::Rejected { status, code, message })
         }
     }
 }
@@ -300,12 +296,7 @@ impl Sender {
         match self.state {
             SenderState::ToCreate => {
                 self.state = SenderState::Creating;
-                Some(create_request(
-                    &self.relay_base,
-                    &self.claim,
-                    &self.request_id,
-                    &self.body,
-                ))
+                Some(create_request(&self.relay_base, &self.claim, &self.request_id, &self.body))
             }
             _ => None,
         }
@@ -405,10 +396,9 @@ impl Receiver {
     /// The next request to send, or `None` while waiting for a decision or when finished.
     pub fn poll_request(&mut self) -> Option<HttpRequest> {
         let (next, request) = match mem::replace(&mut self.state, ReceiverState::Failed) {
-            ReceiverState::ToPreview => (
-                ReceiverState::Previewing,
-                Some(preview_request(&self.share)),
-            ),
+            ReceiverState::ToPreview => {
+                (ReceiverState::Previewing, Some(preview_request(&self.share)))
+            }
             ReceiverState::ToRead => {
                 let id = self.next_request_id();
                 let request = read_request(&self.share, &self.claim, &id);
@@ -490,11 +480,7 @@ impl Receiver {
     /// After receiving: delete the mailbox (the default), or keep it (`keep`).
     pub fn finish(&mut self, keep: bool) {
         if let ReceiverState::Received = self.state {
-            self.state = if keep {
-                ReceiverState::Done
-            } else {
-                ReceiverState::ToDelete
-            };
+            self.state = if keep { ReceiverState::Done } else { ReceiverState::ToDelete };
         }
     }
 
@@ -505,9 +491,7 @@ impl Receiver {
 
     fn next_request_id(&mut self) -> RequestId {
         // Two ids were drawn at construction, one each for the read and the delete.
-        self.rng_request_ids
-            .pop()
-            .expect("one request id per state-changing request")
+        self.rng_request_ids.pop().expect("one request id per state-changing request")
     }
 }
 
@@ -536,11 +520,7 @@ mod tests {
     }
 
     fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
-        request
-            .headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        request.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 
     /// A fake relay good enough for one share: it keeps the created body and answers reads.
@@ -550,12 +530,8 @@ mod tests {
             json!({"token": "abc"}),
         )
         .unwrap();
-        let mut sender = Sender::new(
-            "https://relay.example/",
-            &info,
-            options(),
-            &mut rand::rngs::OsRng,
-        );
+        let mut sender =
+            Sender::new("https://relay.example/", &info, options(), &mut rand::rngs::OsRng);
         let request = sender.poll_request().unwrap();
         assert_eq!(request.url, "https://relay.example/v1/m");
         assert!(sender.poll_request().is_none());
@@ -566,11 +542,7 @@ mod tests {
             serde_json::to_vec(&json!({"urlLink": LINK, "isPushNotificationSupported": false}))
                 .unwrap();
         sender
-            .handle_response(HttpResponse {
-                status: 200,
-                request_id: echoed,
-                body: answer,
-            })
+            .handle_response(HttpResponse { status: 200, request_id: echoed, body: answer })
             .unwrap();
         let share = sender.share_url().unwrap().clone();
         (sender, body, share)
@@ -579,19 +551,12 @@ mod tests {
     #[test]
     fn sender_retries_create_with_the_same_request_id() {
         let info = ProvisioningInformation::new("f", json!({})).unwrap();
-        let mut sender = Sender::new(
-            "https://relay.example",
-            &info,
-            options(),
-            &mut rand::rngs::OsRng,
-        );
+        let mut sender =
+            Sender::new("https://relay.example", &info, options(), &mut rand::rngs::OsRng);
         let first = sender.poll_request().unwrap();
         sender.handle_transport_error();
         let second = sender.poll_request().unwrap();
-        assert_eq!(
-            header(&first, HEADER_REQUEST_ID),
-            header(&second, HEADER_REQUEST_ID)
-        );
+        assert_eq!(header(&first, HEADER_REQUEST_ID), header(&second, HEADER_REQUEST_ID));
         assert_eq!(first.body, second.body);
     }
 
@@ -604,9 +569,7 @@ mod tests {
         assert_eq!(config.expiration.as_deref(), Some("2030-03-17T17:46:40Z"));
         let plaintext = share.secret().unwrap().open(&body.payload).unwrap();
         assert_eq!(
-            ProvisioningInformation::from_slice(&plaintext)
-                .unwrap()
-                .content["token"],
+            ProvisioningInformation::from_slice(&plaintext).unwrap().content["token"],
             "abc"
         );
     }
@@ -614,12 +577,8 @@ mod tests {
     #[test]
     fn sender_rejects_an_answer_to_another_request() {
         let info = ProvisioningInformation::new("f", json!({})).unwrap();
-        let mut sender = Sender::new(
-            "https://relay.example",
-            &info,
-            options(),
-            &mut rand::rngs::OsRng,
-        );
+        let mut sender =
+            Sender::new("https://relay.example", &info, options(), &mut rand::rngs::OsRng);
         sender.poll_request().unwrap();
         let answer =
             serde_json::to_vec(&json!({"urlLink": LINK, "isPushNotificationSupported": false}))
@@ -652,10 +611,7 @@ mod tests {
             .unwrap();
         assert!(receiver.is_deciding());
         assert_eq!(receiver.preview().unwrap().display.title, "Room 12");
-        assert!(
-            receiver.poll_request().is_none(),
-            "nothing is read before accepting"
-        );
+        assert!(receiver.poll_request().is_none(), "nothing is read before accepting");
 
         receiver.accept();
         let read = receiver.poll_request().unwrap();
@@ -680,11 +636,7 @@ mod tests {
         assert_eq!(delete.method, Method::Delete);
         let echoed = header(&delete, HEADER_REQUEST_ID).map(str::to_owned);
         receiver
-            .handle_response(HttpResponse {
-                status: 200,
-                request_id: echoed,
-                body: vec![],
-            })
+            .handle_response(HttpResponse { status: 200, request_id: echoed, body: vec![] })
             .unwrap();
         assert!(receiver.is_done());
 
@@ -714,11 +666,7 @@ mod tests {
             receiver.accept();
             let read = receiver.poll_request().unwrap();
             let echoed = header(&read, HEADER_REQUEST_ID).map(str::to_owned);
-            receiver.handle_response(HttpResponse {
-                status,
-                request_id: echoed,
-                body,
-            })
+            receiver.handle_response(HttpResponse { status, request_id: echoed, body })
         };
         assert!(matches!(ready(401, vec![]), Err(FlowError::AlreadyClaimed)));
         assert!(matches!(ready(404, vec![]), Err(FlowError::Gone)));
@@ -732,20 +680,14 @@ mod tests {
             expiration: "x".into(),
         };
         let tampered = ready(200, serde_json::to_vec(&answer).unwrap());
-        assert!(matches!(
-            tampered,
-            Err(FlowError::Open(OpenError::Undecryptable))
-        ));
+        assert!(matches!(tampered, Err(FlowError::Open(OpenError::Undecryptable))));
     }
 
     #[test]
     fn declining_sends_nothing_more() {
         let (_, created, share) = sender_and_created();
-        let mut receiver = Receiver::new(
-            &share,
-            share.secret().unwrap().clone(),
-            &mut rand::rngs::OsRng,
-        );
+        let mut receiver =
+            Receiver::new(&share, share.secret().unwrap().clone(), &mut rand::rngs::OsRng);
         receiver.poll_request();
         let preview = json!({"displayInformation": created.display_information, "expiration": "x"});
         receiver

@@ -43,11 +43,7 @@ impl ProvisioningInformation {
     /// Builds Provisioning Information, checking that `format` is named and `content` is an
     /// object.
     pub fn new(format: impl Into<String>, content: Value) -> Result<Self, ProvisioningError> {
-        let info = Self {
-            format: format.into(),
-            content,
-            extra: Map::new(),
-        };
+        let info = Self { format: format.into(), content, extra: Map::new() };
         info.check()?;
         Ok(info)
     }

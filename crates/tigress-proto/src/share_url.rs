@@ -108,10 +108,7 @@ impl ShareUrl {
 
     /// The same share without its secret: the form to send when the secret travels separately.
     pub fn without_secret(&self) -> Self {
-        Self {
-            secret: None,
-            ..self.clone()
-        }
+        Self { secret: None, ..self.clone() }
     }
 
     /// The mailbox URL every request goes to: no query and, above all, no fragment.
@@ -168,10 +165,7 @@ impl FromStr for ShareUrl {
             if *v1 != "v1" || *m != "m" {
                 return Err(ShareUrlError::Path);
             }
-            (
-                id.parse::<MailboxId>().map_err(|_| ShareUrlError::Path)?,
-                id.len(),
-            )
+            (id.parse::<MailboxId>().map_err(|_| ShareUrlError::Path)?, id.len())
         };
 
         let vertical = url
@@ -196,12 +190,7 @@ impl FromStr for ShareUrl {
         let prefix_len = link.path().len() - id_len;
         let path = format!("{}{}", &link.path()[..prefix_len], mailbox);
         link.set_path(&path);
-        Ok(Self {
-            link,
-            mailbox,
-            vertical,
-            secret,
-        })
+        Ok(Self { link, mailbox, vertical, secret })
     }
 }
 
@@ -237,19 +226,10 @@ mod tests {
         let share: ShareUrl = text.parse().unwrap();
         assert_eq!(share.mailbox().to_string(), ID);
         assert_eq!(share.vertical(), Some(Vertical::Car));
-        assert_eq!(
-            share.secret().unwrap().to_base64(),
-            "hXlr6aRC7KgJpOLTNZaLsw=="
-        );
-        assert_eq!(
-            share.mailbox_url(),
-            format!("https://relay.example/v1/m/{ID}")
-        );
+        assert_eq!(share.secret().unwrap().to_base64(), "hXlr6aRC7KgJpOLTNZaLsw==");
+        assert_eq!(share.mailbox_url(), format!("https://relay.example/v1/m/{ID}"));
         assert_eq!(share.to_string(), text);
-        assert_eq!(
-            share.to_string().parse::<ShareUrl>().unwrap().to_string(),
-            text
-        );
+        assert_eq!(share.to_string().parse::<ShareUrl>().unwrap().to_string(), text);
     }
 
     #[test]
@@ -262,17 +242,15 @@ mod tests {
         assert_eq!(share.vertical(), Some(Vertical::Home));
         assert_eq!(share.relay_base(), "https://r.example:8443/pre/fix");
         assert!(share.secret().is_some());
-        let url_safe: ShareUrl = format!("https://r.example/v1/m/{ID}#_-_-_-_-_-_-_-_-_-_-_w")
-            .parse()
-            .unwrap();
+        let url_safe: ShareUrl =
+            format!("https://r.example/v1/m/{ID}#_-_-_-_-_-_-_-_-_-_-_w").parse().unwrap();
         assert!(url_safe.secret().is_some());
     }
 
     #[test]
     fn mailbox_url_never_carries_the_fragment() {
-        let share: ShareUrl = format!("https://r.example/v1/m/{ID}?v=a#hXlr6aRC7KgJpOLTNZaLsw==")
-            .parse()
-            .unwrap();
+        let share: ShareUrl =
+            format!("https://r.example/v1/m/{ID}?v=a#hXlr6aRC7KgJpOLTNZaLsw==").parse().unwrap();
         assert!(!share.mailbox_url().contains('#'));
         assert!(!share.without_secret().to_string().contains('#'));
     }
@@ -290,28 +268,13 @@ mod tests {
     fn rejects_share_urls_that_are_not_mailboxes() {
         let cases = [
             (format!("ftp://r.example/v1/m/{ID}"), ShareUrlError::Scheme),
-            (
-                format!("https://user:pw@r.example/v1/m/{ID}"),
-                ShareUrlError::Credentials,
-            ),
+            (format!("https://user:pw@r.example/v1/m/{ID}"), ShareUrlError::Credentials),
             (format!("https://r.example/v2/m/{ID}"), ShareUrlError::Path),
-            (
-                format!("https://r.example/v1/m/{ID}/extra"),
-                ShareUrlError::Path,
-            ),
-            (
-                "https://r.example/v1/m/not-a-uuid".to_owned(),
-                ShareUrlError::Path,
-            ),
-            (
-                format!("https://r.example/v1/m/{ID}#short"),
-                ShareUrlError::Secret,
-            ),
+            (format!("https://r.example/v1/m/{ID}/extra"), ShareUrlError::Path),
+            ("https://r.example/v1/m/not-a-uuid".to_owned(), ShareUrlError::Path),
+            (format!("https://r.example/v1/m/{ID}#short"), ShareUrlError::Secret),
             ("not a url".to_owned(), ShareUrlError::Malformed),
-            (
-                format!("https://r.example/v1/m/{ID}#{}", "A".repeat(3000)),
-                ShareUrlError::Malformed,
-            ),
+            (format!("https://r.example/v1/m/{ID}#{}", "A".repeat(3000)), ShareUrlError::Malformed),
         ];
         for (text, expected) in cases {
             assert_eq!(text.parse::<ShareUrl>().err(), Some(expected), "{text}");
@@ -320,9 +283,8 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_url() {
-        let share: ShareUrl = format!("https://r.example/v1/m/{ID}#hXlr6aRC7KgJpOLTNZaLsw==")
-            .parse()
-            .unwrap();
+        let share: ShareUrl =
+            format!("https://r.example/v1/m/{ID}#hXlr6aRC7KgJpOLTNZaLsw==").parse().unwrap();
         assert_eq!(format!("{share:?}"), "ShareUrl(..)");
     }
 }

@@ -35,9 +35,7 @@ pub struct Payload {
 impl fmt::Debug for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Ciphertext stays out of debug output and logs.
-        f.debug_struct("Payload")
-            .field("type", &self.kind)
-            .finish_non_exhaustive()
+        f.debug_struct("Payload").field("type", &self.kind).finish_non_exhaustive()
     }
 }
 
@@ -68,9 +66,7 @@ pub struct NotificationToken {
 
 impl fmt::Debug for NotificationToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NotificationToken")
-            .field("type", &self.kind)
-            .finish_non_exhaustive()
+        f.debug_struct("NotificationToken").field("type", &self.kind).finish_non_exhaustive()
     }
 }
 
@@ -79,11 +75,7 @@ impl fmt::Debug for NotificationToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailboxConfiguration {
     /// The receiver's rights, letters of `RWD`; `"RD"` when absent (§9).
-    #[serde(
-        rename = "accessRights",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "accessRights", default, skip_serializing_if = "Option::is_none")]
     pub access_rights: Option<String>,
     /// RFC 3339 instant; the relay's default lifetime when absent, clamped to its maximum (§10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,18 +92,10 @@ pub struct CreateMailboxRequest {
     #[serde(rename = "displayInformation")]
     pub display_information: DisplayInformation,
     /// The sender's push token, if any.
-    #[serde(
-        rename = "notificationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notificationToken", default, skip_serializing_if = "Option::is_none")]
     pub notification_token: Option<NotificationToken>,
     /// Access rights and expiration.
-    #[serde(
-        rename = "mailboxConfiguration",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "mailboxConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub mailbox_configuration: Option<MailboxConfiguration>,
 }
 
@@ -134,11 +118,7 @@ pub struct UpdateMailboxRequest {
     /// The new message; replaces the slot.
     pub payload: Payload,
     /// Replaces the caller's push token when present.
-    #[serde(
-        rename = "notificationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notificationToken", default, skip_serializing_if = "Option::is_none")]
     pub notification_token: Option<NotificationToken>,
 }
 
@@ -156,11 +136,7 @@ pub struct UpdateMailboxResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadMailboxRequest {
     /// Stores the caller's push token.
-    #[serde(
-        rename = "notificationToken",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "notificationToken", default, skip_serializing_if = "Option::is_none")]
     pub notification_token: Option<NotificationToken>,
 }
 
@@ -224,15 +200,9 @@ mod tests {
 
     #[test]
     fn debug_output_hides_ciphertext_and_tokens() {
-        let payload = Payload {
-            kind: "AEAD_AES_128_GCM".into(),
-            data: "c2VjcmV0".into(),
-        };
+        let payload = Payload { kind: "AEAD_AES_128_GCM".into(), data: "c2VjcmV0".into() };
         assert!(!format!("{payload:?}").contains("c2VjcmV0"));
-        let token = NotificationToken {
-            kind: "t".into(),
-            token_data: "device-token".into(),
-        };
+        let token = NotificationToken { kind: "t".into(), token_data: "device-token".into() };
         assert!(!format!("{token:?}").contains("device-token"));
     }
 }

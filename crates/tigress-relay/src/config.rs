@@ -81,8 +81,10 @@ pub struct Limits {
     pub default_lifetime: Duration,
     /// Longest lifetime; later expirations are clamped to it.
     pub max_lifetime: Duration,
-    /// How long one request may take before it is answered 408.
+    /// How long one request may take, once its headers are in, before it is answered 408.
     pub request_timeout: Duration,
+    /// How long a client may take to send its request headers before the connection is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -98,6 +100,7 @@ impl Default for Limits {
             default_lifetime: Duration::from_secs(48 * 3600),
             max_lifetime: Duration::from_secs(7 * 24 * 3600),
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -1,41 +1,23 @@
-//! STUB for the CLI worktree: the real relay lives on main. Only the public API is here.
+//! The Secure Credential Transfer relay: an HTTPS service of short-lived mailboxes that hold
+//! ciphertext it cannot read.
+//!
+//! [`app`] builds the axum router over a [`store::MailboxStore`]; [`start`] and [`run_until`] run
+//! it on a TCP listener, with TLS (rustls) or, on loopback or behind a TLS-terminating proxy,
+//! plain HTTP. The rules of the protocol live in [`mailbox`] as plain functions; the embedded
+//! SQLite store in [`store::sqlite`]. The relay never sees a share's secret, never stores a device
+//! claim or request id in the clear, and never logs claims, request ids, tokens, payloads, share
+//! URLs or client addresses.
+//!
+//! It does not send push notifications yet, and it does not link the client SDK.
+
 pub mod config;
+pub mod error;
+pub mod http;
+pub mod mailbox;
+pub mod preview;
+mod server;
+pub mod store;
+
 pub use config::{Durability, Limits, RelayConfig, TlsFiles};
-use std::future::Future;
-use std::net::SocketAddr;
-
-/// Runs the relay until `shutdown` resolves, then shuts down gracefully.
-pub async fn run_until(
-    config: RelayConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let relay = start(config).await?;
-    shutdown.await;
-    relay.shutdown().await
-}
-
-/// Starts the relay in the background and returns once it listens.
-pub async fn start(_config: RelayConfig) -> anyhow::Result<RunningRelay> {
-    anyhow::bail!("stub relay: merge main for the real one")
-}
-
-/// A relay running in the background.
-pub struct RunningRelay {
-    addr: SocketAddr,
-    base_url: String,
-}
-
-impl RunningRelay {
-    /// The bound address (useful with port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-    /// `http://127.0.0.1:PORT` or `https://…`: the public base URL in use.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-    /// Stops accepting, finishes requests in flight, and flushes the store.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
+pub use http::{AppState, Settings, app};
+pub use server::{RunningRelay, run_until, start};

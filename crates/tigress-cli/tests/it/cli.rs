@@ -84,15 +84,9 @@ fn shares_and_receives_with_aes_128_then_the_mailbox_is_gone() {
     let received = run(&["receive", url]);
     assert_received(&received);
     let shown = stderr(&received);
-    assert!(
-        shown.contains("Room 12") && shown.contains("Hotel room key"),
-        "{shown}"
-    );
+    assert!(shown.contains("Room 12") && shown.contains("Hotel room key"), "{shown}");
     assert!(shown.contains("home key"), "{shown}");
-    assert!(
-        shown.contains("(in 1h 59m)") || shown.contains("(in 2h)"),
-        "{shown}"
-    );
+    assert!(shown.contains("(in 1h 59m)") || shown.contains("(in 2h)"), "{shown}");
 
     let again = run(&["receive", url]);
     assert_exit(&again, 4);
@@ -121,11 +115,7 @@ fn a_secret_sent_separately_is_given_with_the_secret_option() {
 
     let without = run(&["receive", url]);
     assert_exit(&without, 2);
-    assert!(
-        stderr(&without).contains("--secret"),
-        "{}",
-        stderr(&without)
-    );
+    assert!(stderr(&without).contains("--secret"), "{}", stderr(&without));
 
     let received = run(&["receive", url, "--secret", secret]);
     assert_received(&received);
@@ -182,11 +172,7 @@ fn an_unreachable_relay_exits_6() {
     let shared = run(&share_args(&dead, path.to_str().unwrap(), &[]));
     assert_exit(&shared, 6);
     assert!(stdout(&shared).is_empty());
-    assert!(
-        stderr(&shared).contains("could not be reached"),
-        "{}",
-        stderr(&shared)
-    );
+    assert!(stderr(&shared).contains("could not be reached"), "{}", stderr(&shared));
 
     let url = format!("{dead}/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40#hXlr6aRC7KgJpOLTNZaLsw==");
     assert_exit(&run(&["receive", &url]), 6);
@@ -224,10 +210,7 @@ fn the_qr_code_goes_to_stderr_and_stdout_stays_the_url() {
     assert_eq!(printed.lines().count(), 1, "{printed}");
     assert!(printed.starts_with(relay.base()) && printed.contains('#'));
     let drawn = stderr(&output);
-    assert!(
-        drawn.lines().filter(|line| line.contains('█')).count() > 10,
-        "{drawn}"
-    );
+    assert!(drawn.lines().filter(|line| line.contains('█')).count() > 10, "{drawn}");
     assert_received(&run(&["receive", printed.trim()]));
 }
 
@@ -268,10 +251,7 @@ fn every_command_s_help_shows_an_example() {
         assert!(help.contains(example.trim_end()), "{args:?}:\n{help}");
     }
     let receive = stdout(&run(&["receive", "--help"]));
-    for code in [
-        "3  the share was already accepted",
-        "6  the relay could not be reached",
-    ] {
+    for code in ["3  the share was already accepted", "6  the relay could not be reached"] {
         assert!(receive.contains(code), "{receive}");
     }
 }

@@ -107,12 +107,7 @@ impl Relay {
         let port = free_port();
         let log = fs::File::create(dir.path().join("relay.log")).expect("relay log file");
         let child = tigress()
-            .args([
-                "relay",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
+            .args(["relay", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(dir.path().join("data"))
             .args(extra)
             .env("RUST_LOG", "info")
@@ -120,11 +115,7 @@ impl Relay {
             .stderr(log)
             .spawn()
             .expect("start tigress relay");
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            dir,
-        }
+        Self { child, base: format!("http://127.0.0.1:{port}"), dir }
     }
 
     fn wait_until(&mut self, ready: impl Fn(u16) -> bool) {
@@ -139,10 +130,7 @@ impl Relay {
             }
             thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "the relay was not ready within {READY_TIMEOUT:?}; its log:\n{}",
-            self.log()
-        );
+        panic!("the relay was not ready within {READY_TIMEOUT:?}; its log:\n{}", self.log());
     }
 
     /// `http://127.0.0.1:PORT` (or `https://` for a TLS relay).

@@ -1,0 +1,11 @@
+//! Integration tests of the relay over real sockets: one binary, one module per area.
+
+mod api;
+mod binding;
+mod idempotency;
+mod input;
+mod openapi;
+mod preview;
+mod privacy;
+mod support;
+mod tls;

@@ -1,0 +1,521 @@
+//! The HTTP surface: routes, thin handlers, extractors and the middleware every response passes
+//! through. Each handler extracts its inputs, makes one store call and maps the result; the
+//! rules live in [`crate::mailbox`].
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tigress_proto::wire::{
+    CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_CLAIM, HEADER_REQUEST_ID,
+    LEGACY_DEVICE_CLAIM_HEADERS, PreviewResponse, ReadMailboxRequest, ReadMailboxResponse,
+    UpdateMailboxRequest, UpdateMailboxResponse,
+};
+use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
+
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::mailbox::{self, ClaimHash, RequestHash};
+use crate::preview;
+use crate::store::{MailboxStore, NewMailbox, Outcome};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The mailbox store.
+    pub store: Arc<dyn MailboxStore>,
+    /// Settings fixed at start-up.
+    pub settings: Arc<Settings>,
+}
+
+/// Settings the handlers read.
+pub struct Settings {
+    /// Public base URL, without a trailing slash, e.g. `https://relay.example`.
+    pub public_url: String,
+    /// Request and field limits.
+    pub limits: Limits,
+    /// Token types the relay can push to. None yet: every share polls.
+    pub push_types: Vec<String>,
+    /// The OpenAPI document, rendered once.
+    pub openapi_json: String,
+}
+
+impl Settings {
+    fn url_link(&self, id: MailboxId) -> String {
+        format!("{}/v1/m/{id}", self.public_url)
+    }
+
+    fn push_supported(&self, token_type: Option<&str>) -> bool {
+        token_type.is_some_and(|t| self.push_types.iter().any(|p| p == t))
+    }
+}
+
+/// Builds the relay's router.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.settings.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/m", post(create_mailbox))
+        .route(
+            "/v1/m/{id}",
+            get(read_display_information)
+                .post(read_secure_content)
+                .put(update_mailbox)
+                .delete(delete_mailbox)
+                .patch(relinquish_mailbox),
+        )
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), envelope))
+        .with_state(state)
+}
+
+/// Wraps every request: a time limit, the echoed `Mailbox-Request-ID` (§3: on every response,
+/// errors included), the security headers, and one log line that names the route template,
+/// never the path itself (it holds the mailbox id) nor the client's address.
+async fn envelope(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let request_id = request.headers().get(HEADER_REQUEST_ID).cloned();
+
+    let timeout = state.settings.limits.request_timeout;
+    let mut response = match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    };
+
+    let headers = response.headers_mut();
+    if let Some(id) = request_id {
+        headers.insert(HeaderName::from_static(HEADER_REQUEST_ID), id);
+    }
+    for (name, value) in preview::SECURITY_HEADERS {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// The claim header as sent: canonical name first, then the legacy aliases (§3).
+enum Claim {
+    Missing,
+    Invalid,
+    Present(DeviceClaim),
+}
+
+impl Claim {
+    /// For Create and Update, where a missing claim is 400.
+    fn required_400(self) -> Result<ClaimHash, ApiError> {
+        self.required(true)
+    }
+
+    /// For Read, Delete and Relinquish, where a missing claim is 401.
+    fn required_401(self) -> Result<ClaimHash, ApiError> {
+        self.required(false)
+    }
+
+    fn required(self, bad_request: bool) -> Result<ClaimHash, ApiError> {
+        match self {
+            Self::Missing => Err(ApiError::MissingClaim { bad_request }),
+            Self::Invalid => Err(ApiError::ClaimInvalid),
+            Self::Present(claim) => Ok(ClaimHash::of(&claim)),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Claim {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let names = std::iter::once(HEADER_DEVICE_CLAIM).chain(LEGACY_DEVICE_CLAIM_HEADERS);
+        for name in names {
+            match single_header(&parts.headers, name) {
+                Single::Absent => continue,
+                Single::Many => return Ok(Self::Invalid),
+                Single::One(value) => {
+                    let parsed = value.to_str().ok().and_then(|v| v.parse().ok());
+                    return Ok(parsed.map_or(Self::Invalid, Self::Present));
+                }
+            }
+        }
+        Ok(Self::Missing)
+    }
+}
+
+/// The `Mailbox-Request-ID`, if sent. A malformed one is 400.
+struct RequestKey(Option<RequestHash>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let invalid = || ApiError::Invalid {
+            code: "invalid_request_id",
+            message: format!(
+                "Mailbox-Request-ID must be one value of 1 to {} visible ASCII characters",
+                RequestId::MAX_LEN
+            ),
+        };
+        match single_header(&parts.headers, HEADER_REQUEST_ID) {
+            Single::Absent => Ok(Self(None)),
+            Single::Many => Err(invalid()),
+            Single::One(value) => {
+                let id: RequestId =
+                    value.to_str().ok().and_then(|v| v.parse().ok()).ok_or_else(invalid)?;
+                Ok(Self(Some(RequestHash::of(&id))))
+            }
+        }
+    }
+}
+
+enum Single<'a> {
+    Absent,
+    Many,
+    One(&'a HeaderValue),
+}
+
+fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Single<'a> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Single::Absent,
+        (Some(value), None) => Single::One(value),
+        (Some(_), Some(_)) => Single::Many,
+    }
+}
+
+/// The `{id}` path segment. Anything that is not a mailbox id is simply not found.
+struct MailboxPath(MailboxId);
+
+impl<S: Send + Sync> FromRequestParts<S> for MailboxPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        raw.parse().map(Self).map_err(|_| ApiError::NotFound)
+    }
+}
+
+/// Reads the body, answering 413 beyond the limit, and parses it as JSON.
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    limits: &Limits,
+) -> Result<Option<T>, ApiError> {
+    let bytes = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge { limit: limits.max_body_bytes },
+        _ => ApiError::Invalid {
+            code: "malformed_body",
+            message: "the request body could not be read".into(),
+        },
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| ApiError::malformed_body(&e))
+}
+
+fn required_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    limits: &Limits,
+) -> Result<T, ApiError> {
+    json_body(body, limits)?.ok_or_else(|| ApiError::Invalid {
+        code: "malformed_body",
+        message: "a JSON request body is required".into(),
+    })
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn status_of(outcome: Outcome) -> StatusCode {
+    match outcome {
+        Outcome::Done => StatusCode::OK,
+        Outcome::Replayed => StatusCode::CREATED,
+    }
+}
+
+/// CreateMailbox (§6.1).
+#[utoipa::path(
+    post, path = "/v1/m", tag = "mailbox",
+    params(
+        ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The sender's claim; legacy aliases deviceClaim and Device-Claim are accepted."),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed on every response."),
+    ),
+    request_body = CreateMailboxRequest,
+    responses(
+        (status = 200, description = "Created", body = CreateMailboxResponse),
+        (status = 201, description = "A repeat of the claim's last request id: the original answer, nothing created", body = CreateMailboxResponse),
+        (status = 400, description = "Malformed body, invalid field, or missing claim", body = tigress_proto::wire::ErrorBody),
+        (status = 401, description = "Claim not a UUID", body = tigress_proto::wire::ErrorBody),
+        (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
+    )
+)]
+async fn create_mailbox(
+    State(state): State<AppState>,
+    claim: Claim,
+    RequestKey(request): RequestKey,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<CreateMailboxResponse>), ApiError> {
+    let sender = claim.required_400()?;
+    let settings = &state.settings;
+    let body: CreateMailboxRequest = required_body(body, &settings.limits)?;
+    let now = unix_now();
+    let mailbox = new_mailbox(body, sender, now, &settings.limits)?;
+    let created = state.store.create(mailbox, request, now).await?;
+    let response = CreateMailboxResponse {
+        url_link: settings.url_link(created.id),
+        is_push_notification_supported: settings.push_supported(created.token_type.as_deref()),
+    };
+    Ok((status_of(created.outcome), Json(response)))
+}
+
+/// Validates a create request and builds the mailbox to store, with a fresh random id.
+fn new_mailbox(
+    body: CreateMailboxRequest,
+    sender: ClaimHash,
+    now: i64,
+    limits: &Limits,
+) -> Result<NewMailbox, ApiError> {
+    mailbox::check_payload(&body.payload, limits)?;
+    mailbox::check_display(&body.display_information, limits)?;
+    if let Some(token) = &body.notification_token {
+        mailbox::check_token(token, limits)?;
+    }
+    let configuration = body.mailbox_configuration.unwrap_or_default();
+    Ok(NewMailbox {
+        id: MailboxId::random(&mut rand::rngs::OsRng),
+        sender,
+        payload: body.payload,
+        display: body.display_information,
+        rights: mailbox::resolve_rights(configuration.access_rights.as_deref())?,
+        expires_at: mailbox::resolve_expiration(configuration.expiration.as_deref(), now, limits)?,
+        sender_token: body.notification_token,
+    })
+}
+
+/// ReadDisplayInformationFromMailbox (§6.4): the preview page, or JSON when asked for.
+#[utoipa::path(
+    get, path = "/v1/m/{id}", tag = "mailbox",
+    params(("id" = String, Path, format = Uuid, description = "Mailbox id")),
+    responses(
+        (status = 200, description = "The preview: HTML by default, JSON with Accept: application/json. Binds nothing.",
+            content((String = "text/html"), (PreviewResponse = "application/json"))),
+        (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
+    )
+)]
+async fn read_display_information(
+    State(state): State<AppState>,
+    MailboxPath(id): MailboxPath,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let view = state.store.preview(id, unix_now()).await?;
+    let mut response = if wants_json(&headers) {
+        Json(PreviewResponse {
+            display_information: view.display,
+            expiration: expiration::format(view.expires_at),
+        })
+        .into_response()
+    } else {
+        Html(preview::render(&view.display, &state.settings.url_link(id))).into_response()
+    };
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(response)
+}
+
+/// JSON only when the client asks for it and does not also accept HTML: link-preview bots and
+/// browsers keep getting the page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok());
+    let (mut json, mut html) = (false, false);
+    for value in accept {
+        json |= value.contains("application/json");
+        html |= value.contains("text/html");
+    }
+    json && !html
+}
+
+/// ReadSecureContentFromMailbox (§6.3). A fresh claim binds as receiver when none is bound.
+#[utoipa::path(
+    post, path = "/v1/m/{id}", tag = "mailbox",
+    params(
+        ("id" = String, Path, format = Uuid, description = "Mailbox id"),
+        ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The caller's claim"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "Echoed"),
+    ),
+    request_body(content = Option<ReadMailboxRequest>, description = "Optional: the caller's push token"),
+    responses(
+        (status = 200, description = "The current payload", body = ReadMailboxResponse),
+        (status = 400, description = "Malformed body", body = tigress_proto::wire::ErrorBody),
+        (status = 401, description = "Missing, invalid or rejected claim; or another device already claimed the mailbox", body = tigress_proto::wire::ErrorBody),
+        (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
+        (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
+    )
+)]
+async fn read_secure_content(
+    State(state): State<AppState>,
+    MailboxPath(id): MailboxPath,
+    claim: Claim,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ReadMailboxResponse>, ApiError> {
+    let caller = claim.required_401()?;
+    let body: ReadMailboxRequest = json_body(body, &state.settings.limits)?.unwrap_or_default();
+    if let Some(token) = &body.notification_token {
+        mailbox::check_token(token, &state.settings.limits)?;
+    }
+    let view = state.store.read(id, caller, body.notification_token, unix_now()).await?;
+    Ok(Json(ReadMailboxResponse {
+        payload: view.payload,
+        display_information: view.display,
+        expiration: expiration::format(view.expires_at),
+    }))
+}
+
+/// UpdateMailbox (§6.2).
+#[utoipa::path(
+    put, path = "/v1/m/{id}", tag = "mailbox",
+    params(
+        ("id" = String, Path, format = Uuid, description = "Mailbox id"),
+        ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The caller's claim"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed"),
+    ),
+    request_body = UpdateMailboxRequest,
+    responses(
+        (status = 200, description = "Payload replaced", body = UpdateMailboxResponse),
+        (status = 201, description = "A repeat of the claim's last request id: nothing done again", body = UpdateMailboxResponse),
+        (status = 400, description = "Malformed body, invalid field, or missing claim", body = tigress_proto::wire::ErrorBody),
+        (status = 401, description = "Claim invalid, not a party, or lacking W", body = tigress_proto::wire::ErrorBody),
+        (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
+        (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
+    )
+)]
+async fn update_mailbox(
+    State(state): State<AppState>,
+    MailboxPath(id): MailboxPath,
+    claim: Claim,
+    RequestKey(request): RequestKey,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<UpdateMailboxResponse>), ApiError> {
+    let caller = claim.required_400()?;
+    let limits = &state.settings.limits;
+    let body: UpdateMailboxRequest = required_body(body, limits)?;
+    mailbox::check_payload(&body.payload, limits)?;
+    if let Some(token) = &body.notification_token {
+        mailbox::check_token(token, limits)?;
+    }
+    let updated = state
+        .store
+        .update(id, caller, body.payload, body.notification_token, request, unix_now())
+        .await?;
+    let supported = state.settings.push_supported(updated.token_type.as_deref());
+    let response = UpdateMailboxResponse { is_push_notification_supported: supported };
+    Ok((status_of(updated.outcome), Json(response)))
+}
+
+/// DeleteMailbox (§6.5). Never de-duplicated: a repeat is 404.
+#[utoipa::path(
+    delete, path = "/v1/m/{id}", tag = "mailbox",
+    params(
+        ("id" = String, Path, format = Uuid, description = "Mailbox id"),
+        ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The caller's claim"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "Echoed"),
+    ),
+    responses(
+        (status = 200, description = "Deleted and erased"),
+        (status = 401, description = "Missing, invalid or rejected claim, or receiver lacking D", body = tigress_proto::wire::ErrorBody),
+        (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
+    )
+)]
+async fn delete_mailbox(
+    State(state): State<AppState>,
+    MailboxPath(id): MailboxPath,
+    claim: Claim,
+) -> Result<StatusCode, ApiError> {
+    let caller = claim.required_401()?;
+    state.store.delete(id, caller, unix_now()).await?;
+    Ok(StatusCode::OK)
+}
+
+/// RelinquishMailbox (§6.6): the bound receiver lets go; the next fresh reader binds.
+#[utoipa::path(
+    patch, path = "/v1/m/{id}", tag = "mailbox",
+    params(
+        ("id" = String, Path, format = Uuid, description = "Mailbox id"),
+        ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The bound receiver's claim"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed"),
+    ),
+    responses(
+        (status = 200, description = "Unbound"),
+        (status = 201, description = "A repeat of the claim's last request id: nothing done again"),
+        (status = 400, description = "Malformed request id", body = tigress_proto::wire::ErrorBody),
+        (status = 401, description = "Not the bound receiver", body = tigress_proto::wire::ErrorBody),
+        (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
+    )
+)]
+async fn relinquish_mailbox(
+    State(state): State<AppState>,
+    MailboxPath(id): MailboxPath,
+    claim: Claim,
+    RequestKey(request): RequestKey,
+) -> Result<StatusCode, ApiError> {
+    let caller = claim.required_401()?;
+    let outcome = state.store.relinquish(id, caller, request, unix_now()).await?;
+    Ok(status_of(outcome))
+}
+
+/// Liveness and store health.
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, description = "The relay and its store answer", body = String, content_type = "text/plain"),
+        (status = 503, description = "The store does not answer", body = tigress_proto::wire::ErrorBody),
+    )
+)]
+async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ok\n")
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object))
+)]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], state.settings.openapi_json.clone())
+        .into_response()
+}
+
+/// The OpenAPI document, generated from the handlers' annotations and the wire types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Tigress relay",
+        description = "Secure Credential Transfer relay, v1 API. Mailboxes hold ciphertext only. The GET preview answers JSON when asked with Accept: application/json (an extension).",
+    ),
+    paths(create_mailbox, read_display_information, read_secure_content, update_mailbox, delete_mailbox, relinquish_mailbox, healthz, openapi_json),
+    tags((name = "mailbox", description = "The six v1 operations"), (name = "operations", description = "For operators"))
+)]
+pub struct ApiDoc;

@@ -1,0 +1,433 @@
+//! The mailbox rules as plain functions: who may do what (§8, §9), expiry (§10), idempotency
+//! (§7) and the validation of what a sender may store (§6.1). Every function takes `now` and
+//! does no I/O, so each store applies the same rules atomically inside its own transaction.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tigress_proto::aead::decode_lenient;
+use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
+use tigress_proto::{AccessRights, DeviceClaim, RequestId, expiration};
+
+use crate::config::Limits;
+
+/// A SHA-256 digest of a device claim. Claims are bearer secrets: only their hashes are stored,
+/// and hashes are compared in constant time.
+#[derive(Clone, Copy)]
+pub struct ClaimHash(pub [u8; 32]);
+
+impl ClaimHash {
+    /// Hashes a claim. The domain prefix keeps these digests apart from any other SHA-256 use.
+    pub fn of(claim: &DeviceClaim) -> Self {
+        Self(
+            Sha256::new()
+                .chain_update(b"tigress/claim/v1\0")
+                .chain_update(claim.as_bytes())
+                .finalize()
+                .into(),
+        )
+    }
+
+    /// Constant-time equality.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+/// A SHA-256 digest of a `Mailbox-Request-ID`; only the digest is kept for de-duplication.
+#[derive(Clone, Copy)]
+pub struct RequestHash(pub [u8; 32]);
+
+impl RequestHash {
+    /// Hashes a request id.
+    pub fn of(id: &RequestId) -> Self {
+        Self(
+            Sha256::new()
+                .chain_update(b"tigress/request/v1\0")
+                .chain_update(id.as_str())
+                .finalize()
+                .into(),
+        )
+    }
+
+    /// Constant-time equality.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+/// The two parties of a mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The bound receiver.
+    Receiver,
+    /// The creator.
+    Sender,
+}
+
+/// The state-changing operations that are de-duplicated by request id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// CreateMailbox.
+    Create = 0,
+    /// UpdateMailbox.
+    Update = 1,
+    /// RelinquishMailbox.
+    Relinquish = 2,
+}
+
+impl Operation {
+    /// The stored code.
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+}
+
+/// Why a party may not do what it asked. Each maps to a 401 (§8 table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    /// A receiver is bound and the caller is neither party.
+    #[error("another device has already claimed this mailbox")]
+    AlreadyClaimed,
+    /// The caller's claim is not a party of this mailbox.
+    #[error("the device claim is not a party of this mailbox")]
+    NotAParty,
+    /// The receiver lacks the access right for this operation.
+    #[error("the receiver's access rights do not allow this operation")]
+    RightMissing,
+    /// Only the bound receiver may relinquish.
+    #[error("only the bound receiver may relinquish the mailbox")]
+    NotReceiver,
+}
+
+/// The facts about a mailbox that the rules look at.
+pub struct Parties<'a> {
+    /// Hash of the sender's claim.
+    pub sender: &'a ClaimHash,
+    /// Hash of the bound receiver's claim, if one is bound.
+    pub receiver: Option<&'a ClaimHash>,
+    /// The receiver's rights.
+    pub rights: AccessRights,
+}
+
+impl Parties<'_> {
+    /// Which party the caller is. A claim equal to the sender's is always the sender (§8).
+    pub fn role_of(&self, caller: &ClaimHash) -> Option<Role> {
+        if self.sender.matches(caller) {
+            return Some(Role::Sender);
+        }
+        match self.receiver {
+            Some(receiver) if receiver.matches(caller) => Some(Role::Receiver),
+            _ => None,
+        }
+    }
+}
+
+/// What a read does for this caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadAccess {
+    /// The caller is already a party.
+    Party(Role),
+    /// The receiver slot is empty: the caller binds as receiver (first come, first bound).
+    Binds,
+}
+
+/// Decides a ReadSecureContent (§8, first column).
+pub fn decide_read(parties: &Parties<'_>, caller: &ClaimHash) -> Result<ReadAccess, Denial> {
+    match (parties.role_of(caller), parties.receiver) {
+        (Some(role), _) => Ok(ReadAccess::Party(role)),
+        (None, None) => Ok(ReadAccess::Binds),
+        (None, Some(_)) => Err(Denial::AlreadyClaimed),
+    }
+}
+
+/// Decides an UpdateMailbox: the sender always, the receiver with `W` (§8, §9). Only a read
+/// binds, so an unknown claim is refused even while the receiver slot is empty.
+pub fn decide_update(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Role, Denial> {
+    match parties.role_of(caller) {
+        Some(Role::Sender) => Ok(Role::Sender),
+        Some(Role::Receiver) if parties.rights.write => Ok(Role::Receiver),
+        Some(Role::Receiver) => Err(Denial::RightMissing),
+        None => Err(Denial::NotAParty),
+    }
+}
+
+/// Decides a DeleteMailbox: the sender always, the receiver with `D`.
+pub fn decide_delete(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Role, Denial> {
+    match parties.role_of(caller) {
+        Some(Role::Sender) => Ok(Role::Sender),
+        Some(Role::Receiver) if parties.rights.delete => Ok(Role::Receiver),
+        Some(Role::Receiver) => Err(Denial::RightMissing),
+        None => Err(Denial::NotAParty),
+    }
+}
+
+/// Decides a RelinquishMailbox: only the bound receiver.
+pub fn decide_relinquish(parties: &Parties<'_>, caller: &ClaimHash) -> Result<(), Denial> {
+    match parties.role_of(caller) {
+        Some(Role::Receiver) => Ok(()),
+        _ => Err(Denial::NotReceiver),
+    }
+}
+
+/// The last de-duplicated request of one claim on one mailbox.
+pub struct RequestRecord {
+    /// Which operation it was.
+    pub operation: Operation,
+    /// Digest of its request id.
+    pub request: RequestHash,
+}
+
+/// Whether a request repeats the claim's last successful request: then it is answered 201 and
+/// nothing is done again (§7). Only the latest id per claim is remembered, and only for the same
+/// operation.
+pub fn is_replay(
+    last: Option<&RequestRecord>,
+    operation: Operation,
+    request: Option<&RequestHash>,
+) -> bool {
+    match (last, request) {
+        (Some(last), Some(request)) => last.operation == operation && last.request.matches(request),
+        _ => false,
+    }
+}
+
+/// Whether a mailbox that expires at `expires_at` is gone at `now` (both Unix seconds).
+pub fn is_expired(expires_at: i64, now: i64) -> bool {
+    expires_at <= now
+}
+
+/// Why a create or update request was refused. Each maps to a 400 with its own code.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// `accessRights` is malformed.
+    #[error("{0}")]
+    AccessRights(String),
+    /// `expiration` is malformed or not in the future.
+    #[error("{0}")]
+    Expiration(String),
+    /// `imageURL` is not an https URL.
+    #[error("displayInformation.imageURL must be an https URL")]
+    ImageUrl,
+    /// A field is empty or too long.
+    #[error("{0}")]
+    Field(String),
+    /// `payload` is malformed.
+    #[error("{0}")]
+    Payload(String),
+}
+
+impl Invalid {
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AccessRights(_) => "invalid_access_rights",
+            Self::Expiration(_) => "invalid_expiration",
+            Self::ImageUrl => "invalid_image_url",
+            Self::Field(_) => "invalid_field",
+            Self::Payload(_) => "invalid_payload",
+        }
+    }
+}
+
+fn check_text(name: &str, value: &str, max_chars: usize, allow_empty: bool) -> Result<(), Invalid> {
+    if !allow_empty && value.is_empty() {
+        return Err(Invalid::Field(format!("{name} must not be empty")));
+    }
+    if value.chars().count() > max_chars {
+        return Err(Invalid::Field(format!("{name} is longer than {max_chars} characters")));
+    }
+    Ok(())
+}
+
+/// Checks a payload: `type` a short non-empty string, `data` non-empty base64 (§13). The relay
+/// neither restricts the algorithm nor looks inside.
+pub fn check_payload(payload: &Payload, limits: &Limits) -> Result<(), Invalid> {
+    if payload.kind.is_empty() || payload.kind.chars().count() > limits.max_payload_type_chars {
+        return Err(Invalid::Payload(format!(
+            "payload.type must be 1 to {} characters",
+            limits.max_payload_type_chars
+        )));
+    }
+    if payload.data.is_empty() || decode_lenient(&payload.data).is_none() {
+        return Err(Invalid::Payload("payload.data must be non-empty base64".into()));
+    }
+    Ok(())
+}
+
+/// Checks the public display information; `imageURL` must be `https` (the relay never fetches it).
+pub fn check_display(display: &DisplayInformation, limits: &Limits) -> Result<(), Invalid> {
+    check_text("displayInformation.title", &display.title, limits.max_title_chars, false)?;
+    check_text(
+        "displayInformation.description",
+        &display.description,
+        limits.max_description_chars,
+        true,
+    )?;
+    check_text(
+        "displayInformation.imageURL",
+        &display.image_url,
+        limits.max_image_url_chars,
+        false,
+    )?;
+    let raw = &display.image_url;
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Invalid::ImageUrl);
+    }
+    let url = url::Url::parse(raw).map_err(|_| Invalid::ImageUrl)?;
+    let has_host = url.host_str().is_some_and(|h| !h.is_empty());
+    if url.scheme() != "https"
+        || !has_host
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(Invalid::ImageUrl);
+    }
+    Ok(())
+}
+
+/// Checks a push token: both members present, non-empty and bounded.
+pub fn check_token(token: &NotificationToken, limits: &Limits) -> Result<(), Invalid> {
+    check_text("notificationToken.type", &token.kind, limits.max_token_type_chars, false)?;
+    check_text("notificationToken.tokenData", &token.token_data, limits.max_token_data_chars, false)
+}
+
+/// Parses `accessRights`, `"RD"` when absent (§9).
+pub fn resolve_rights(requested: Option<&str>) -> Result<AccessRights, Invalid> {
+    match requested {
+        None => Ok(AccessRights::default()),
+        Some(text) => text.parse().map_err(|e: tigress_proto::access::AccessRightsError| {
+            Invalid::AccessRights(e.to_string())
+        }),
+    }
+}
+
+/// The expiry instant of a new mailbox (§10): the default lifetime when absent; 400 when not in
+/// the future; clamped to the maximum lifetime.
+pub fn resolve_expiration(
+    requested: Option<&str>,
+    now: i64,
+    limits: &Limits,
+) -> Result<i64, Invalid> {
+    let latest = now.saturating_add(seconds(limits.max_lifetime));
+    let Some(text) = requested else {
+        return Ok(now.saturating_add(seconds(limits.default_lifetime)).min(latest));
+    };
+    let at = expiration::parse(text).map_err(|e| Invalid::Expiration(e.to_string()))?;
+    if at <= now {
+        return Err(Invalid::Expiration("expiration must be in the future".into()));
+    }
+    Ok(at.min(latest))
+}
+
+fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim() -> ClaimHash {
+        ClaimHash::of(&DeviceClaim::random(&mut rand::rngs::OsRng))
+    }
+
+    #[test]
+    fn follows_the_binding_table() {
+        let (sender, receiver, stranger) = (claim(), claim(), claim());
+        let unbound = Parties { sender: &sender, receiver: None, rights: AccessRights::default() };
+        assert_eq!(decide_read(&unbound, &sender), Ok(ReadAccess::Party(Role::Sender)));
+        assert_eq!(decide_read(&unbound, &stranger), Ok(ReadAccess::Binds));
+        assert_eq!(decide_update(&unbound, &stranger), Err(Denial::NotAParty));
+        assert_eq!(decide_delete(&unbound, &stranger), Err(Denial::NotAParty));
+        assert_eq!(decide_relinquish(&unbound, &sender), Err(Denial::NotReceiver));
+
+        let bound =
+            Parties { sender: &sender, receiver: Some(&receiver), rights: AccessRights::default() };
+        assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Role::Receiver)));
+        assert_eq!(decide_read(&bound, &stranger), Err(Denial::AlreadyClaimed));
+        assert_eq!(decide_update(&bound, &receiver), Err(Denial::RightMissing));
+        assert_eq!(decide_update(&bound, &sender), Ok(Role::Sender));
+        assert_eq!(decide_delete(&bound, &receiver), Ok(Role::Receiver));
+        assert_eq!(decide_relinquish(&bound, &receiver), Ok(()));
+        assert_eq!(decide_relinquish(&bound, &stranger), Err(Denial::NotReceiver));
+
+        let writable = Parties { rights: "RWD".parse().unwrap(), ..bound };
+        assert_eq!(decide_update(&writable, &receiver), Ok(Role::Receiver));
+        let read_only = Parties { rights: "R".parse().unwrap(), ..writable };
+        assert_eq!(decide_delete(&read_only, &receiver), Err(Denial::RightMissing));
+        assert_eq!(decide_delete(&read_only, &sender), Ok(Role::Sender));
+    }
+
+    #[test]
+    fn a_claim_equal_to_the_senders_is_the_sender() {
+        let sender = claim();
+        let parties =
+            Parties { sender: &sender, receiver: Some(&sender), rights: AccessRights::default() };
+        assert_eq!(parties.role_of(&sender), Some(Role::Sender));
+    }
+
+    #[test]
+    fn replays_only_the_latest_request_of_the_same_operation() {
+        let id = RequestHash::of(&"a".parse().unwrap());
+        let other = RequestHash::of(&"b".parse().unwrap());
+        let record = RequestRecord { operation: Operation::Update, request: id };
+        assert!(is_replay(Some(&record), Operation::Update, Some(&id)));
+        assert!(!is_replay(Some(&record), Operation::Update, Some(&other)));
+        assert!(!is_replay(Some(&record), Operation::Relinquish, Some(&id)));
+        assert!(!is_replay(None, Operation::Update, Some(&id)));
+        assert!(!is_replay(Some(&record), Operation::Update, None));
+    }
+
+    #[test]
+    fn defaults_rejects_and_clamps_expirations() {
+        let limits = Limits::default();
+        let now = 2_000_000_000;
+        assert_eq!(resolve_expiration(None, now, &limits), Ok(now + 48 * 3600));
+        let past = expiration::format(now - 1);
+        assert!(matches!(
+            resolve_expiration(Some(&past), now, &limits),
+            Err(Invalid::Expiration(_))
+        ));
+        let same = expiration::format(now);
+        assert!(resolve_expiration(Some(&same), now, &limits).is_err());
+        assert!(resolve_expiration(Some("soon"), now, &limits).is_err());
+        let far = expiration::format(now + 30 * 24 * 3600);
+        assert_eq!(resolve_expiration(Some(&far), now, &limits), Ok(now + 7 * 24 * 3600));
+        let near = expiration::format(now + 60);
+        assert_eq!(resolve_expiration(Some(&near), now, &limits), Ok(now + 60));
+    }
+
+    #[test]
+    fn image_url_must_be_https() {
+        let limits = Limits::default();
+        let display = |url: &str| DisplayInformation {
+            title: "t".into(),
+            description: String::new(),
+            image_url: url.into(),
+        };
+        assert!(check_display(&display("https://img.example/a.png"), &limits).is_ok());
+        for bad in [
+            "http://img.example/a.png",
+            "javascript:alert(1)",
+            "https://",
+            "https://u:p@h/x",
+            "data:image/png;base64,AA",
+            "https://a b/",
+        ] {
+            assert_eq!(check_display(&display(bad), &limits), Err(Invalid::ImageUrl), "{bad}");
+        }
+    }
+
+    #[test]
+    fn payload_needs_a_type_and_base64_data() {
+        let limits = Limits::default();
+        let payload = |kind: &str, data: &str| Payload { kind: kind.into(), data: data.into() };
+        assert!(check_payload(&payload("AEAD_AES_128_GCM", "AAAA"), &limits).is_ok());
+        assert!(check_payload(&payload("SOMETHING_NEW", "AAAA"), &limits).is_ok());
+        assert!(check_payload(&payload("", "AAAA"), &limits).is_err());
+        assert!(check_payload(&payload("AEAD_AES_128_GCM", ""), &limits).is_err());
+        assert!(check_payload(&payload("AEAD_AES_128_GCM", "@@@"), &limits).is_err());
+    }
+}

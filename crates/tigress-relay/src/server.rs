@@ -1,0 +1,178 @@
+//! Running the relay on a socket: the TLS rule, the listener, the expiry sweeper and graceful
+//! shutdown.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use hyper_util::rt::TokioTimer;
+use tokio::task::JoinHandle;
+use utoipa::OpenApi;
+
+use crate::config::{Limits, RelayConfig};
+use crate::http::{ApiDoc, AppState, Settings, app};
+use crate::store::MailboxStore;
+use crate::store::sqlite::SqliteStore;
+
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A relay running in the background.
+pub struct RunningRelay {
+    addr: SocketAddr,
+    base_url: String,
+    handle: Handle,
+    server: JoinHandle<std::io::Result<()>>,
+    sweeper: JoinHandle<()>,
+}
+
+impl RunningRelay {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The public base URL in use, e.g. `http://127.0.0.1:8080` or the configured public URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Stops accepting, finishes requests in flight (up to ten seconds), and stops the sweeper.
+    /// Every answered write was already committed, so nothing is lost.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        self.sweeper.abort();
+        self.server.await.context("the server task failed")?.context("the server failed")?;
+        Ok(())
+    }
+}
+
+/// Runs the relay until `shutdown` resolves, then shuts down gracefully.
+pub async fn run_until(
+    config: RelayConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let relay = start(config).await?;
+    shutdown.await;
+    tracing::info!("shutting down");
+    relay.shutdown().await
+}
+
+/// Starts the relay in the background and returns once it listens.
+pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
+    check_transport(&config)?;
+    let store = SqliteStore::open(&config.data_dir, config.durability)
+        .with_context(|| format!("could not open the store in {}", config.data_dir.display()))?;
+    let store: Arc<dyn MailboxStore> = Arc::new(store);
+
+    let listener = TcpListener::bind(config.listen)
+        .with_context(|| format!("could not listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let base_url = config
+        .public_url
+        .clone()
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+
+    let settings = Settings {
+        public_url: base_url.clone(),
+        limits: config.limits.clone(),
+        push_types: Vec::new(),
+        openapi_json: ApiDoc::openapi()
+            .to_pretty_json()
+            .context("rendering the OpenAPI document")?,
+    };
+    let router = app(AppState { store: Arc::clone(&store), settings: Arc::new(settings) });
+    let service = router.into_make_service();
+
+    let handle = Handle::new();
+    let server = match &config.tls {
+        Some(tls) => {
+            // Several crypto providers may be compiled in; the relay uses ring. Installing twice
+            // (a second relay in one process) is harmless.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls_config =
+                RustlsConfig::from_pem_file(&tls.cert, &tls.key).await.with_context(|| {
+                    format!(
+                        "could not load the TLS certificate {} and key {}",
+                        tls.cert.display(),
+                        tls.key.display()
+                    )
+                })?;
+            let mut server = axum_server::from_tcp_rustls(listener, tls_config);
+            harden(server.http_builder(), &config.limits);
+            tokio::spawn(server.handle(handle.clone()).serve(service))
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener);
+            harden(server.http_builder(), &config.limits);
+            tokio::spawn(server.handle(handle.clone()).serve(service))
+        }
+    };
+    let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval));
+    tracing::info!(listen = %addr, tls = config.tls.is_some(), "relay listening");
+    Ok(RunningRelay { addr, base_url, handle, server, sweeper })
+}
+
+/// Connection-level limits: a client that trickles its headers is cut off (the request timeout
+/// only starts once the headers are in), and one HTTP/2 connection cannot open unbounded streams.
+fn harden(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    limits: &Limits,
+) {
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
+}
+
+/// §2: TLS everywhere, except plain HTTP on loopback or behind a TLS-terminating proxy.
+fn check_transport(config: &RelayConfig) -> anyhow::Result<()> {
+    if config.tls.is_none() && !config.listen.ip().is_loopback() && !config.insecure_plain_http {
+        bail!(
+            "refusing to serve plain HTTP on {}: the relay serves TLS only. Give --tls-cert and \
+             --tls-key, listen on a loopback address, or pass --insecure-plain-http when a \
+             TLS-terminating proxy sits in front",
+            config.listen
+        );
+    }
+    Ok(())
+}
+
+/// Erases expired mailboxes every `interval`. Expiry is also enforced on every access, so the
+/// sweep only reclaims space and erases content.
+async fn sweep_forever(store: Arc<dyn MailboxStore>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        match store.sweep(now).await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "erased expired mailboxes"),
+            Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_plain_http_off_loopback_unless_told() {
+        let mut config = RelayConfig::new("0.0.0.0:8080".parse().unwrap(), "/nonexistent");
+        let error = check_transport(&config).unwrap_err().to_string();
+        assert!(error.contains("TLS"), "{error}");
+        config.insecure_plain_http = true;
+        assert!(check_transport(&config).is_ok());
+        let loopback = RelayConfig::new("127.0.0.1:8080".parse().unwrap(), "/nonexistent");
+        assert!(check_transport(&loopback).is_ok());
+        let v6 = RelayConfig::new("[::1]:8080".parse().unwrap(), "/nonexistent");
+        assert!(check_transport(&v6).is_ok());
+    }
+}

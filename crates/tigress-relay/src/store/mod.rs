@@ -1,0 +1,150 @@
+//! Mailbox storage behind one domain-level trait. Each method is one atomic operation inside its
+//! backend, applying the rules of [`crate::mailbox`]; handlers never compose get and put.
+
+use std::sync::Arc;
+
+use tigress_proto::AccessRights;
+use tigress_proto::MailboxId;
+use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
+
+use crate::mailbox::{ClaimHash, Denial, RequestHash, Role};
+
+pub mod sqlite;
+
+/// What went wrong in the store.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such mailbox, or it has expired or been deleted: one answer for all three.
+    #[error("no such mailbox")]
+    NotFound,
+    /// The mailbox's state does not allow this caller to do this.
+    #[error(transparent)]
+    Conflict(#[from] Denial),
+    /// The store cannot serve now (shutting down, overloaded); the caller may retry later.
+    #[error("the store is unavailable")]
+    Unavailable,
+    /// The backend failed; the details are for the operator's log only.
+    #[error("storage backend failure: {0}")]
+    Backend(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+/// A mailbox to create.
+pub struct NewMailbox {
+    /// Chosen by the relay from a CSPRNG.
+    pub id: MailboxId,
+    /// Hash of the sender's claim.
+    pub sender: ClaimHash,
+    /// The first message.
+    pub payload: Payload,
+    /// Public preview text.
+    pub display: DisplayInformation,
+    /// The receiver's rights.
+    pub rights: AccessRights,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The sender's push token.
+    pub sender_token: Option<NotificationToken>,
+}
+
+/// Whether an operation ran now or repeated an earlier one (§7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done now: answer 200.
+    Done,
+    /// The claim's last request had this id: nothing was done again; answer 201.
+    Replayed,
+}
+
+/// Result of a create: the mailbox (the original one on a replay) and the sender's token type.
+pub struct Created {
+    /// 200 or 201.
+    pub outcome: Outcome,
+    /// The mailbox id to put in `urlLink`.
+    pub id: MailboxId,
+    /// The sender's token type, for `isPushNotificationSupported`.
+    pub token_type: Option<String>,
+}
+
+/// Result of an update.
+pub struct Updated {
+    /// 200 or 201.
+    pub outcome: Outcome,
+    /// The caller's token type after the update.
+    pub token_type: Option<String>,
+}
+
+/// The preview: what anyone with the URL may see.
+pub struct PreviewView {
+    /// Public text.
+    pub display: DisplayInformation,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// What a party reads.
+pub struct ReadView {
+    /// The current slot.
+    pub payload: Payload,
+    /// Public text.
+    pub display: DisplayInformation,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The caller's role (a fresh claim that just bound is the receiver).
+    pub role: Role,
+}
+
+/// The mailbox store. `now` is Unix seconds; every operation treats a mailbox with
+/// `expires_at <= now` as absent.
+#[async_trait::async_trait]
+pub trait MailboxStore: Send + Sync + 'static {
+    /// Creates a mailbox, unless `request` repeats the sender claim's last create (then the
+    /// original mailbox is returned as [`Outcome::Replayed`]).
+    async fn create(
+        &self,
+        mailbox: NewMailbox,
+        request: Option<RequestHash>,
+        now: i64,
+    ) -> Result<Created, StoreError>;
+
+    /// The public preview; binds nothing.
+    async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError>;
+
+    /// Reads the secure content; a fresh claim binds as receiver when the slot is empty, and of
+    /// any number of concurrent first reads exactly one binds. `token` replaces the caller's.
+    async fn read(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        token: Option<NotificationToken>,
+        now: i64,
+    ) -> Result<ReadView, StoreError>;
+
+    /// Replaces the payload (and the caller's token when given).
+    async fn update(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        payload: Payload,
+        token: Option<NotificationToken>,
+        request: Option<RequestHash>,
+        now: i64,
+    ) -> Result<Updated, StoreError>;
+
+    /// Deletes the mailbox and erases its contents.
+    async fn delete(&self, id: MailboxId, caller: ClaimHash, now: i64) -> Result<(), StoreError>;
+
+    /// Unbinds the receiver (clearing its claim and token).
+    async fn relinquish(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        request: Option<RequestHash>,
+        now: i64,
+    ) -> Result<Outcome, StoreError>;
+
+    /// Erases every mailbox expired at `now`; returns how many.
+    async fn sweep(&self, now: i64) -> Result<u64, StoreError>;
+
+    /// Whether the store answers (for `/healthz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,763 @@
+//! The embedded store: SQLite in WAL mode with `synchronous=FULL`.
+//!
+//! All writes go through one writer thread that commits in batches (group commit): while one
+//! batch waits for the disk, the next one gathers, so durability costs one fsync per batch rather
+//! than per request. A caller is answered only after the commit that holds its change, so a
+//! success response means the change is on disk. Reads that change nothing run on a pool of
+//! read-only connections. `secure_delete` overwrites erased content, and after erasures the WAL
+//! is checkpointed and truncated so deleted ciphertext does not linger in it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
+use tigress_proto::{AccessRights, MailboxId};
+use tokio::sync::oneshot;
+
+use super::{
+    Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
+};
+use crate::config::Durability;
+use crate::mailbox::{
+    self, ClaimHash, Operation, Parties, ReadAccess, RequestHash, RequestRecord, Role,
+};
+
+/// The most jobs one commit carries; bounds the latency a batch adds.
+const MAX_BATCH: usize = 256;
+/// Idle read-only connections kept for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS mailboxes (
+    id BLOB NOT NULL PRIMARY KEY,
+    sender_claim BLOB NOT NULL,
+    receiver_claim BLOB,
+    payload_type TEXT NOT NULL,
+    payload_data TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    image_url TEXT NOT NULL,
+    access_rights TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    sender_token_type TEXT,
+    sender_token_data TEXT,
+    receiver_token_type TEXT,
+    receiver_token_data TEXT
+);
+CREATE INDEX IF NOT EXISTS mailboxes_by_expiry ON mailboxes (expires_at);
+CREATE TABLE IF NOT EXISTS requests (
+    mailbox_id BLOB NOT NULL,
+    claim BLOB NOT NULL,
+    operation INTEGER NOT NULL,
+    request BLOB NOT NULL,
+    PRIMARY KEY (mailbox_id, claim)
+);
+CREATE INDEX IF NOT EXISTS requests_by_claim ON requests (claim, request);
+";
+
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+enum Job {
+    /// Runs inside the batch transaction, in a savepoint of its own.
+    Write(WriteJob),
+    /// Checkpoints and truncates the WAL, outside any transaction.
+    Checkpoint(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// The SQLite mailbox store.
+pub struct SqliteStore {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    readers: Arc<Readers>,
+    /// Set when content was erased since the last WAL checkpoint.
+    erased: Arc<AtomicBool>,
+    stats: Arc<WriterStats>,
+}
+
+/// Counters of the writer thread: how well group commit batches.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Write jobs carried by those commits.
+    pub jobs: AtomicU64,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store in `dir`, which is created with owner-only permissions.
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        create_private_dir(dir)?;
+        let path = dir.join("tigress.sqlite3");
+        let conn = Connection::open(&path).map_err(backend)?;
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::DangerOff => "OFF",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = {synchronous};
+             PRAGMA secure_delete = ON;
+             PRAGMA busy_timeout = 5000;"
+        ))
+        .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+
+        let (sender, receiver) = mpsc::channel();
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = Arc::clone(&stats);
+        thread::Builder::new()
+            .name("tigress-sqlite-writer".into())
+            .spawn(move || run_writer(conn, receiver, &writer_stats))
+            .map_err(backend)?;
+        Ok(Self {
+            jobs: Mutex::new(sender),
+            readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
+            erased: Arc::new(AtomicBool::new(false)),
+            stats,
+        })
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// Runs `f` in the writer thread, inside the next batch, and waits for its commit.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |commit| {
+                // The receiver may have gone (client disconnected); nothing to do then.
+                let _ = reply.send(commit.and(result));
+            });
+            (ok, completion)
+        });
+        self.send(Job::Write(job))?;
+        answer.await.map_err(|_| StoreError::Unavailable)?
+    }
+
+    /// Runs `f` on a read-only connection in the blocking pool.
+    async fn read_only<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let result = f(&conn);
+            readers.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable)?
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        let jobs = self.jobs.lock().map_err(|_| StoreError::Unavailable)?;
+        jobs.send(job).map_err(|_| StoreError::Unavailable)
+    }
+
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Checkpoint(reply))?;
+        answer.await.map_err(|_| StoreError::Unavailable)?
+    }
+}
+
+#[async_trait::async_trait]
+impl MailboxStore for SqliteStore {
+    async fn create(
+        &self,
+        mailbox: NewMailbox,
+        request: Option<RequestHash>,
+        now: i64,
+    ) -> Result<Created, StoreError> {
+        self.write(move |conn| {
+            if let Some(request) = &request {
+                if let Some(created) = find_created(conn, &mailbox.sender, request, now)? {
+                    return Ok(created);
+                }
+            }
+            insert(conn, &mailbox)?;
+            if let Some(request) = &request {
+                record_request(conn, &mailbox.id, &mailbox.sender, Operation::Create, request)?;
+            }
+            let token_type = mailbox.sender_token.map(|t| t.kind);
+            Ok(Created { outcome: Outcome::Done, id: mailbox.id, token_type })
+        })
+        .await
+    }
+
+    async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError> {
+        self.read_only(move |conn| {
+            let row = load_live(conn, &id, now)?;
+            Ok(PreviewView { display: row.display, expires_at: row.expires_at })
+        })
+        .await
+    }
+
+    async fn read(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        token: Option<NotificationToken>,
+        now: i64,
+    ) -> Result<ReadView, StoreError> {
+        // Most reads change nothing: answer those from a reader. A read that binds or stores a
+        // token goes to the writer, which decides again inside its transaction, so of any number
+        // of concurrent first reads exactly one binds.
+        if token.is_none() {
+            let fast = self
+                .read_only(move |conn| {
+                    let row = load_live(conn, &id, now)?;
+                    match mailbox::decide_read(&row.parties(), &caller)? {
+                        ReadAccess::Party(role) => Ok(Some(row.into_view(role))),
+                        ReadAccess::Binds => Ok(None),
+                    }
+                })
+                .await?;
+            if let Some(view) = fast {
+                return Ok(view);
+            }
+        }
+        self.write(move |conn| {
+            let row = load_live(conn, &id, now)?;
+            let role = match mailbox::decide_read(&row.parties(), &caller)? {
+                ReadAccess::Party(role) => role,
+                ReadAccess::Binds => {
+                    conn.execute(
+                        "UPDATE mailboxes SET receiver_claim = ?2 WHERE id = ?1",
+                        params![&id.as_bytes()[..], &caller.0[..]],
+                    )
+                    .map_err(backend)?;
+                    Role::Receiver
+                }
+            };
+            if let Some(token) = &token {
+                store_token(conn, &id, role, Some(token))?;
+            }
+            Ok(row.into_view(role))
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        payload: Payload,
+        token: Option<NotificationToken>,
+        request: Option<RequestHash>,
+        now: i64,
+    ) -> Result<Updated, StoreError> {
+        self.write(move |conn| {
+            let row = load_live(conn, &id, now)?;
+            let last = last_request(conn, &id, &caller)?;
+            if mailbox::is_replay(last.as_ref(), Operation::Update, request.as_ref()) {
+                let token_type =
+                    row.parties().role_of(&caller).and_then(|role| row.token_type(role));
+                return Ok(Updated { outcome: Outcome::Replayed, token_type });
+            }
+            let role = mailbox::decide_update(&row.parties(), &caller)?;
+            conn.execute(
+                "UPDATE mailboxes SET payload_type = ?2, payload_data = ?3 WHERE id = ?1",
+                params![&id.as_bytes()[..], payload.kind, payload.data],
+            )
+            .map_err(backend)?;
+            let token_type = match &token {
+                Some(token) => {
+                    store_token(conn, &id, role, Some(token))?;
+                    Some(token.kind.clone())
+                }
+                None => row.token_type(role),
+            };
+            if let Some(request) = &request {
+                record_request(conn, &id, &caller, Operation::Update, request)?;
+            }
+            Ok(Updated { outcome: Outcome::Done, token_type })
+        })
+        .await
+    }
+
+    async fn delete(&self, id: MailboxId, caller: ClaimHash, now: i64) -> Result<(), StoreError> {
+        let erased = Arc::clone(&self.erased);
+        self.write(move |conn| {
+            let row = load_live(conn, &id, now)?;
+            mailbox::decide_delete(&row.parties(), &caller)?;
+            erase(conn, &id)?;
+            erased.store(true, Ordering::Relaxed);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn relinquish(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        request: Option<RequestHash>,
+        now: i64,
+    ) -> Result<Outcome, StoreError> {
+        self.write(move |conn| {
+            load_live(conn, &id, now).and_then(|row| {
+                let last = last_request(conn, &id, &caller)?;
+                if mailbox::is_replay(last.as_ref(), Operation::Relinquish, request.as_ref()) {
+                    return Ok(Outcome::Replayed);
+                }
+                mailbox::decide_relinquish(&row.parties(), &caller)?;
+                conn.execute(
+                    "UPDATE mailboxes SET receiver_claim = NULL, receiver_token_type = NULL,
+                     receiver_token_data = NULL WHERE id = ?1",
+                    params![&id.as_bytes()[..]],
+                )
+                .map_err(backend)?;
+                if let Some(request) = &request {
+                    record_request(conn, &id, &caller, Operation::Relinquish, request)?;
+                }
+                Ok(Outcome::Done)
+            })
+        })
+        .await
+    }
+
+    async fn sweep(&self, now: i64) -> Result<u64, StoreError> {
+        let swept = self
+            .write(move |conn| {
+                conn.execute(
+                    "DELETE FROM requests WHERE mailbox_id IN
+                     (SELECT id FROM mailboxes WHERE expires_at <= ?1)",
+                    params![now],
+                )
+                .map_err(backend)?;
+                let n = conn
+                    .execute("DELETE FROM mailboxes WHERE expires_at <= ?1", params![now])
+                    .map_err(backend)?;
+                Ok(n as u64)
+            })
+            .await?;
+        if swept > 0 || self.erased.swap(false, Ordering::Relaxed) {
+            self.checkpoint().await?;
+        }
+        Ok(swept)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read_only(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+    }
+}
+
+/// The writer thread: gathers whatever jobs are waiting, runs them in one transaction (each in a
+/// savepoint, so a failed job leaves no trace), commits once, then answers every job.
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &WriterStats) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the batch drops every reply channel: each caller sees `Unavailable`.
+            tracing::error!(error = %e, "sqlite could not begin a transaction");
+            continue;
+        }
+        let mut completions = Vec::with_capacity(batch.len());
+        let mut checkpoints = Vec::new();
+        for job in batch {
+            match job {
+                Job::Write(run) => completions.push(run_in_savepoint(&conn, run)),
+                Job::Checkpoint(reply) => checkpoints.push(reply),
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(backend);
+        if commit.is_ok() {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.jobs.fetch_add(completions.len() as u64, Ordering::Relaxed);
+        }
+        if let Err(e) = &commit {
+            tracing::error!(error = %e, "sqlite commit failed");
+            // Leaves the connection usable for the next batch; the jobs are answered with the error.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for completion in completions {
+            completion(commit.clone());
+        }
+        for reply in checkpoints {
+            let result =
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(backend);
+            let _ = reply.send(result);
+        }
+    }
+}
+
+fn run_in_savepoint(conn: &Connection, run: WriteJob) -> Completion {
+    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        let error = backend(e);
+        return Box::new(move |_| drop(error));
+    }
+    let (ok, completion) = run(conn);
+    let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    if let Err(e) = conn.execute_batch(end) {
+        tracing::error!(error = %e, "sqlite savepoint failed");
+    }
+    completion
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle.lock().map_err(|_| StoreError::Unavailable)?.pop() {
+            return Ok(conn);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
+        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
+            .map_err(backend)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+/// One mailbox as stored.
+struct Row {
+    sender: ClaimHash,
+    receiver: Option<ClaimHash>,
+    rights: AccessRights,
+    expires_at: i64,
+    payload: Payload,
+    display: DisplayInformation,
+    sender_token_type: Option<String>,
+    receiver_token_type: Option<String>,
+}
+
+impl Row {
+    fn parties(&self) -> Parties<'_> {
+        Parties { sender: &self.sender, receiver: self.receiver.as_ref(), rights: self.rights }
+    }
+
+    fn token_type(&self, role: Role) -> Option<String> {
+        match role {
+            Role::Sender => self.sender_token_type.clone(),
+            Role::Receiver => self.receiver_token_type.clone(),
+        }
+    }
+
+    fn into_view(self, role: Role) -> ReadView {
+        ReadView { payload: self.payload, display: self.display, expires_at: self.expires_at, role }
+    }
+}
+
+fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT sender_claim, receiver_claim, access_rights, expires_at, payload_type,
+             payload_data, title, description, image_url, sender_token_type, receiver_token_type
+             FROM mailboxes WHERE id = ?1",
+        )
+        .map_err(backend)?
+        .query_row(params![&id.as_bytes()[..]], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                Payload { kind: r.get(4)?, data: r.get(5)? },
+                DisplayInformation {
+                    title: r.get(6)?,
+                    description: r.get(7)?,
+                    image_url: r.get(8)?,
+                },
+                r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
+            ))
+        })
+        .optional()
+        .map_err(backend)?;
+    let Some((
+        sender,
+        receiver,
+        rights,
+        expires_at,
+        payload,
+        display,
+        sender_token_type,
+        receiver_token_type,
+    )) = row
+    else {
+        return Err(StoreError::NotFound);
+    };
+    if mailbox::is_expired(expires_at, now) {
+        return Err(StoreError::NotFound);
+    }
+    Ok(Row {
+        sender: claim_hash(&sender)?,
+        receiver: receiver.as_deref().map(claim_hash).transpose()?,
+        rights: rights.parse().map_err(backend)?,
+        expires_at,
+        payload,
+        display,
+        sender_token_type,
+        receiver_token_type,
+    })
+}
+
+fn claim_hash(bytes: &[u8]) -> Result<ClaimHash, StoreError> {
+    let array: [u8; 32] = bytes.try_into().map_err(|_| backend(CorruptRow("claim hash")))?;
+    Ok(ClaimHash(array))
+}
+
+fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
+    let (token_type, token_data) = match &m.sender_token {
+        Some(t) => (Some(t.kind.as_str()), Some(t.token_data.as_str())),
+        None => (None, None),
+    };
+    conn.prepare_cached(
+        "INSERT INTO mailboxes (id, sender_claim, payload_type, payload_data, title, description,
+         image_url, access_rights, expires_at, sender_token_type, sender_token_data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .map_err(backend)?
+    .execute(params![
+        &m.id.as_bytes()[..],
+        &m.sender.0[..],
+        m.payload.kind,
+        m.payload.data,
+        m.display.title,
+        m.display.description,
+        m.display.image_url,
+        m.rights.to_string(),
+        m.expires_at,
+        token_type,
+        token_data,
+    ])
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// The live mailbox this claim created with this request id, if any (§7: for Create the key is
+/// the claim alone). Matching by digest equality in SQL is safe: both are hashes of secrets.
+fn find_created(
+    conn: &Connection,
+    sender: &ClaimHash,
+    request: &RequestHash,
+    now: i64,
+) -> Result<Option<Created>, StoreError> {
+    conn.prepare_cached(
+        "SELECT m.id, m.sender_token_type FROM requests r JOIN mailboxes m ON m.id = r.mailbox_id
+         WHERE r.claim = ?1 AND r.request = ?2 AND r.operation = ?3 AND m.expires_at > ?4 LIMIT 1",
+    )
+    .map_err(backend)?
+    .query_row(params![&sender.0[..], &request.0[..], Operation::Create.code(), now], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+    })
+    .optional()
+    .map_err(backend)?
+    .map(|(id, token_type)| {
+        let id: [u8; 16] = id.try_into().map_err(|_| backend(CorruptRow("mailbox id")))?;
+        Ok(Created { outcome: Outcome::Replayed, id: MailboxId::from_bytes(id), token_type })
+    })
+    .transpose()
+}
+
+fn last_request(
+    conn: &Connection,
+    id: &MailboxId,
+    claim: &ClaimHash,
+) -> Result<Option<RequestRecord>, StoreError> {
+    let found = conn
+        .prepare_cached(
+            "SELECT operation, request FROM requests WHERE mailbox_id = ?1 AND claim = ?2",
+        )
+        .map_err(backend)?
+        .query_row(params![&id.as_bytes()[..], &claim.0[..]], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .optional()
+        .map_err(backend)?;
+    let Some((operation, request)) = found else {
+        return Ok(None);
+    };
+    let operation = match operation {
+        0 => Operation::Create,
+        1 => Operation::Update,
+        2 => Operation::Relinquish,
+        _ => return Err(backend(CorruptRow("operation"))),
+    };
+    let request: [u8; 32] = request.try_into().map_err(|_| backend(CorruptRow("request hash")))?;
+    Ok(Some(RequestRecord { operation, request: RequestHash(request) }))
+}
+
+fn record_request(
+    conn: &Connection,
+    id: &MailboxId,
+    claim: &ClaimHash,
+    operation: Operation,
+    request: &RequestHash,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO requests (mailbox_id, claim, operation, request) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (mailbox_id, claim) DO UPDATE SET operation = ?3, request = ?4",
+    )
+    .map_err(backend)?
+    .execute(params![&id.as_bytes()[..], &claim.0[..], operation.code(), &request.0[..]])
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn store_token(
+    conn: &Connection,
+    id: &MailboxId,
+    role: Role,
+    token: Option<&NotificationToken>,
+) -> Result<(), StoreError> {
+    let sql = match role {
+        Role::Sender => {
+            "UPDATE mailboxes SET sender_token_type = ?2, sender_token_data = ?3 WHERE id = ?1"
+        }
+        Role::Receiver => {
+            "UPDATE mailboxes SET receiver_token_type = ?2, receiver_token_data = ?3 WHERE id = ?1"
+        }
+    };
+    conn.execute(
+        sql,
+        params![&id.as_bytes()[..], token.map(|t| &t.kind), token.map(|t| &t.token_data)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn erase(conn: &Connection, id: &MailboxId) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM requests WHERE mailbox_id = ?1", params![&id.as_bytes()[..]])
+        .map_err(backend)?;
+    conn.execute("DELETE FROM mailboxes WHERE id = ?1", params![&id.as_bytes()[..]])
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(backend)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt row: bad {0}")]
+struct CorruptRow(&'static str);
+
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Arc::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use tigress_proto::DeviceClaim;
+
+    use super::*;
+
+    fn new_mailbox(expires_at: i64) -> NewMailbox {
+        let rng = &mut rand::rngs::OsRng;
+        NewMailbox {
+            id: MailboxId::random(rng),
+            sender: ClaimHash::of(&DeviceClaim::random(rng)),
+            payload: Payload { kind: "AEAD_AES_128_GCM".into(), data: "AAAA".into() },
+            display: DisplayInformation {
+                title: "t".into(),
+                description: "d".into(),
+                image_url: "https://i.example/x.png".into(),
+            },
+            rights: AccessRights::default(),
+            expires_at,
+            sender_token: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path(), Durability::Full).unwrap());
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    store.create(new_mailbox(i64::MAX), None, 0).await.map(|c| c.id)
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.unwrap().unwrap());
+        }
+        let commits = store.stats().commits.load(Ordering::Relaxed);
+        assert_eq!(store.stats().jobs.load(Ordering::Relaxed), 200);
+        assert!(commits < 200, "group commit batched 200 writes into {commits} commits");
+        for id in ids {
+            store.preview(id, 0).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn committed_mailboxes_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailbox = new_mailbox(i64::MAX);
+        let id = mailbox.id;
+        {
+            let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+            store.create(mailbox, None, 0).await.unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        assert_eq!(store.preview(id, 0).await.unwrap().display.title, "t");
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_leaves_no_trace_and_does_not_fail_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let mailbox = new_mailbox(i64::MAX);
+        let (id, sender) = (mailbox.id, mailbox.sender);
+        store.create(mailbox, None, 0).await.unwrap();
+        let stranger = ClaimHash::of(&DeviceClaim::random(&mut rand::rngs::OsRng));
+        let payload = Payload { kind: "AEAD_AES_128_GCM".into(), data: "BBBB".into() };
+        let denied = store.update(id, stranger, payload.clone(), None, None, 0);
+        let allowed = store.update(id, sender, payload, None, None, 0);
+        let (denied, allowed) = tokio::join!(denied, allowed);
+        assert!(matches!(denied, Err(StoreError::Conflict(_))));
+        assert!(allowed.is_ok());
+        assert_eq!(store.read(id, sender, None, 0).await.unwrap().payload.data, "BBBB");
+    }
+
+    #[tokio::test]
+    async fn expired_mailboxes_are_absent_and_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let mailbox = new_mailbox(100);
+        let id = mailbox.id;
+        store.create(mailbox, None, 0).await.unwrap();
+        assert!(store.preview(id, 99).await.is_ok());
+        assert!(matches!(store.preview(id, 100).await, Err(StoreError::NotFound)));
+        assert_eq!(store.sweep(99).await.unwrap(), 0);
+        assert_eq!(store.sweep(100).await.unwrap(), 1);
+        assert!(matches!(store.preview(id, 0).await, Err(StoreError::NotFound)));
+    }
+}
