@@ -1,6 +1,8 @@
 //! `tigress relay`: builds the relay's configuration from the arguments and runs it until SIGTERM
 //! or Ctrl-C.
 
+use std::io::IsTerminal as _;
+
 use anyhow::Context as _;
 use tigress_relay::{Durability, Limits, RelayConfig, TlsFiles};
 use tracing_subscriber::EnvFilter;
@@ -45,7 +47,10 @@ fn init_logging(format: LogFormat) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new("info"))
         .context("invalid RUST_LOG")?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     let installed = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -76,7 +81,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutdown signal received; finishing requests in flight");
 }
 
 #[cfg(test)]

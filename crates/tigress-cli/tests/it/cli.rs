@@ -1,7 +1,9 @@
 //! The `tigress` command end to end: share and receive through a real relay.
 
 use std::fs;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -263,4 +265,47 @@ fn invalid_arguments_exit_2() {
     let bad = run(&["receive", "https://relay.example/v2/m/x#secret-in-url"]);
     assert_exit(&bad, 2);
     assert!(!stderr(&bad).contains("secret-in-url"), "{}", stderr(&bad));
+}
+
+#[test]
+fn declining_at_the_prompt_exits_7_and_leaves_the_share() {
+    let relay = Relay::start();
+    let url = share(&relay, &[]).remove(0);
+    // `script` gives the receiver a terminal, so that it asks; "n" declines.
+    let command = format!("'{}' receive '{url}'", env!("CARGO_BIN_EXE_tigress"));
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().expect("piped stdin").write_all(b"n\n")?;
+            child.wait_with_output()
+        })
+        .expect("run `script` (util-linux) to give tigress a terminal");
+    assert_exit(&output, 7);
+    let screen = stdout(&output);
+    assert!(screen.contains("Accept this share? [y/N]"), "{screen}");
+    assert!(screen.contains("declined"), "{screen}");
+    assert!(!screen.contains("authorizationToken\""), "{screen}");
+
+    assert_received(&run(&["receive", &url]));
+}
+
+#[test]
+fn the_relay_logs_json_and_stops_gracefully_on_sigterm() {
+    let mut relay = Relay::start_with(&["--log-format", "json"]);
+    let status =
+        Command::new("kill").args(["-TERM", &relay.pid().to_string()]).status().expect("run kill");
+    assert!(status.success());
+    let exit = relay.wait();
+    assert!(exit.success(), "{exit}; log:\n{}", relay.log());
+    let log = relay.log();
+    assert!(log.contains("shutting down"), "{log}");
+    for line in log.lines() {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(event["level"].is_string(), "{line}");
+    }
 }

@@ -83,7 +83,13 @@ pub struct Relay {
 impl Relay {
     /// Starts a plain-HTTP relay on loopback and waits until `GET /healthz` answers 200.
     pub fn start() -> Self {
-        let mut relay = Self::spawn(&[]);
+        Self::start_with(&[])
+    }
+
+    /// Like [`Relay::start`], with more `tigress relay` options.
+    pub fn start_with(extra: &[&str]) -> Self {
+        let extra: Vec<&std::ffi::OsStr> = extra.iter().map(|arg| arg.as_ref()).collect();
+        let mut relay = Self::spawn(&extra);
         relay.wait_until(health_check);
         relay
     }
@@ -144,6 +150,23 @@ impl Relay {
             .next()
             .and_then(|port| port.parse().ok())
             .expect("the base URL ends in a port")
+    }
+
+    /// The relay's process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the relay to exit (within the readiness timeout) and returns its status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the relay did not exit within {READY_TIMEOUT:?}; its log:\n{}", self.log());
     }
 
     /// A scratch directory that lives as long as the relay.
