@@ -1,1 +1,87 @@
-//! placeholder
+//! The `tigress` command: runs a relay, shares a credential, receives one.
+//!
+//! - `tigress relay` runs the Secure Credential Transfer relay (`tigress-relay`) until SIGTERM
+//!   or Ctrl-C, configured by options or `TIGRESS_*` environment variables, logging to stderr.
+//! - `tigress share` encrypts Provisioning Information, stores it on a relay and prints the share
+//!   URL on stdout.
+//! - `tigress receive` previews a share, asks for consent, decrypts it, prints the Provisioning
+//!   Information JSON on stdout and deletes the mailbox.
+//!
+//! Sharing and receiving go through `tigress-client`; this crate only reads arguments and files,
+//! talks to the person at the terminal, and maps errors to exit codes. It never prints a claim, a
+//! payload or a request id, and prints a share URL or secret only as the `share` command's
+//! output.
+//!
+//! # Exit codes
+//!
+//! | Code | Meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | any other error |
+//! | 2 | usage: invalid arguments (reported by clap), an invalid share URL or secret, or no secret |
+//! | 3 | the share was already accepted by another device |
+//! | 4 | the share has expired or no longer exists |
+//! | 5 | wrong secret, or the payload was tampered with |
+//! | 6 | the relay could not be reached (connection, timeout or TLS failure) |
+//! | 7 | the share was declined |
+//!
+//! Each failure prints one line on stderr. A receive whose mailbox cannot be deleted afterwards
+//! still exits 0, with a warning: the credential was delivered and the mailbox expires on its own.
+
+mod args;
+mod exit;
+mod receive;
+mod relay;
+mod share;
+mod terminal;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::Cli;
+use args::Command;
+pub use exit::Exit;
+
+/// Parses the command line, runs the command, and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return Exit::Other.into();
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Relay(args) => relay::run(*args).await,
+            Command::Receive(args) => receive::run(args).await,
+            Command::Share(args) => share::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let exit = Exit::of(&error);
+            eprintln!("error: {}", exit::describe(&error, exit));
+            exit.into()
+        }
+    }
+}
+
+/// A client of the relay at `relay_base`, trusting the extra CA certificate in `ca_cert` if any.
+fn client(
+    relay_base: &str,
+    ca_cert: Option<&std::path::Path>,
+) -> anyhow::Result<tigress_client::Client> {
+    use anyhow::Context as _;
+
+    let mut builder = tigress_client::Client::builder(relay_base);
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("could not read the CA certificate {}", path.display()))?;
+        builder = builder.root_certificate_pem(pem);
+    }
+    builder.build().context("invalid relay settings")
+}

@@ -1,1 +1,4 @@
+//! Integration tests of the `tigress` binary, run as a subprocess against a real relay.
 
+mod cli;
+mod support;

@@ -1,0 +1,330 @@
+//! The command line, as clap derive types. Every option of `relay` can also come from a
+//! `TIGRESS_*` environment variable; an option given on the command line wins.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tigress_client::{AccessRights, Vertical};
+use tigress_relay::Limits;
+
+/// The exit codes, as listed in `--help`; `crate::exit` defines them.
+macro_rules! exit_codes {
+    () => {
+        "\
+Exit codes:
+  0  success
+  1  any other error
+  2  usage: invalid arguments, share URL or secret
+  3  the share was already accepted by another device
+  4  the share has expired or no longer exists
+  5  wrong secret, or the payload was tampered with
+  6  the relay could not be reached (connection, timeout or TLS failure)
+  7  the share was declined"
+    };
+}
+
+const MAIN_HELP: &str = concat!(
+    "\
+Examples:
+  tigress relay --listen 127.0.0.1:8080 --data-dir ./tigress-data
+  tigress share --relay https://relay.example --format digitalwallet.generic.authorizationToken \\
+      --content key.json --title 'Room 12' --description 'Hotel room key' \\
+      --image-url https://relay.example/key.png
+  tigress receive 'https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40?v=a#<secret>'
+
+",
+    exit_codes!()
+);
+
+const RELAY_HELP: &str = "\
+Examples:
+  # Local development: plain HTTP on loopback only.
+  tigress relay --listen 127.0.0.1:8080 --data-dir ./tigress-data
+
+  # Public relay with TLS.
+  tigress relay --listen 0.0.0.0:443 --public-url https://relay.example \\
+      --tls-cert /etc/tigress/cert.pem --tls-key /etc/tigress/key.pem
+
+  # The same from the environment.
+  TIGRESS_LISTEN=0.0.0.0:443 TIGRESS_TLS_CERT=cert.pem TIGRESS_TLS_KEY=key.pem tigress relay
+
+Logs go to stderr; RUST_LOG filters them (default: info). The relay stops gracefully on SIGTERM
+or Ctrl-C.";
+
+const SHARE_HELP: &str = concat!(
+    "\
+Examples:
+  tigress share --relay https://relay.example --format digitalwallet.generic.authorizationToken \\
+      --content key.json --title 'Room 12' --description 'Hotel room key, 3 nights' \\
+      --image-url https://relay.example/hotel.png --expires-in 2h --qr
+
+  # Content from stdin, URL and secret on separate lines, for separate channels.
+  echo '{\"token\": \"abc\"}' | tigress share --relay https://relay.example --format f \\
+      --content - --title Key --description Key --image-url https://relay.example/k.png \\
+      --separate-secret
+
+The share URL goes to stdout; progress and the QR code go to stderr.
+
+",
+    exit_codes!()
+);
+
+const RECEIVE_HELP: &str = concat!(
+    "\
+Examples:
+  tigress receive 'https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40?v=h#<secret>'
+
+  # Secret received separately; no question asked; keep the mailbox for the sender.
+  tigress receive https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40 \\
+      --secret hXlr6aRC7KgJpOLTNZaLsw== --yes --keep > key.json
+
+Only the Provisioning Information JSON goes to stdout; the preview and messages go to stderr.
+If the mailbox cannot be deleted after a successful receive, a warning is printed and the exit
+code is still 0: the credential was delivered, and the mailbox expires on its own.
+
+",
+    exit_codes!()
+);
+
+/// The `tigress` command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tigress",
+    version,
+    about = "Share a digital key through a relay that stores only ciphertext",
+    after_help = MAIN_HELP
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a relay server.
+    #[command(after_help = RELAY_HELP)]
+    Relay(Box<RelayArgs>),
+    /// Receive a share: preview it, accept it, print its Provisioning Information.
+    #[command(after_help = RECEIVE_HELP)]
+    Receive(ReceiveArgs),
+    /// Share a credential: encrypt it, store it on a relay, print the share URL.
+    #[command(after_help = SHARE_HELP)]
+    Share(ShareArgs),
+}
+
+/// Options of `tigress relay`.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "TIGRESS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the mailbox store; created if missing.
+    #[arg(long, env = "TIGRESS_DATA_DIR", default_value = "./tigress-data")]
+    pub data_dir: PathBuf,
+
+    /// Public base URL used in share links, such as https://relay.example [default: derived
+    /// from --listen]
+    #[arg(long, env = "TIGRESS_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// TLS certificate chain (PEM, leaf first).
+    #[arg(long, env = "TIGRESS_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "TIGRESS_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve plain HTTP on a non-loopback address, because a TLS-terminating proxy sits in front.
+    #[arg(long, env = "TIGRESS_INSECURE_PLAIN_HTTP", value_parser = BoolishValueParser::new())]
+    pub insecure_plain_http: bool,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "TIGRESS_MAX_BODY_BYTES", value_name = "N",
+          default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+
+    /// Longest display title, in characters.
+    #[arg(long, env = "TIGRESS_MAX_TITLE_CHARS", value_name = "N",
+          default_value_t = Limits::default().max_title_chars)]
+    pub max_title_chars: usize,
+
+    /// Longest display description, in characters.
+    #[arg(long, env = "TIGRESS_MAX_DESCRIPTION_CHARS", value_name = "N",
+          default_value_t = Limits::default().max_description_chars)]
+    pub max_description_chars: usize,
+
+    /// Longest display image URL, in characters.
+    #[arg(long, env = "TIGRESS_MAX_IMAGE_URL_CHARS", value_name = "N",
+          default_value_t = Limits::default().max_image_url_chars)]
+    pub max_image_url_chars: usize,
+
+    /// Longest payload type name, in characters.
+    #[arg(long, env = "TIGRESS_MAX_PAYLOAD_TYPE_CHARS", value_name = "N",
+          default_value_t = Limits::default().max_payload_type_chars)]
+    pub max_payload_type_chars: usize,
+
+    /// Longest notification token type, in characters.
+    #[arg(long, env = "TIGRESS_MAX_TOKEN_TYPE_CHARS", value_name = "N",
+          default_value_t = Limits::default().max_token_type_chars)]
+    pub max_token_type_chars: usize,
+
+    /// Longest notification token data, in characters.
+    #[arg(long, env = "TIGRESS_MAX_TOKEN_DATA_CHARS", value_name = "N",
+          default_value_t = Limits::default().max_token_data_chars)]
+    pub max_token_data_chars: usize,
+
+    /// Lifetime of a share created without an expiration.
+    #[arg(long, env = "TIGRESS_DEFAULT_LIFETIME", value_name = "DURATION",
+          default_value_t = Limits::default().default_lifetime.into())]
+    pub default_lifetime: humantime::Duration,
+
+    /// Longest lifetime of a share; later expirations are clamped to it.
+    #[arg(long, env = "TIGRESS_MAX_LIFETIME", value_name = "DURATION",
+          default_value_t = Limits::default().max_lifetime.into())]
+    pub max_lifetime: humantime::Duration,
+
+    /// How long one request may take, once its headers are in, before it is answered 408.
+    #[arg(long, env = "TIGRESS_REQUEST_TIMEOUT", value_name = "DURATION",
+          default_value_t = Limits::default().request_timeout.into())]
+    pub request_timeout: humantime::Duration,
+
+    /// How long a client may take to send its request headers before the connection is closed.
+    #[arg(long, env = "TIGRESS_HEADER_READ_TIMEOUT", value_name = "DURATION",
+          default_value_t = Limits::default().header_read_timeout.into())]
+    pub header_read_timeout: humantime::Duration,
+
+    /// How often expired mailboxes are erased.
+    #[arg(long, env = "TIGRESS_SWEEP_INTERVAL", value_name = "DURATION", default_value = "60s")]
+    pub sweep_interval: humantime::Duration,
+
+    /// Commit without waiting for the disk, for benchmarks only: a crash may lose recent shares.
+    #[arg(long, env = "TIGRESS_DANGER_NO_FSYNC", value_parser = BoolishValueParser::new())]
+    pub danger_no_fsync: bool,
+
+    /// Log line format.
+    #[arg(long, env = "TIGRESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How the relay writes its logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Options of `tigress share`.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// Base URL of the relay.
+    #[arg(long, env = "TIGRESS_RELAY", value_name = "URL")]
+    pub relay: String,
+
+    /// Provisioning format, such as digitalwallet.carkey.ccc or
+    /// digitalwallet.generic.authorizationToken.
+    #[arg(long)]
+    pub format: String,
+
+    /// File holding the format-specific content, a JSON object; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub content: PathBuf,
+
+    /// Preview title, public to anyone with the link.
+    #[arg(long)]
+    pub title: String,
+
+    /// Preview description, public to anyone with the link.
+    #[arg(long)]
+    pub description: String,
+
+    /// Preview picture: an https URL.
+    #[arg(long, value_name = "URL")]
+    pub image_url: String,
+
+    /// Credential vertical: a cleartext routing hint in the URL, read before anything is decrypted.
+    #[arg(long, value_enum)]
+    pub vertical: Option<VerticalArg>,
+
+    /// Lifetime of the share, such as 30m, 2h or 1day [default: the relay's, usually 48h].
+    #[arg(long, value_name = "DURATION")]
+    pub expires_in: Option<humantime::Duration>,
+
+    /// Receiver's rights, letters of RWD [default: the relay's, RD].
+    #[arg(long, value_name = "RIGHTS")]
+    pub access_rights: Option<AccessRights>,
+
+    /// Encrypt with AES-256-GCM instead of AES-128-GCM.
+    #[arg(long)]
+    pub aes_256: bool,
+
+    /// Print the URL without its secret on line 1 and the secret on line 2, for separate
+    /// channels.
+    #[arg(long)]
+    pub separate_secret: bool,
+
+    /// Also draw the URL as a QR code on stderr.
+    #[arg(long)]
+    pub qr: bool,
+
+    /// Extra CA certificate (PEM) to trust, for a relay with a private or self-signed
+    /// certificate.
+    #[arg(long, env = "TIGRESS_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Options of `tigress receive`.
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// The share URL; its `#fragment`, if any, is the secret and is never sent.
+    #[arg(value_name = "SHARE_URL")]
+    pub share_url: String,
+
+    /// The secret, when it came separately from the URL (base64); wins over the URL's fragment.
+    #[arg(long, env = "TIGRESS_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Keep the mailbox after receiving instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Accept without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Extra CA certificate (PEM) to trust, for a relay with a private or self-signed
+    /// certificate.
+    #[arg(long, env = "TIGRESS_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The `--vertical` letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VerticalArg {
+    /// General access (hotel keys and the like).
+    #[value(name = "a", alias = "access")]
+    Access,
+    /// Car key.
+    #[value(name = "c", alias = "car")]
+    Car,
+    /// Home key.
+    #[value(name = "h", alias = "home")]
+    Home,
+}
+
+impl From<VerticalArg> for Vertical {
+    fn from(arg: VerticalArg) -> Self {
+        match arg {
+            VerticalArg::Access => Self::Access,
+            VerticalArg::Car => Self::Car,
+            VerticalArg::Home => Self::Home,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! `tigress relay`: builds the relay's configuration from the arguments and runs it until SIGTERM
+//! or Ctrl-C.
+
+use std::io::IsTerminal as _;
+
+use anyhow::Context as _;
+use tigress_relay::{Durability, Limits, RelayConfig, TlsFiles};
+use tracing_subscriber::EnvFilter;
+
+use crate::args::{LogFormat, RelayArgs};
+
+/// Runs the relay until a shutdown signal, then shuts it down gracefully.
+pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format)?;
+    let config = config(args);
+    tigress_relay::run_until(config, shutdown_signal())
+        .await
+        .context("the relay stopped with an error")
+}
+
+fn config(args: RelayArgs) -> RelayConfig {
+    let mut config = RelayConfig::new(args.listen, args.data_dir);
+    config.public_url = args.public_url;
+    // clap makes each of the two TLS options require the other.
+    config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key });
+    config.insecure_plain_http = args.insecure_plain_http;
+    config.limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_title_chars: args.max_title_chars,
+        max_description_chars: args.max_description_chars,
+        max_image_url_chars: args.max_image_url_chars,
+        max_payload_type_chars: args.max_payload_type_chars,
+        max_token_type_chars: args.max_token_type_chars,
+        max_token_data_chars: args.max_token_data_chars,
+        default_lifetime: args.default_lifetime.into(),
+        max_lifetime: args.max_lifetime.into(),
+        request_timeout: args.request_timeout.into(),
+        header_read_timeout: args.header_read_timeout.into(),
+    };
+    config.sweep_interval = args.sweep_interval.into();
+    config.durability = if args.danger_no_fsync { Durability::DangerOff } else { Durability::Full };
+    config
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging(format: LogFormat) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new("info"))
+        .context("invalid RUST_LOG")?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("could not set up logging: {e}"))
+}
+
+/// Resolves on the first SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // Without a Ctrl-C handler, wait for SIGTERM alone.
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn relay_args(extra: &[&str]) -> RelayArgs {
+        let argv = ["tigress", "relay"].iter().chain(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Relay(args) => *args,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_relay_s_safe_defaults() {
+        let config = config(relay_args(&[]));
+        let defaults = Limits::default();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.limits.max_body_bytes, defaults.max_body_bytes);
+        assert_eq!(config.limits.max_lifetime, defaults.max_lifetime);
+        assert_eq!(config.limits.default_lifetime, defaults.default_lifetime);
+        assert_eq!(config.durability, Durability::Full);
+        assert!(config.tls.is_none() && !config.insecure_plain_http);
+    }
+
+    #[test]
+    fn options_reach_the_configuration() {
+        let config = config(relay_args(&[
+            "--listen",
+            "0.0.0.0:8443",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--max-title-chars",
+            "40",
+            "--default-lifetime",
+            "2h",
+            "--max-lifetime",
+            "1day",
+            "--sweep-interval",
+            "5s",
+        ]));
+        assert_eq!(config.listen.port(), 8443);
+        assert_eq!(config.tls.unwrap().key.to_str(), Some("k.pem"));
+        assert_eq!(config.limits.max_title_chars, 40);
+        assert_eq!(config.limits.default_lifetime.as_secs(), 7200);
+        assert_eq!(config.limits.max_lifetime.as_secs(), 86_400);
+        assert_eq!(config.sweep_interval.as_secs(), 5);
+    }
+
+    #[test]
+    fn a_certificate_without_a_key_is_a_usage_error() {
+        let parsed = Cli::try_parse_from(["tigress", "relay", "--tls-cert", "c.pem"]);
+        assert!(parsed.is_err());
+    }
+}

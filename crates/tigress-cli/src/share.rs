@@ -1,0 +1,145 @@
+//! `tigress share`: reads the content, encrypts it, creates the mailbox, prints the share URL.
+
+use std::fs;
+use std::io::{self, Read as _, Write as _};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+use serde_json::Value;
+use tigress_client::{Algorithm, DisplayInformation, ProvisioningInformation, ShareOptions};
+
+use crate::args::ShareArgs;
+use crate::exit::UsageError;
+
+/// Runs `tigress share`. Everything that can be checked locally is checked before the relay is
+/// contacted.
+pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
+    let content = read_content(&args.content)?;
+    let info = ProvisioningInformation::new(args.format, content)
+        .map_err(|e| UsageError(format!("invalid Provisioning Information: {e}")))?;
+    let client = crate::client(&args.relay, args.ca_cert.as_deref())?;
+    let expires_at = args
+        .expires_in
+        .map(|lifetime| -> anyhow::Result<i64> {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            let at = now.checked_add(lifetime.as_secs()).context("--expires-in is too long")?;
+            i64::try_from(at).context("--expires-in is too long")
+        })
+        .transpose()?;
+    let options = ShareOptions {
+        display: DisplayInformation {
+            title: args.title,
+            description: args.description,
+            image_url: args.image_url,
+        },
+        access_rights: args.access_rights,
+        expires_at,
+        vertical: args.vertical.map(Into::into),
+        algorithm: if args.aes_256 { Algorithm::Aes256Gcm } else { Algorithm::Aes128Gcm },
+        notification_token: None,
+    };
+
+    eprintln!("Encrypting the share and storing it on the relay...");
+    let share = client.share(&info, options).await.context("could not create the share")?;
+
+    let (link, secret) = if args.separate_secret {
+        (share.url().without_secret().to_string(), Some(share.secret().to_base64()))
+    } else {
+        (share.url().to_string(), None)
+    };
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{link}").context("could not write the share URL")?;
+    if let Some(secret) = &secret {
+        writeln!(stdout, "{secret}").context("could not write the secret")?;
+    }
+    stdout.flush().context("could not write the share URL")?;
+    drop(stdout);
+
+    if args.qr {
+        eprintln!("{}", qr_code(&link)?);
+    }
+    if secret.is_some() {
+        eprintln!(
+            "Share created. Send the URL (line 1) and the secret (line 2) over two different \
+             channels."
+        );
+    } else {
+        eprintln!(
+            "Share created. Anyone holding this URL can accept the share: send it privately."
+        );
+    }
+    Ok(())
+}
+
+/// Reads the content file (`-` for stdin) and checks that it holds a JSON object.
+fn read_content(path: &Path) -> anyhow::Result<Value> {
+    let (bytes, name) = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        io::stdin().read_to_end(&mut bytes).context("could not read the content from stdin")?;
+        (bytes, "stdin".to_owned())
+    } else {
+        let bytes = fs::read(path)
+            .with_context(|| format!("could not read the content file {}", path.display()))?;
+        (bytes, path.display().to_string())
+    };
+    let value: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("the content in {name} is not valid JSON"))?;
+    if !value.is_object() {
+        bail!("the content in {name} must be a JSON object, not {}", kind(&value));
+    }
+    Ok(value)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Array(_) => "an array",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+        Value::Number(_) => "a number",
+        Value::Object(_) => "an object",
+        Value::String(_) => "a string",
+    }
+}
+
+/// The URL as a QR code of Unicode half blocks, light on dark like most terminals.
+fn qr_code(link: &str) -> anyhow::Result<String> {
+    let code = QrCode::new(link.as_bytes()).context("the URL does not fit in a QR code")?;
+    Ok(code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_must_be_a_json_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            fs::write(&path, text).unwrap();
+            path
+        };
+        assert!(read_content(&write("ok.json", r#"{"token":"abc"}"#)).is_ok());
+        let error = read_content(&write("list.json", "[1]")).unwrap_err();
+        assert!(error.to_string().ends_with("must be a JSON object, not an array"));
+        let error = read_content(&write("text.txt", "token=abc")).unwrap_err();
+        assert!(error.to_string().contains("is not valid JSON"));
+        assert!(read_content(&dir.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn draws_a_qr_code_of_half_blocks() {
+        let drawn =
+            qr_code("https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40").unwrap();
+        assert!(drawn.lines().count() > 10);
+        assert!(drawn.contains('▀') || drawn.contains('▄') || drawn.contains('█'));
+    }
+}

@@ -1,0 +1,311 @@
+//! The `tigress` command end to end: share and receive through a real relay.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::support::{Relay, assert_exit, free_port, run, run_with_stdin, stderr, stdout};
+
+const FORMAT: &str = "digitalwallet.generic.authorizationToken";
+
+fn content() -> Value {
+    json!({"authorizationToken": "tok-5b1c", "pass": {"room": 12, "nights": [1, 2, 3]}})
+}
+
+fn expected() -> Value {
+    json!({"format": FORMAT, "content": content()})
+}
+
+/// Writes the content file and returns its path.
+fn content_file(relay: &Relay, text: &str) -> PathBuf {
+    let path = relay.scratch().join("content.json");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// `tigress share` arguments for `relay_url`, with `extra` appended.
+fn share_args<'a>(relay_url: &'a str, content: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "share",
+        "--relay",
+        relay_url,
+        "--format",
+        FORMAT,
+        "--content",
+        content,
+        "--title",
+        "Room 12",
+        "--description",
+        "Hotel room key",
+        "--image-url",
+        "https://img.example/key.png",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Shares the standard content through `relay` and returns stdout's lines.
+fn share(relay: &Relay, extra: &[&str]) -> Vec<String> {
+    let path = content_file(relay, &content().to_string());
+    let path = path.to_str().unwrap();
+    let output = run(&share_args(relay.base(), path, extra));
+    assert_exit(&output, 0);
+    stdout(&output).lines().map(str::to_owned).collect()
+}
+
+/// Asserts that `output` succeeded and that its stdout is exactly the shared JSON.
+#[track_caller]
+fn assert_received(output: &std::process::Output) {
+    assert_exit(output, 0);
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not only JSON ({e}):\n{}", stdout(output));
+    });
+    assert_eq!(printed, expected());
+}
+
+fn secret_bytes(url: &str) -> usize {
+    let (_, secret) = url.split_once('#').expect("the URL carries its secret");
+    STANDARD.decode(secret).unwrap().len()
+}
+
+#[test]
+fn shares_and_receives_with_aes_128_then_the_mailbox_is_gone() {
+    let relay = Relay::start();
+    let lines = share(&relay, &["--vertical", "h", "--expires-in", "2h"]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let url = &lines[0];
+    assert!(url.starts_with(&format!("{}/v1/m/", relay.base())), "{url}");
+    assert!(url.contains("?v=h#"), "{url}");
+    assert_eq!(secret_bytes(url), 16);
+
+    let received = run(&["receive", url]);
+    assert_received(&received);
+    let shown = stderr(&received);
+    assert!(shown.contains("Room 12") && shown.contains("Hotel room key"), "{shown}");
+    assert!(shown.contains("home key"), "{shown}");
+    assert!(shown.contains("(in 1h 59m)") || shown.contains("(in 2h)"), "{shown}");
+
+    let again = run(&["receive", url]);
+    assert_exit(&again, 4);
+    assert!(stdout(&again).is_empty());
+    assert!(stderr(&again).contains("expired or no longer exists"));
+}
+
+#[test]
+fn shares_and_receives_with_aes_256() {
+    let relay = Relay::start();
+    let url = share(&relay, &["--aes-256"]).remove(0);
+    assert_eq!(secret_bytes(&url), 32);
+    assert_received(&run(&["receive", &url]));
+    assert_exit(&run(&["receive", &url]), 4);
+}
+
+#[test]
+fn a_secret_sent_separately_is_given_with_the_secret_option() {
+    let relay = Relay::start();
+    let lines = share(&relay, &["--separate-secret", "--vertical", "c"]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let (url, secret) = (&lines[0], &lines[1]);
+    assert!(!url.contains('#'), "{url}");
+    assert!(url.ends_with("?v=c"), "{url}");
+    assert_eq!(STANDARD.decode(secret).unwrap().len(), 16);
+
+    let without = run(&["receive", url]);
+    assert_exit(&without, 2);
+    assert!(stderr(&without).contains("--secret"), "{}", stderr(&without));
+
+    let received = run(&["receive", url, "--secret", secret]);
+    assert_received(&received);
+    assert!(stderr(&received).contains("car key"));
+}
+
+#[test]
+fn reads_the_content_from_stdin() {
+    let relay = Relay::start();
+    let input = content().to_string();
+    let output = run_with_stdin(&share_args(relay.base(), "-", &[]), input.as_bytes());
+    assert_exit(&output, 0);
+    let url = stdout(&output).trim().to_owned();
+    assert_received(&run(&["receive", &url, "--yes"]));
+}
+
+#[test]
+fn a_kept_share_cannot_be_received_by_a_second_device() {
+    let relay = Relay::start();
+    let url = share(&relay, &[]).remove(0);
+    let first = run(&["receive", &url, "--keep"]);
+    assert_received(&first);
+    assert!(stderr(&first).contains("kept"));
+
+    let second = run(&["receive", &url]);
+    assert_exit(&second, 3);
+    assert!(stdout(&second).is_empty());
+    assert!(stderr(&second).contains("already been accepted by another device"));
+}
+
+#[test]
+fn a_wrong_secret_fails_and_leaves_the_share_for_the_right_one() {
+    let relay = Relay::start();
+    let lines = share(&relay, &["--separate-secret"]);
+    let (url, secret) = (&lines[0], &lines[1]);
+    let wrong = STANDARD.encode([7u8; 16]);
+    assert_ne!(&wrong, secret);
+
+    let failed = run(&["receive", url, "--secret", &wrong]);
+    assert_exit(&failed, 5);
+    assert!(stdout(&failed).is_empty());
+    assert!(stderr(&failed).contains("wrong secret or tampered payload"));
+
+    // The failed attempt gave its binding up, so the right secret still works.
+    assert_received(&run(&["receive", url, "--secret", secret]));
+}
+
+#[test]
+fn an_unreachable_relay_exits_6() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("content.json");
+    fs::write(&path, content().to_string()).unwrap();
+    let shared = run(&share_args(&dead, path.to_str().unwrap(), &[]));
+    assert_exit(&shared, 6);
+    assert!(stdout(&shared).is_empty());
+    assert!(stderr(&shared).contains("could not be reached"), "{}", stderr(&shared));
+
+    let url = format!("{dead}/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40#hXlr6aRC7KgJpOLTNZaLsw==");
+    assert_exit(&run(&["receive", &url]), 6);
+}
+
+#[test]
+fn content_that_is_not_a_json_object_is_refused_before_anything_is_sent() {
+    // Nothing listens on this port: reaching out would exit 6 instead.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    for (text, complaint) in [
+        ("token=abc", "is not valid JSON"),
+        ("[1, 2]", "must be a JSON object, not an array"),
+        ("\"abc\"", "must be a JSON object, not a string"),
+    ] {
+        let path = dir.path().join("content.json");
+        fs::write(&path, text).unwrap();
+        let output = run(&share_args(&dead, path.to_str().unwrap(), &[]));
+        assert_exit(&output, 1);
+        assert!(stdout(&output).is_empty());
+        assert!(stderr(&output).contains(complaint), "{}", stderr(&output));
+    }
+    let output = run_with_stdin(&share_args(&dead, "-", &[]), b"42");
+    assert_exit(&output, 1);
+    assert!(stderr(&output).contains("must be a JSON object, not a number"));
+}
+
+#[test]
+fn the_qr_code_goes_to_stderr_and_stdout_stays_the_url() {
+    let relay = Relay::start();
+    let path = content_file(&relay, &content().to_string());
+    let output = run(&share_args(relay.base(), path.to_str().unwrap(), &["--qr"]));
+    assert_exit(&output, 0);
+    let printed = stdout(&output);
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    assert!(printed.starts_with(relay.base()) && printed.contains('#'));
+    let drawn = stderr(&output);
+    assert!(drawn.lines().filter(|line| line.contains('█')).count() > 10, "{drawn}");
+    assert_received(&run(&["receive", printed.trim()]));
+}
+
+#[test]
+fn a_relay_with_a_private_certificate_needs_its_ca_certificate() {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    fs::write(&cert, certified.cert.pem()).unwrap();
+    fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let relay = Relay::start_tls(&cert, &key);
+    let path = content_file(&relay, &content().to_string());
+    let path = path.to_str().unwrap();
+
+    let untrusted = run(&share_args(relay.base(), path, &[]));
+    assert_exit(&untrusted, 6);
+
+    let ca = cert.to_str().unwrap();
+    let output = run(&share_args(relay.base(), path, &["--ca-cert", ca]));
+    assert_exit(&output, 0);
+    let url = stdout(&output).trim().to_owned();
+    assert!(url.starts_with("https://"), "{url}");
+    assert_exit(&run(&["receive", &url]), 6);
+    assert_received(&run(&["receive", &url, "--ca-cert", ca]));
+}
+
+#[test]
+fn every_command_s_help_shows_an_example() {
+    for command in [&[][..], &["relay"], &["share"], &["receive"]] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = run(&args);
+        assert_exit(&output, 0);
+        let help = stdout(&output);
+        assert!(help.contains("Examples:"), "{args:?}:\n{help}");
+        let example = format!("tigress {}", command.first().unwrap_or(&""));
+        assert!(help.contains(example.trim_end()), "{args:?}:\n{help}");
+    }
+    let receive = stdout(&run(&["receive", "--help"]));
+    for code in ["3  the share was already accepted", "6  the relay could not be reached"] {
+        assert!(receive.contains(code), "{receive}");
+    }
+}
+
+#[test]
+fn invalid_arguments_exit_2() {
+    assert_exit(&run(&["receive"]), 2);
+    assert_exit(&run(&["relay", "--tls-cert", "cert.pem"]), 2);
+    let bad = run(&["receive", "https://relay.example/v2/m/x#secret-in-url"]);
+    assert_exit(&bad, 2);
+    assert!(!stderr(&bad).contains("secret-in-url"), "{}", stderr(&bad));
+}
+
+#[test]
+fn declining_at_the_prompt_exits_7_and_leaves_the_share() {
+    let relay = Relay::start();
+    let url = share(&relay, &[]).remove(0);
+    // `script` gives the receiver a terminal, so that it asks; "n" declines.
+    let command = format!("'{}' receive '{url}'", env!("CARGO_BIN_EXE_tigress"));
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().expect("piped stdin").write_all(b"n\n")?;
+            child.wait_with_output()
+        })
+        .expect("run `script` (util-linux) to give tigress a terminal");
+    assert_exit(&output, 7);
+    let screen = stdout(&output);
+    assert!(screen.contains("Accept this share? [y/N]"), "{screen}");
+    assert!(screen.contains("declined"), "{screen}");
+    assert!(!screen.contains("authorizationToken\""), "{screen}");
+
+    assert_received(&run(&["receive", &url]));
+}
+
+#[test]
+fn the_relay_logs_json_and_stops_gracefully_on_sigterm() {
+    let mut relay = Relay::start_with(&["--log-format", "json"]);
+    let status =
+        Command::new("kill").args(["-TERM", &relay.pid().to_string()]).status().expect("run kill");
+    assert!(status.success());
+    let exit = relay.wait();
+    assert!(exit.success(), "{exit}; log:\n{}", relay.log());
+    let log = relay.log();
+    assert!(log.contains("shutting down"), "{log}");
+    for line in log.lines() {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(event["level"].is_string(), "{line}");
+    }
+}

@@ -1,0 +1,280 @@
+//! The client, its builder, and the thin transport that carries the protocol's requests.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::Url;
+use tigress_proto::flow::{HttpRequest, HttpResponse, Method};
+use tigress_proto::wire::HEADER_REQUEST_ID;
+
+use crate::Error;
+
+/// How long one request may take, connection included, unless the builder says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest response body read; relay answers are a few kilobytes. Protects the client from
+/// a misbehaving server.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// A client of one relay. Cheap to clone: clones share one connection pool.
+///
+/// New shares are created on the relay given to [`Client::new`]. Requests about an existing share
+/// go to the relay named in its [`ShareUrl`](tigress_proto::ShareUrl), which is normally the same.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    relay_base: String,
+}
+
+impl Client {
+    /// A client of the relay at `relay_base_url` (e.g. `https://relay.example`), with the public
+    /// web PKI roots and the default timeout.
+    pub fn new(relay_base_url: &str) -> Result<Self, Error> {
+        Self::builder(relay_base_url).build()
+    }
+
+    /// A builder, for a private root certificate or another timeout.
+    pub fn builder(relay_base_url: &str) -> ClientBuilder {
+        ClientBuilder {
+            relay_base: relay_base_url.to_owned(),
+            root_certificates: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The relay's base URL, without a trailing slash.
+    pub fn relay_base(&self) -> &str {
+        &self.relay_base
+    }
+
+    /// Sends one request of the protocol and returns the relay's answer, whatever its status.
+    ///
+    /// This is the transport under every flow; it is public for callers that drive the
+    /// `tigress_proto` state machines or request builders themselves. A fragment in the request
+    /// URL is removed before sending, so a secret can never reach the network. Redirects are not
+    /// followed: they would carry the device claim to another place.
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error> {
+        let mut url = Url::parse(&request.url)
+            .map_err(|e| Error::Protocol(format!("invalid request URL: {e}")))?;
+        // Request URLs built by tigress-proto never carry a fragment; this keeps it so.
+        url.set_fragment(None);
+        check_transport_security(&url)?;
+
+        let method = match request.method {
+            Method::Delete => reqwest::Method::DELETE,
+            Method::Get => reqwest::Method::GET,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+        };
+        tracing::debug!(method = %method, "sending a request to the relay");
+        let mut builder = self.http.request(method, url);
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = request.body {
+            builder = builder.body(body);
+        }
+        let mut response = builder.send().await?;
+
+        let status = response.status().as_u16();
+        let request_id = response
+            .headers()
+            .get(HEADER_REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(Error::Protocol(format!(
+                    "the answer is larger than {MAX_RESPONSE_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        tracing::debug!(status, "the relay answered");
+        Ok(HttpResponse { status, request_id, body })
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("relay_base", &self.relay_base).finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`] with non-default settings.
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    relay_base: String,
+    root_certificates: Vec<Vec<u8>>,
+    timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// Also trusts the certificates in `pem` (one or more PEM blocks), e.g. the CA or the
+    /// self-signed certificate of a private relay. The public web PKI roots stay trusted.
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Bounds each request, from connecting to the last byte of the answer.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Builds the client. Fails if the relay URL is not an `http(s)` URL, if it is plain `http`
+    /// to a host other than loopback, or if a certificate is not valid PEM.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = Url::parse(&self.relay_base)
+            .map_err(|e| Error::Config(format!("the relay URL is not a URL: {e}")))?;
+        if base.scheme() != "https" && base.scheme() != "http" {
+            return Err(Error::Config("the relay URL must use https".into()));
+        }
+        if base.host_str().is_none_or(str::is_empty) {
+            return Err(Error::Config("the relay URL has no host".into()));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(Error::Config("the relay URL must not carry a query or a fragment".into()));
+        }
+        check_transport_security(&base)?;
+
+        let mut http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tigress-client/", env!("CARGO_PKG_VERSION")));
+        for pem in &self.root_certificates {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::Config(format!("invalid root certificate: {e}")))?;
+            if certificates.is_empty() {
+                return Err(Error::Config(
+                    "the root certificate file holds no PEM certificate".into(),
+                ));
+            }
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        let http =
+            http.build().map_err(|e| Error::Config(format!("could not set up HTTPS: {e}")))?;
+        Ok(Client { http, relay_base: base.as_str().trim_end_matches('/').to_owned() })
+    }
+}
+
+/// Plain `http` is allowed only to loopback, where nothing crosses a network (§2).
+fn check_transport_security(url: &Url) -> Result<(), Error> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(Error::InsecureRelay),
+        other => Err(Error::Config(format!("unsupported URL scheme {other:?}"))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    #[test]
+    fn plain_http_is_refused_beyond_loopback() {
+        assert!(Client::new("http://127.0.0.1:8080").is_ok());
+        assert!(Client::new("http://[::1]:8080/").is_ok());
+        assert!(Client::new("http://localhost:8080").is_ok());
+        assert!(Client::new("https://relay.example").is_ok());
+        assert!(matches!(Client::new("http://relay.example"), Err(Error::InsecureRelay)));
+        assert!(matches!(Client::new("http://192.0.2.1"), Err(Error::InsecureRelay)));
+        assert!(matches!(Client::new("ftp://relay.example"), Err(Error::Config(_))));
+        assert!(matches!(Client::new("relay.example"), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn the_base_url_loses_its_trailing_slash() {
+        let client = Client::new("https://relay.example/").unwrap();
+        assert_eq!(client.relay_base(), "https://relay.example");
+    }
+
+    #[test]
+    fn rejects_a_certificate_that_is_not_pem() {
+        let built = Client::builder("https://relay.example")
+            .root_certificate_pem(b"not a certificate".to_vec())
+            .build();
+        assert!(matches!(built, Err(Error::Config(_))));
+    }
+
+    /// A one-shot HTTP server that records the raw request it receives.
+    async fn capture_one_request() -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut raw = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buffer).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                raw.extend_from_slice(&buffer[..n]);
+            }
+            let answer = "HTTP/1.1 200 OK\r\nmailbox-request-id: echo-1\r\ncontent-length: 2\r\n\
+                          connection: close\r\n\r\n{}";
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&raw).into_owned()
+        });
+        (base, server)
+    }
+
+    #[tokio::test]
+    async fn never_sends_a_fragment_and_returns_the_echoed_request_id() {
+        let (base, server) = capture_one_request().await;
+        let client = Client::new(&base).unwrap();
+        let request = HttpRequest {
+            method: Method::Get,
+            url: format!(
+                "{base}/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40#c2VjcmV0c2VjcmV0MTIzNA=="
+            ),
+            headers: vec![("accept", "application/json".to_owned())],
+            body: None,
+        };
+        let response = client.send(request).await.unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.request_id.as_deref(), Some("echo-1"));
+        assert_eq!(response.body, b"{}");
+        let raw = server.await.unwrap();
+        assert!(raw.starts_with("GET /v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40 HTTP/1.1\r\n"));
+        assert!(!raw.contains('#'));
+        assert!(!raw.contains("c2VjcmV0"));
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let client = Client::builder(&base).timeout(Duration::from_secs(5)).build().unwrap();
+        let request = tigress_proto::flow::HttpRequest {
+            method: Method::Get,
+            url: format!("{base}/healthz"),
+            headers: vec![],
+            body: None,
+        };
+        let error = client.send(request).await.unwrap_err();
+        assert!(matches!(error, Error::Unreachable(_)), "{error:?}");
+    }
+}

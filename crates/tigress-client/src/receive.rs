@@ -1,0 +1,154 @@
+//! The receiver's side of a one-message share: preview, decide, read, decrypt, delete (§5).
+
+use std::fmt;
+
+use rand::rngs::OsRng;
+use tigress_proto::flow::{self, Preview};
+use tigress_proto::wire::HEADER_DEVICE_CLAIM;
+use tigress_proto::{DeviceClaim, ProvisioningInformation, Secret, ShareUrl};
+
+use crate::{Client, Error};
+
+impl Client {
+    /// Starts receiving `share`, decrypting with `secret` (from the URL's fragment or from a
+    /// separate channel), and fetches the public preview. Nothing is bound yet: the share stays
+    /// open to other devices until [`PendingShare::accept`].
+    ///
+    /// Every request goes to the share's mailbox URL; the fragment is never sent.
+    pub async fn receive(&self, share: &ShareUrl, secret: Secret) -> Result<PendingShare, Error> {
+        let mut receiver = flow::Receiver::new(share, secret, &mut OsRng);
+        drive(self, &mut receiver, &mut None).await?;
+        let preview = receiver
+            .preview()
+            .filter(|_| receiver.is_deciding())
+            .cloned()
+            .ok_or_else(|| Error::Protocol("the preview did not arrive".into()))?;
+        Ok(PendingShare { client: self.clone(), share: share.without_secret(), receiver, preview })
+    }
+}
+
+/// A share whose preview has been fetched, waiting for the user's decision.
+pub struct PendingShare {
+    client: Client,
+    share: ShareUrl,
+    receiver: flow::Receiver,
+    preview: Preview,
+}
+
+impl PendingShare {
+    /// The public preview: title, description, image URL, expiry and vertical. It is not
+    /// authenticated: anyone holding the link could have read it, and the relay could alter it.
+    pub fn preview(&self) -> &Preview {
+        &self.preview
+    }
+
+    /// Accepts the share: reads the mailbox with a fresh claim (which binds this device as the
+    /// receiver), then verifies and decrypts the payload.
+    ///
+    /// If decryption fails ([`Error::Decrypt`], [`Error::InvalidContent`]), the binding is given
+    /// up again, so the share can still be received with the right secret.
+    pub async fn accept(mut self) -> Result<ReceivedShare, Error> {
+        self.receiver.accept();
+        let mut claim = None;
+        if let Err(error) = drive(&self.client, &mut self.receiver, &mut claim).await {
+            if let (Error::Decrypt(_) | Error::InvalidContent(_), Some(claim)) = (&error, claim) {
+                // Best effort: the error to report is the decryption failure.
+                if self.client.relinquish(&self.share, &claim).await.is_err() {
+                    tracing::debug!("could not give up the binding after a failed decryption");
+                }
+            }
+            return Err(error);
+        }
+        let claim = claim.ok_or_else(|| Error::Protocol("the read request had no claim".into()))?;
+        if self.receiver.received().is_none() {
+            return Err(Error::Protocol("the read ended without a payload".into()));
+        }
+        Ok(ReceivedShare { client: self.client, share: self.share, receiver: self.receiver, claim })
+    }
+
+    /// Declines the share. Nothing is sent, nothing is bound, and the link still works.
+    pub fn decline(mut self) {
+        self.receiver.decline();
+    }
+
+    /// Accepts when `accept` is true; otherwise declines and returns [`Error::Declined`].
+    pub async fn decide(self, accept: bool) -> Result<ReceivedShare, Error> {
+        if !accept {
+            self.decline();
+            return Err(Error::Declined);
+        }
+        self.accept().await
+    }
+}
+
+impl fmt::Debug for PendingShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingShare").field("preview", &self.preview).finish_non_exhaustive()
+    }
+}
+
+/// A share received and decrypted; this device is its bound receiver.
+pub struct ReceivedShare {
+    client: Client,
+    share: ShareUrl,
+    receiver: flow::Receiver,
+    claim: DeviceClaim,
+}
+
+impl ReceivedShare {
+    /// The decrypted Provisioning Information.
+    pub fn provisioning(&self) -> &ProvisioningInformation {
+        // `PendingShare::accept` builds a `ReceivedShare` only once the payload is decrypted.
+        self.receiver.received().expect("a received share holds its payload")
+    }
+
+    /// This device's receiver claim, for [`Client::update`] or [`Client::relinquish`] on a share
+    /// that is kept. Keep it as secret as the share URL.
+    pub fn claim(&self) -> &DeviceClaim {
+        &self.claim
+    }
+
+    /// The share, without its secret.
+    pub fn share_url(&self) -> &ShareUrl {
+        &self.share
+    }
+
+    /// Ends the transfer: deletes the mailbox (as every client should once done), or leaves it
+    /// for later rounds when `keep` is true. Deleting needs the `D` right, which is the default.
+    pub async fn finish(mut self, keep: bool) -> Result<(), Error> {
+        self.receiver.finish(keep);
+        drive(&self.client, &mut self.receiver, &mut None).await?;
+        if !self.receiver.is_done() {
+            return Err(Error::Protocol("the transfer did not finish".into()));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ReceivedShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReceivedShare(..)")
+    }
+}
+
+/// Runs the receiver until it waits for a decision or is done. Records the device claim the
+/// requests carry into `claim`: the machine keeps it private, and a caller needs it to relinquish
+/// or update later.
+async fn drive(
+    client: &Client,
+    receiver: &mut flow::Receiver,
+    claim: &mut Option<DeviceClaim>,
+) -> Result<(), Error> {
+    while let Some(request) = receiver.poll_request() {
+        if claim.is_none() {
+            *claim = request
+                .headers
+                .iter()
+                .find(|(name, _)| *name == HEADER_DEVICE_CLAIM)
+                .and_then(|(_, value)| value.parse().ok());
+        }
+        let response = client.send(request).await?;
+        receiver.handle_response(response)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! The SDK against a real relay started in this process on 127.0.0.1:0.
+
+mod flows;
+mod support;
