@@ -4,7 +4,6 @@ use std::fmt;
 
 use rand::rngs::OsRng;
 use tigress_proto::flow::{self, Preview};
-use tigress_proto::wire::HEADER_DEVICE_CLAIM;
 use tigress_proto::{DeviceClaim, ProvisioningInformation, Secret, ShareUrl};
 
 use crate::{Client, Error};
@@ -17,7 +16,7 @@ impl Client {
     /// Every request goes to the share's mailbox URL; the fragment is never sent.
     pub async fn receive(&self, share: &ShareUrl, secret: Secret) -> Result<PendingShare, Error> {
         let mut receiver = flow::Receiver::new(share, secret, &mut OsRng);
-        drive(self, &mut receiver, &mut None).await?;
+        drive(self, &mut receiver).await?;
         let preview = receiver
             .preview()
             .filter(|_| receiver.is_deciding())
@@ -49,21 +48,20 @@ impl PendingShare {
     /// up again, so the share can still be received with the right secret.
     pub async fn accept(mut self) -> Result<ReceivedShare, Error> {
         self.receiver.accept();
-        let mut claim = None;
-        if let Err(error) = drive(&self.client, &mut self.receiver, &mut claim).await {
-            if let (Error::Decrypt(_) | Error::InvalidContent(_), Some(claim)) = (&error, claim) {
+        if let Err(error) = drive(&self.client, &mut self.receiver).await {
+            if let Error::Decrypt(_) | Error::InvalidContent(_) = &error {
                 // Best effort: the error to report is the decryption failure.
+                let claim = *self.receiver.claim();
                 if self.client.relinquish(&self.share, &claim).await.is_err() {
                     tracing::debug!("could not give up the binding after a failed decryption");
                 }
             }
             return Err(error);
         }
-        let claim = claim.ok_or_else(|| Error::Protocol("the read request had no claim".into()))?;
         if self.receiver.received().is_none() {
             return Err(Error::Protocol("the read ended without a payload".into()));
         }
-        Ok(ReceivedShare { client: self.client, share: self.share, receiver: self.receiver, claim })
+        Ok(ReceivedShare { client: self.client, share: self.share, receiver: self.receiver })
     }
 
     /// Declines the share. Nothing is sent, nothing is bound, and the link still works.
@@ -92,7 +90,6 @@ pub struct ReceivedShare {
     client: Client,
     share: ShareUrl,
     receiver: flow::Receiver,
-    claim: DeviceClaim,
 }
 
 impl ReceivedShare {
@@ -105,7 +102,7 @@ impl ReceivedShare {
     /// This device's receiver claim, for [`Client::update`] or [`Client::relinquish`] on a share
     /// that is kept. Keep it as secret as the share URL.
     pub fn claim(&self) -> &DeviceClaim {
-        &self.claim
+        self.receiver.claim()
     }
 
     /// The share, without its secret.
@@ -117,7 +114,7 @@ impl ReceivedShare {
     /// for later rounds when `keep` is true. Deleting needs the `D` right, which is the default.
     pub async fn finish(mut self, keep: bool) -> Result<(), Error> {
         self.receiver.finish(keep);
-        drive(&self.client, &mut self.receiver, &mut None).await?;
+        drive(&self.client, &mut self.receiver).await?;
         if !self.receiver.is_done() {
             return Err(Error::Protocol("the transfer did not finish".into()));
         }
@@ -131,22 +128,9 @@ impl fmt::Debug for ReceivedShare {
     }
 }
 
-/// Runs the receiver until it waits for a decision or is done. Records the device claim the
-/// requests carry into `claim`: the machine keeps it private, and a caller needs it to relinquish
-/// or update later.
-async fn drive(
-    client: &Client,
-    receiver: &mut flow::Receiver,
-    claim: &mut Option<DeviceClaim>,
-) -> Result<(), Error> {
+/// Runs the receiver until it waits for a decision or is done.
+async fn drive(client: &Client, receiver: &mut flow::Receiver) -> Result<(), Error> {
     while let Some(request) = receiver.poll_request() {
-        if claim.is_none() {
-            *claim = request
-                .headers
-                .iter()
-                .find(|(name, _)| *name == HEADER_DEVICE_CLAIM)
-                .and_then(|(_, value)| value.parse().ok());
-        }
         let response = client.send(request).await?;
         receiver.handle_response(response)?;
     }

@@ -472,6 +472,12 @@ impl Receiver {
         }
     }
 
+    /// This device's receiver claim: the bearer token of its binding, needed to update or
+    /// relinquish the mailbox later. Keep it as secret as the share URL.
+    pub fn claim(&self) -> &DeviceClaim {
+        &self.claim
+    }
+
     /// The decrypted Provisioning Information, once read.
     pub fn received(&self) -> Option<&ProvisioningInformation> {
         self.received.as_ref()

@@ -11,6 +11,28 @@
 //! `tigress-relay` uses its wire types and rules.
 //!
 //! Section numbers (§) refer to the project's protocol digest, `PROTOCOL.md`.
+//!
+//! ```
+//! use tigress_proto::{Algorithm, ProvisioningInformation, Secret, ShareUrl};
+//!
+//! // The sender encrypts Provisioning Information under a fresh secret...
+//! let rng = &mut rand_core::OsRng;
+//! let secret = Secret::generate(Algorithm::Aes128Gcm, rng);
+//! let info = ProvisioningInformation::new("digitalwallet.generic.authorizationToken",
+//!     serde_json::json!({"token": "b5d3"})).unwrap();
+//! let payload = secret.seal(&info.to_vec(), rng);
+//!
+//! // ...and puts the secret in the fragment of the relay's `urlLink`.
+//! let link = "https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40";
+//! let share = ShareUrl::from_url_link(link).unwrap().with_secret(secret);
+//! let text = share.to_string();
+//!
+//! // The receiver parses the URL; requests go to the mailbox URL, never with the fragment.
+//! let received: ShareUrl = text.parse().unwrap();
+//! assert_eq!(received.mailbox_url(), link);
+//! let plaintext = received.secret().unwrap().open(&payload).unwrap();
+//! assert_eq!(ProvisioningInformation::from_slice(&plaintext).unwrap(), info);
+//! ```
 #![warn(missing_docs)]
 
 pub mod access;

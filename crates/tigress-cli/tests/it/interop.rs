@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-use crate::support::{RelayProcess, tigress};
+use crate::support::{Relay, tigress};
 
 fn python_client() -> Command {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/tigress_py.py");
@@ -40,15 +40,25 @@ fn content() -> Value {
 
 #[test]
 fn the_cli_receives_what_the_python_client_shares() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start();
     for aes_256 in [false, true] {
         let mut share = python_client();
-        share.args(["share", &relay.base_url(), "digitalwallet.generic.authorizationToken", &content().to_string(), "--vertical", "h"]);
+        share.args([
+            "share",
+            relay.base(),
+            "digitalwallet.generic.authorizationToken",
+            &content().to_string(),
+            "--vertical",
+            "h",
+        ]);
         if aes_256 {
             share.arg("--aes-256");
         }
         let url = succeeded(share.output().unwrap(), "the Python share");
-        let received = succeeded(tigress().args(["receive", &url, "--yes"]).output().unwrap(), "tigress receive");
+        let received = succeeded(
+            tigress().args(["receive", &url, "--yes"]).output().unwrap(),
+            "tigress receive",
+        );
         let info: Value = serde_json::from_str(&received).expect("receive prints JSON only");
         assert_eq!(info["format"], "digitalwallet.generic.authorizationToken");
         assert_eq!(info["content"], content(), "aes_256={aes_256}");
@@ -60,21 +70,40 @@ fn the_cli_receives_what_the_python_client_shares() {
 
 #[test]
 fn the_python_client_receives_what_the_cli_shares() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), content().to_string()).unwrap();
     for aes_256 in [false, true] {
         let mut share = tigress();
         share
-            .args(["share", "--relay", &relay.base_url(), "--format", "digitalwallet.carkey.ccc", "--content"])
+            .args([
+                "share",
+                "--relay",
+                relay.base(),
+                "--format",
+                "digitalwallet.carkey.ccc",
+                "--content",
+            ])
             .arg(file.path())
-            .args(["--title", "Car", "--description", "Car key", "--image-url", "https://img.example/car.png", "--vertical", "c"]);
+            .args([
+                "--title",
+                "Car",
+                "--description",
+                "Car key",
+                "--image-url",
+                "https://img.example/car.png",
+                "--vertical",
+                "c",
+            ]);
         if aes_256 {
             share.arg("--aes-256");
         }
         let url = succeeded(share.output().unwrap(), "tigress share");
         assert!(url.contains("?v=c#"), "{url}");
-        let received = succeeded(python_client().args(["receive", &url]).output().unwrap(), "the Python receive");
+        let received = succeeded(
+            python_client().args(["receive", &url]).output().unwrap(),
+            "the Python receive",
+        );
         let info: Value = serde_json::from_str(&received).unwrap();
         assert_eq!(info["format"], "digitalwallet.carkey.ccc");
         assert_eq!(info["content"], content(), "aes_256={aes_256}");

@@ -1,4 +1,6 @@
 //! Integration tests of the `tigress` binary, run as a subprocess against a real relay.
 
 mod cli;
+mod interop;
+mod process;
 mod support;

@@ -1,13 +1,10 @@
-//! The relay as a separate process, as operators run it: durability across `kill -9`, graceful
-//! shutdown on SIGTERM, the TLS rule at start-up, and logs that never hold a claim, request id,
-//! token, payload, share URL, secret or client address.
-
-use std::process::Command;
-use std::time::Duration;
+//! The relay as a separate process, as operators run it: durability across `kill -9`, the TLS
+//! rule at start-up, and logs that never hold a claim, request id, token, payload, share URL,
+//! secret or client address.
 
 use serde_json::{Value, json};
 
-use crate::support::{RelayProcess, tigress};
+use crate::support::{Relay, tigress};
 
 fn create_body(data: &str) -> Value {
     json!({
@@ -18,8 +15,18 @@ fn create_body(data: &str) -> Value {
     })
 }
 
-async fn send(http: &reqwest::Client, method: reqwest::Method, url: &str, claim: &str, id: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut request = http.request(method, url).header("Mailbox-Device-Claim", claim).header("Mailbox-Request-ID", id);
+async fn send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    claim: &str,
+    id: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = http
+        .request(method, url)
+        .header("Mailbox-Device-Claim", claim)
+        .header("Mailbox-Request-ID", id);
     if let Some(body) = body {
         request = request.json(body);
     }
@@ -35,24 +42,35 @@ fn uuid() -> String {
 
 #[tokio::test]
 async fn acknowledged_writes_survive_kill_9() {
-    let relay = RelayProcess::start(&[]);
+    let relay = Relay::start();
     let http = reqwest::Client::new();
-    let base = relay.base_url();
+    let base = relay.base().to_owned();
     let mut created = Vec::new();
     for i in 0..20 {
         let claim = uuid();
-        let (status, body) = send(&http, reqwest::Method::POST, &format!("{base}/v1/m"), &claim, &uuid(), Some(&create_body(&format!("QUFB{i:04}")))).await;
+        let (status, body) = send(
+            &http,
+            reqwest::Method::POST,
+            &format!("{base}/v1/m"),
+            &claim,
+            &uuid(),
+            Some(&create_body(&format!("QUFB{i:04}"))),
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         created.push((body["urlLink"].as_str().unwrap().to_owned(), claim));
     }
     // One update acknowledged right before the kill.
     let (last_url, last_claim) = created.last().unwrap().clone();
     let update = json!({"payload": {"type": "AEAD_AES_128_GCM", "data": "VVBEQVRFRA=="}});
-    assert_eq!(send(&http, reqwest::Method::PUT, &last_url, &last_claim, &uuid(), Some(&update)).await.0, 200);
+    assert_eq!(
+        send(&http, reqwest::Method::PUT, &last_url, &last_claim, &uuid(), Some(&update)).await.0,
+        200
+    );
 
     let dir = relay.kill_9();
-    let relay = RelayProcess::start_in(dir, &[]);
-    let base_after = relay.base_url();
+    let relay = Relay::start_in(dir, &[], &[]);
+    let base_after = relay.base().to_owned();
     for (url, claim) in &created {
         let url = url.replace(&base, &base_after);
         let (status, body) = send(&http, reqwest::Method::POST, &url, claim, &uuid(), None).await;
@@ -61,16 +79,6 @@ async fn acknowledged_writes_survive_kill_9() {
     let url = last_url.replace(&base, &base_after);
     let (_, body) = send(&http, reqwest::Method::POST, &url, &last_claim, &uuid(), None).await;
     assert_eq!(body["payload"]["data"], "VVBEQVRFRA==", "the acknowledged update survived");
-}
-
-#[tokio::test]
-async fn sigterm_shuts_the_relay_down_gracefully() {
-    let mut relay = RelayProcess::start(&[]);
-    let status = Command::new("kill").args(["-TERM", &relay.pid().to_string()]).status().unwrap();
-    assert!(status.success());
-    let exit = relay.wait_for_exit(Duration::from_secs(15)).expect("the relay exits after SIGTERM");
-    assert!(exit.success(), "exit status {exit:?}; log:\n{}", relay.log());
-    assert!(relay.log().contains("shutting down"), "{}", relay.log());
 }
 
 #[test]
@@ -88,28 +96,67 @@ fn refuses_plain_http_on_a_public_address_and_names_tls() {
 
 #[tokio::test]
 async fn logs_hold_no_claim_request_id_token_payload_url_secret_or_client_address() {
-    let relay = RelayProcess::start_with_env(&["--log-format", "json"], &[("RUST_LOG", "debug")]);
+    let relay = Relay::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--log-format", "json"],
+        &[("RUST_LOG", "debug")],
+    );
     let http = reqwest::Client::new();
-    let base = relay.base_url();
+    let base = relay.base().to_owned();
     let (sender, receiver) = (uuid(), uuid());
     let ids: Vec<String> = (0..5).map(|i| format!("request-id-marker-{i}-{}", uuid())).collect();
     let data = "Q0lQSEVSVEVYVE1BUktFUg==";
-    let (status, created) = send(&http, reqwest::Method::POST, &format!("{base}/v1/m"), &sender, &ids[0], Some(&create_body(data))).await;
+    let (status, created) = send(
+        &http,
+        reqwest::Method::POST,
+        &format!("{base}/v1/m"),
+        &sender,
+        &ids[0],
+        Some(&create_body(data)),
+    )
+    .await;
     assert_eq!(status, 200);
     let url = created["urlLink"].as_str().unwrap().to_owned();
     let mailbox_id = url.rsplit('/').next().unwrap().to_owned();
     assert_eq!(send(&http, reqwest::Method::POST, &url, &receiver, &ids[1], None).await.0, 200);
-    assert_eq!(send(&http, reqwest::Method::PUT, &url, &receiver, &ids[2], Some(&json!({"payload": {"type": "AEAD_AES_128_GCM", "data": data}}))).await.0, 200);
+    assert_eq!(
+        send(
+            &http,
+            reqwest::Method::PUT,
+            &url,
+            &receiver,
+            &ids[2],
+            Some(&json!({"payload": {"type": "AEAD_AES_128_GCM", "data": data}}))
+        )
+        .await
+        .0,
+        200
+    );
     assert_eq!(send(&http, reqwest::Method::POST, &url, &uuid(), &ids[3], None).await.0, 401);
     assert_eq!(send(&http, reqwest::Method::DELETE, &url, &sender, &ids[4], None).await.0, 200);
 
     // A whole share and receive through the CLI, with its secret.
     let content = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(content.path(), r#"{"lock": "front-door", "code": "content-marker-77"}"#).unwrap();
+    std::fs::write(content.path(), r#"{"lock": "front-door", "code": "content-marker-77"}"#)
+        .unwrap();
     let shared = tigress()
-        .args(["share", "--relay", &base, "--format", "digitalwallet.generic.authorizationToken", "--content"])
+        .args([
+            "share",
+            "--relay",
+            &base,
+            "--format",
+            "digitalwallet.generic.authorizationToken",
+            "--content",
+        ])
         .arg(content.path())
-        .args(["--title", "Door", "--description", "Front door", "--image-url", "https://img.example/d.png"])
+        .args([
+            "--title",
+            "Door",
+            "--description",
+            "Front door",
+            "--image-url",
+            "https://img.example/d.png",
+        ])
         .output()
         .unwrap();
     assert!(shared.status.success(), "{}", String::from_utf8_lossy(&shared.stderr));
@@ -120,18 +167,41 @@ async fn logs_hold_no_claim_request_id_token_payload_url_secret_or_client_addres
 
     let log = relay.log();
     assert!(log.contains("\"route\""), "the relay logged its requests as JSON:\n{log}");
-    let share_mailbox = share_url.split('#').next().unwrap().rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
-    let mut forbidden = vec![sender.clone(), receiver.clone(), data.to_owned(), "token-data-marker-5e1f".into(), url.clone(), mailbox_id, share_url.clone(), secret, share_mailbox, "content-marker-77".into()];
+    let share_mailbox = share_url
+        .split('#')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut forbidden = vec![
+        sender.clone(),
+        receiver.clone(),
+        data.to_owned(),
+        "token-data-marker-5e1f".into(),
+        url.clone(),
+        mailbox_id,
+        share_url.clone(),
+        secret,
+        share_mailbox,
+        "content-marker-77".into(),
+    ];
     forbidden.extend(ids.iter().cloned());
     for value in &forbidden {
         assert!(!log.contains(value.as_str()), "the log holds {value:?}:\n{log}");
         assert!(!log.contains(&value.to_uppercase()), "the log holds {value:?} in upper case");
     }
     // The only address in the log is the relay's own listening address, never a client's.
-    let own = relay.addr().to_string();
+    let own = format!("127.0.0.1:{}", relay.port());
     for (at, _) in log.match_indices("127.0.0.1:") {
         let rest = &log[at..];
-        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+            .unwrap_or(rest.len());
         assert_eq!(&rest[..end], own, "a client address is in the log:\n{log}");
     }
 }

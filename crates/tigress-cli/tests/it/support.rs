@@ -88,28 +88,41 @@ impl Relay {
 
     /// Like [`Relay::start`], with more `tigress relay` options.
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_in(tempdir(), extra, &[])
+    }
+
+    /// Starts a relay whose store and log live in `dir` (reused across a restart), with more
+    /// options and environment variables.
+    pub fn start_in(dir: TempDir, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let extra: Vec<&std::ffi::OsStr> = extra.iter().map(|arg| arg.as_ref()).collect();
-        let mut relay = Self::spawn(&extra);
+        let mut relay = Self::spawn(dir, &extra, env);
         relay.wait_until(health_check);
         relay
+    }
+
+    /// Kills the relay with SIGKILL (no chance to flush anything) and hands back its directory.
+    pub fn kill_9(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempdir());
+        drop(self);
+        dir
     }
 
     /// Starts a relay serving TLS with the certificate and key in `cert` and `key` (PEM), and
     /// waits until it accepts connections.
     pub fn start_tls(cert: &Path, key: &Path) -> Self {
-        let mut relay = Self::spawn(&[
-            "--tls-cert".as_ref(),
-            cert.as_os_str(),
-            "--tls-key".as_ref(),
-            key.as_os_str(),
-        ]);
+        let mut relay = Self::spawn(
+            tempdir(),
+            &["--tls-cert".as_ref(), cert.as_os_str(), "--tls-key".as_ref(), key.as_os_str()],
+            &[],
+        );
         relay.base = relay.base.replace("http://", "https://");
         relay.wait_until(|port| TcpStream::connect(("127.0.0.1", port)).is_ok());
         relay
     }
 
-    fn spawn(extra: &[&std::ffi::OsStr]) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
+    fn spawn(dir: TempDir, extra: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = fs::File::create(dir.path().join("relay.log")).expect("relay log file");
         let child = tigress()
@@ -117,6 +130,7 @@ impl Relay {
             .arg(dir.path().join("data"))
             .args(extra)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -185,6 +199,10 @@ impl Drop for Relay {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn tempdir() -> TempDir {
+    tempfile::tempdir().expect("temporary directory")
 }
 
 /// Whether `GET /healthz` on the port answers 200.
