@@ -15,11 +15,15 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
     let (share, secret) = share_and_secret(&args.share_url, args.secret.as_deref())?;
     let client = crate::client(&share.relay_base(), args.ca_cert.as_deref())?;
 
+    eprintln!("Fetching the share's preview from the relay...");
     let pending =
         client.receive(&share, secret).await.context("could not fetch the share's preview")?;
     show_preview(pending.preview());
 
     let accept = args.yes || !io::stdin().is_terminal() || ask("Accept this share? [y/N] ")?;
+    if accept {
+        eprintln!("Accepting: claiming the share for this device and decrypting it...");
+    }
     let received = match pending.decide(accept).await {
         Err(tigress_client::Error::Declined) => return Err(tigress_client::Error::Declined.into()),
         other => other.context("could not receive the share")?,

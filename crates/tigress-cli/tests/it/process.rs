@@ -205,3 +205,16 @@ async fn logs_hold_no_claim_request_id_token_payload_url_secret_or_client_addres
         assert_eq!(&rest[..end], own, "a client address is in the log:\n{log}");
     }
 }
+
+#[test]
+fn ctrl_c_shuts_the_relay_down_gracefully() {
+    let mut relay = Relay::start();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &relay.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let exit = relay.wait();
+    assert!(exit.success(), "{exit}; log:\n{}", relay.log());
+    assert!(relay.log().contains("shutting down"), "{}", relay.log());
+}
