@@ -123,12 +123,7 @@ pub fn create_request(
 
 /// Builds the request that reads (and, for a fresh claim, binds) a mailbox.
 pub fn read_request(share: &ShareUrl, claim: &DeviceClaim, id: &RequestId) -> HttpRequest {
-    HttpRequest {
-        method: Method::Post,
-        url: share.mailbox_url().to_owned(),
-        headers: claim_headers(claim, id),
-        body: None,
-    }
+    mailbox_request(Method::Post, share, claim, id, None)
 }
 
 /// Builds the request that replaces a mailbox's payload.
@@ -138,31 +133,32 @@ pub fn update_request(
     id: &RequestId,
     body: &UpdateMailboxRequest,
 ) -> HttpRequest {
-    HttpRequest {
-        method: Method::Put,
-        url: share.mailbox_url().to_owned(),
-        headers: claim_headers(claim, id),
-        body: Some(to_json(body)),
-    }
+    mailbox_request(Method::Put, share, claim, id, Some(to_json(body)))
 }
 
 /// Builds the request that deletes a mailbox.
 pub fn delete_request(share: &ShareUrl, claim: &DeviceClaim, id: &RequestId) -> HttpRequest {
-    HttpRequest {
-        method: Method::Delete,
-        url: share.mailbox_url().to_owned(),
-        headers: claim_headers(claim, id),
-        body: None,
-    }
+    mailbox_request(Method::Delete, share, claim, id, None)
 }
 
 /// Builds the request that gives up the receiver binding.
 pub fn relinquish_request(share: &ShareUrl, claim: &DeviceClaim, id: &RequestId) -> HttpRequest {
+    mailbox_request(Method::Patch, share, claim, id, None)
+}
+
+/// A claimed request to the mailbox URL, which never carries the share's fragment.
+fn mailbox_request(
+    method: Method,
+    share: &ShareUrl,
+    claim: &DeviceClaim,
+    id: &RequestId,
+    body: Option<Vec<u8>>,
+) -> HttpRequest {
     HttpRequest {
-        method: Method::Patch,
+        method,
         url: share.mailbox_url().to_owned(),
         headers: claim_headers(claim, id),
-        body: None,
+        body,
     }
 }
 
