@@ -199,6 +199,16 @@ pub struct RelayArgs {
           default_value_t = Limits::default().header_read_timeout.into())]
     pub header_read_timeout: humantime::Duration,
 
+    /// Most messages in one mailbox's log, the first included (409 beyond).
+    #[arg(long, env = "TIGRESS_MAX_MESSAGES", value_name = "N",
+          default_value_t = Limits::default().max_messages)]
+    pub max_messages: u64,
+
+    /// Longest `Prefer: wait` a read may wait for the peer's next message.
+    #[arg(long, env = "TIGRESS_MAX_WAIT", value_name = "DURATION",
+          default_value_t = Limits::default().max_wait.into())]
+    pub max_wait: humantime::Duration,
+
     /// How often expired mailboxes are erased.
     #[arg(long, env = "TIGRESS_SWEEP_INTERVAL", value_name = "DURATION", default_value = "60s")]
     pub sweep_interval: humantime::Duration,

@@ -36,6 +36,8 @@ fn config(args: RelayArgs) -> RelayConfig {
         max_lifetime: args.max_lifetime.into(),
         request_timeout: args.request_timeout.into(),
         header_read_timeout: args.header_read_timeout.into(),
+        max_messages: args.max_messages,
+        max_wait: args.max_wait.into(),
     };
     config.sweep_interval = args.sweep_interval.into();
     config.durability = if args.danger_no_fsync { Durability::DangerOff } else { Durability::Full };

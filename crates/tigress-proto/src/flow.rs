@@ -623,6 +623,9 @@ mod tests {
             payload: created.payload.clone(),
             display_information: created.display_information.clone(),
             expiration: "2030-03-17T17:46:40Z".into(),
+            messages: vec![],
+            last_seq: None,
+            role: None,
         };
         receiver
             .handle_response(HttpResponse {
@@ -680,6 +683,9 @@ mod tests {
             payload,
             display_information: created.display_information.clone(),
             expiration: "x".into(),
+            messages: vec![],
+            last_seq: None,
+            role: None,
         };
         let tampered = ready(200, serde_json::to_vec(&answer).unwrap());
         assert!(matches!(tampered, Err(FlowError::Open(OpenError::Undecryptable))));

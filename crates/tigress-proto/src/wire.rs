@@ -131,6 +131,11 @@ pub struct UpdateMailboxResponse {
     pub is_push_notification_supported: bool,
 }
 
+/// `Prefer` (RFC 7240), sent on a read to wait for the peer's next message: `wait=N` seconds.
+pub const HEADER_PREFER: &str = "prefer";
+/// `Preference-Applied`, answered when the relay honoured `Prefer: wait`.
+pub const HEADER_PREFERENCE_APPLIED: &str = "preference-applied";
+
 /// Optional body of ReadSecureContentFromMailbox, `POST /v1/m/{id}` (§6.3 resolution).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -138,6 +143,53 @@ pub struct ReadMailboxRequest {
     /// Stores the caller's push token.
     #[serde(rename = "notificationToken", default, skip_serializing_if = "Option::is_none")]
     pub notification_token: Option<NotificationToken>,
+    /// The caller's cursor (extension): the highest `seq` it has seen. The response lists the
+    /// messages after it; a waiting read waits for a message from the peer after it. 0 when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    /// The bound receiver.
+    Receiver,
+    /// The creator of the mailbox.
+    Sender,
+}
+
+impl Party {
+    /// The other party.
+    pub fn peer(self) -> Self {
+        match self {
+            Self::Receiver => Self::Sender,
+            Self::Sender => Self::Receiver,
+        }
+    }
+
+    /// `"sender"` or `"receiver"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Receiver => "receiver",
+            Self::Sender => "sender",
+        }
+    }
+}
+
+/// One entry of a mailbox's ordered message log (extension). The create payload is `seq` 1,
+/// from the sender; each accepted Update appends the next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    /// Position in the log, from 1, without gaps.
+    pub seq: u64,
+    /// Who wrote it.
+    pub from: Party,
+    /// The encrypted message.
+    pub payload: Payload,
 }
 
 /// Response of ReadSecureContentFromMailbox (§6.3).
@@ -151,6 +203,16 @@ pub struct ReadMailboxResponse {
     pub display_information: DisplayInformation,
     /// `YYYY-MM-DDThh:mm:ssZ`.
     pub expiration: String,
+    /// The messages after the caller's cursor, oldest first (extension; empty from relays that
+    /// keep only the draft's single slot).
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    /// The highest `seq` in the log (extension; absent from relays without a log).
+    #[serde(rename = "lastSeq", default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+    /// Which party the caller is (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Party>,
 }
 
 /// The preview as JSON: `GET /v1/m/{id}` with `Accept: application/json` (our extension).

@@ -85,6 +85,21 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// How long a client may take to send its request headers before the connection is closed.
     pub header_read_timeout: Duration,
+    /// Most messages in one mailbox's log, the create payload included (409 beyond).
+    pub max_messages: u64,
+    /// Longest `Prefer: wait` honoured on a read; longer waits are shortened to it.
+    pub max_wait: Duration,
+}
+
+impl Limits {
+    /// The caps of one mailbox's message log: `max_messages`, and at most that many bodies'
+    /// worth of bytes.
+    pub fn log(&self) -> crate::mailbox::LogLimits {
+        crate::mailbox::LogLimits {
+            max_messages: self.max_messages,
+            max_bytes: self.max_messages.saturating_mul(self.max_body_bytes as u64),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -101,6 +116,8 @@ impl Default for Limits {
             max_lifetime: Duration::from_secs(7 * 24 * 3600),
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
+            max_messages: 64,
+            max_wait: Duration::from_secs(60),
         }
     }
 }

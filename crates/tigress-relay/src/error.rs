@@ -75,6 +75,9 @@ impl ApiError {
                     Denial::AlreadyClaimed => "already_claimed",
                     Denial::NotAParty | Denial::NotReceiver => "claim_rejected",
                     Denial::RightMissing => "access_denied",
+                    Denial::LogFull => {
+                        return (StatusCode::CONFLICT, "mailbox_full", denial.to_string());
+                    }
                 };
                 (StatusCode::UNAUTHORIZED, code, denial.to_string())
             }

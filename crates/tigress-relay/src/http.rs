@@ -3,7 +3,7 @@
 //! rules live in [`crate::mailbox`].
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -15,9 +15,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tigress_proto::wire::{
-    CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_CLAIM, HEADER_REQUEST_ID,
-    LEGACY_DEVICE_CLAIM_HEADERS, PreviewResponse, ReadMailboxRequest, ReadMailboxResponse,
-    UpdateMailboxRequest, UpdateMailboxResponse,
+    CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_CLAIM, HEADER_PREFER,
+    HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID, LEGACY_DEVICE_CLAIM_HEADERS, PreviewResponse,
+    ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest, UpdateMailboxResponse,
 };
 use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
@@ -25,7 +25,8 @@ use crate::config::Limits;
 use crate::error::ApiError;
 use crate::mailbox::{self, ClaimHash, RequestHash};
 use crate::preview;
-use crate::store::{MailboxStore, NewMailbox, Outcome};
+use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView};
+use crate::waiters::Waiters;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct AppState {
     pub store: Arc<dyn MailboxStore>,
     /// Settings fixed at start-up.
     pub settings: Arc<Settings>,
+    /// Readers waiting for a mailbox to change.
+    pub waiters: Arc<Waiters>,
 }
 
 /// Settings the handlers read.
@@ -92,7 +95,10 @@ async fn envelope(State(state): State<AppState>, request: Request, next: Next) -
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let request_id = request.headers().get(HEADER_REQUEST_ID).cloned();
 
-    let timeout = state.settings.limits.request_timeout;
+    // A waiting read may legitimately take as long as its wait, on top of the usual time.
+    let limits = &state.settings.limits;
+    let waits = request.headers().contains_key(HEADER_PREFER);
+    let timeout = limits.request_timeout + if waits { limits.max_wait } else { Duration::ZERO };
     let mut response = match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
@@ -358,19 +364,23 @@ fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 /// ReadSecureContentFromMailbox (§6.3). A fresh claim binds as receiver when none is bound.
+/// With `Prefer: wait=N` (extension) it answers as soon as the peer has written a message after
+/// the caller's cursor, or after N seconds with no new message.
 #[utoipa::path(
     post, path = "/v1/m/{id}", tag = "mailbox",
     params(
         ("id" = String, Path, format = Uuid, description = "Mailbox id"),
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The caller's claim"),
         ("Mailbox-Request-ID" = Option<String>, Header, description = "Echoed"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): wait up to N seconds (capped by the relay) for a message from the peer after the cursor"),
     ),
-    request_body(content = Option<ReadMailboxRequest>, description = "Optional: the caller's push token"),
+    request_body(content = Option<ReadMailboxRequest>, description = "Optional: the caller's push token and cursor"),
     responses(
-        (status = 200, description = "The current payload", body = ReadMailboxResponse),
+        (status = 200, description = "The current payload and the messages after the cursor", body = ReadMailboxResponse,
+            headers(("Preference-Applied" = String, description = "`wait=N` when the wait was honoured"))),
         (status = 400, description = "Malformed body", body = tigress_proto::wire::ErrorBody),
         (status = 401, description = "Missing, invalid or rejected claim; or another device already claimed the mailbox", body = tigress_proto::wire::ErrorBody),
-        (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
+        (status = 404, description = "No such mailbox, or expired, or deleted (also ends a wait)", body = tigress_proto::wire::ErrorBody),
         (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
     )
 )]
@@ -378,19 +388,82 @@ async fn read_secure_content(
     State(state): State<AppState>,
     MailboxPath(id): MailboxPath,
     claim: Claim,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<ReadMailboxResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let caller = claim.required_401()?;
-    let body: ReadMailboxRequest = json_body(body, &state.settings.limits)?.unwrap_or_default();
+    let limits = &state.settings.limits;
+    let body: ReadMailboxRequest = json_body(body, limits)?.unwrap_or_default();
     if let Some(token) = &body.notification_token {
-        mailbox::check_token(token, &state.settings.limits)?;
+        mailbox::check_token(token, limits)?;
     }
-    let view = state.store.read(id, caller, body.notification_token, unix_now()).await?;
-    Ok(Json(ReadMailboxResponse {
+    let after = body.after.unwrap_or(0);
+    let wait = requested_wait(&headers).map(|wait| wait.min(limits.max_wait));
+    let view = match wait {
+        None => state.store.read(id, caller, body.notification_token, after, unix_now()).await?,
+        Some(wait) => {
+            read_waiting(&state, id, caller, body.notification_token, after, wait).await?
+        }
+    };
+    let mut response = Json(ReadMailboxResponse {
         payload: view.payload,
         display_information: view.display,
         expiration: expiration::format(view.expires_at),
-    }))
+        messages: view.messages,
+        last_seq: Some(view.last_seq),
+        role: Some(view.role),
+    })
+    .into_response();
+    if let Some(wait) = wait {
+        let applied = HeaderValue::from_str(&format!("wait={}", wait.as_secs()))
+            .map_err(|_| ApiError::Internal)?;
+        response.headers_mut().insert(HeaderName::from_static(HEADER_PREFERENCE_APPLIED), applied);
+    }
+    Ok(response)
+}
+
+/// Reads until the peer has written after `after`, the wait ends, or the mailbox goes away
+/// (deleted: woken at once; expired: woken at its expiry; both then answer 404).
+async fn read_waiting(
+    state: &AppState,
+    id: MailboxId,
+    caller: ClaimHash,
+    mut token: Option<tigress_proto::wire::NotificationToken>,
+    after: u64,
+    wait: Duration,
+) -> Result<ReadView, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        // Subscribe before reading, so a write between the read and the sleep still wakes us.
+        let mut subscription = state.waiters.subscribe(id);
+        let now = unix_now();
+        let view = state.store.read(id, caller, token.take(), after, now).await?;
+        let expiry = tokio::time::Instant::now()
+            + Duration::from_secs(u64::try_from(view.expires_at - now).unwrap_or(0));
+        if mailbox::has_news(&view.messages, view.role) || tokio::time::Instant::now() >= deadline {
+            return Ok(view);
+        }
+        tokio::select! {
+            () = subscription.changed() => {}
+            () = tokio::time::sleep_until(deadline.min(expiry)) => {}
+        }
+    }
+}
+
+/// The `wait` preference of `Prefer` headers (RFC 7240), in whole seconds.
+fn requested_wait(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get_all(HEADER_PREFER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split([',', ';']))
+        .find_map(|preference| {
+            let (name, value) = preference.split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("wait") {
+                return None;
+            }
+            value.trim().trim_matches('"').parse::<u64>().ok().map(Duration::from_secs)
+        })
 }
 
 /// UpdateMailbox (§6.2).
@@ -403,11 +476,12 @@ async fn read_secure_content(
     ),
     request_body = UpdateMailboxRequest,
     responses(
-        (status = 200, description = "Payload replaced", body = UpdateMailboxResponse),
+        (status = 200, description = "Message appended to the log; it is also the payload slot", body = UpdateMailboxResponse),
         (status = 201, description = "A repeat of the claim's last request id: nothing done again", body = UpdateMailboxResponse),
         (status = 400, description = "Malformed body, invalid field, or missing claim", body = tigress_proto::wire::ErrorBody),
         (status = 401, description = "Claim invalid, not a party, or lacking W", body = tigress_proto::wire::ErrorBody),
         (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
+        (status = 409, description = "The message log is full (mailbox_full)", body = tigress_proto::wire::ErrorBody),
         (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
     )
 )]
@@ -429,6 +503,9 @@ async fn update_mailbox(
         .store
         .update(id, caller, body.payload, body.notification_token, request, unix_now())
         .await?;
+    if updated.outcome == Outcome::Done {
+        state.waiters.wake(id);
+    }
     let supported = state.settings.push_supported(updated.token_type.as_deref());
     let response = UpdateMailboxResponse { is_push_notification_supported: supported };
     Ok((status_of(updated.outcome), Json(response)))
@@ -455,6 +532,8 @@ async fn delete_mailbox(
 ) -> Result<StatusCode, ApiError> {
     let caller = claim.required_401()?;
     state.store.delete(id, caller, unix_now()).await?;
+    // Ends every wait on the mailbox at once: each re-reads and finds it gone.
+    state.waiters.wake(id);
     Ok(StatusCode::OK)
 }
 

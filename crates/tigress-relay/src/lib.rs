@@ -17,6 +17,7 @@ pub mod mailbox;
 pub mod preview;
 mod server;
 pub mod store;
+pub mod waiters;
 
 pub use config::{Durability, Limits, RelayConfig, TlsFiles};
 pub use http::{AppState, Settings, app};

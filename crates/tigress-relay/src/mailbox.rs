@@ -7,7 +7,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tigress_proto::aead::decode_lenient;
-use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
+use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
 use tigress_proto::{AccessRights, DeviceClaim, RequestId, expiration};
 
 use crate::config::Limits;
@@ -57,15 +57,6 @@ impl RequestHash {
     }
 }
 
-/// The two parties of a mailbox.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// The bound receiver.
-    Receiver,
-    /// The creator.
-    Sender,
-}
-
 /// The state-changing operations that are de-duplicated by request id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
@@ -99,6 +90,9 @@ pub enum Denial {
     /// Only the bound receiver may relinquish.
     #[error("only the bound receiver may relinquish the mailbox")]
     NotReceiver,
+    /// The message log is at its cap (count or bytes); the transfer should finish or start over.
+    #[error("the mailbox's message log is full")]
+    LogFull,
 }
 
 /// The facts about a mailbox that the rules look at.
@@ -113,12 +107,12 @@ pub struct Parties<'a> {
 
 impl Parties<'_> {
     /// Which party the caller is. A claim equal to the sender's is always the sender (§8).
-    pub fn role_of(&self, caller: &ClaimHash) -> Option<Role> {
+    pub fn role_of(&self, caller: &ClaimHash) -> Option<Party> {
         if self.sender.matches(caller) {
-            return Some(Role::Sender);
+            return Some(Party::Sender);
         }
         match self.receiver {
-            Some(receiver) if receiver.matches(caller) => Some(Role::Receiver),
+            Some(receiver) if receiver.matches(caller) => Some(Party::Receiver),
             _ => None,
         }
     }
@@ -128,7 +122,7 @@ impl Parties<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadAccess {
     /// The caller is already a party.
-    Party(Role),
+    Party(Party),
     /// The receiver slot is empty: the caller binds as receiver (first come, first bound).
     Binds,
 }
@@ -144,21 +138,21 @@ pub fn decide_read(parties: &Parties<'_>, caller: &ClaimHash) -> Result<ReadAcce
 
 /// Decides an UpdateMailbox: the sender always, the receiver with `W` (§8, §9). Only a read
 /// binds, so an unknown claim is refused even while the receiver slot is empty.
-pub fn decide_update(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Role, Denial> {
+pub fn decide_update(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Party, Denial> {
     match parties.role_of(caller) {
-        Some(Role::Sender) => Ok(Role::Sender),
-        Some(Role::Receiver) if parties.rights.write => Ok(Role::Receiver),
-        Some(Role::Receiver) => Err(Denial::RightMissing),
+        Some(Party::Sender) => Ok(Party::Sender),
+        Some(Party::Receiver) if parties.rights.write => Ok(Party::Receiver),
+        Some(Party::Receiver) => Err(Denial::RightMissing),
         None => Err(Denial::NotAParty),
     }
 }
 
 /// Decides a DeleteMailbox: the sender always, the receiver with `D`.
-pub fn decide_delete(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Role, Denial> {
+pub fn decide_delete(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Party, Denial> {
     match parties.role_of(caller) {
-        Some(Role::Sender) => Ok(Role::Sender),
-        Some(Role::Receiver) if parties.rights.delete => Ok(Role::Receiver),
-        Some(Role::Receiver) => Err(Denial::RightMissing),
+        Some(Party::Sender) => Ok(Party::Sender),
+        Some(Party::Receiver) if parties.rights.delete => Ok(Party::Receiver),
+        Some(Party::Receiver) => Err(Denial::RightMissing),
         None => Err(Denial::NotAParty),
     }
 }
@@ -166,7 +160,7 @@ pub fn decide_delete(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Role, 
 /// Decides a RelinquishMailbox: only the bound receiver.
 pub fn decide_relinquish(parties: &Parties<'_>, caller: &ClaimHash) -> Result<(), Denial> {
     match parties.role_of(caller) {
-        Some(Role::Receiver) => Ok(()),
+        Some(Party::Receiver) => Ok(()),
         _ => Err(Denial::NotReceiver),
     }
 }
@@ -191,6 +185,29 @@ pub fn is_replay(
         (Some(last), Some(request)) => last.operation == operation && last.request.matches(request),
         _ => false,
     }
+}
+
+/// Caps on one mailbox's message log.
+#[derive(Clone, Copy, Debug)]
+pub struct LogLimits {
+    /// Most messages, the create payload included.
+    pub max_messages: u64,
+    /// Most bytes of `payload.data`, summed over the log.
+    pub max_bytes: u64,
+}
+
+/// Whether one more message of `size` bytes fits a log of `count` messages and `bytes` bytes.
+pub fn check_append(count: u64, bytes: u64, size: u64, limits: &LogLimits) -> Result<(), Denial> {
+    if count >= limits.max_messages || bytes.saturating_add(size) > limits.max_bytes {
+        return Err(Denial::LogFull);
+    }
+    Ok(())
+}
+
+/// Whether a waiting reader has news: a message from its peer among those after its cursor.
+/// Its own messages do not end a wait.
+pub fn has_news(messages: &[Message], reader: Party) -> bool {
+    messages.iter().any(|m| m.from != reader)
 }
 
 /// Whether a mailbox that expires at `expires_at` is gone at `now` (both Unix seconds).
@@ -337,7 +354,7 @@ mod tests {
     fn follows_the_binding_table() {
         let (sender, receiver, stranger) = (claim(), claim(), claim());
         let unbound = Parties { sender: &sender, receiver: None, rights: AccessRights::default() };
-        assert_eq!(decide_read(&unbound, &sender), Ok(ReadAccess::Party(Role::Sender)));
+        assert_eq!(decide_read(&unbound, &sender), Ok(ReadAccess::Party(Party::Sender)));
         assert_eq!(decide_read(&unbound, &stranger), Ok(ReadAccess::Binds));
         assert_eq!(decide_update(&unbound, &stranger), Err(Denial::NotAParty));
         assert_eq!(decide_delete(&unbound, &stranger), Err(Denial::NotAParty));
@@ -345,19 +362,19 @@ mod tests {
 
         let bound =
             Parties { sender: &sender, receiver: Some(&receiver), rights: AccessRights::default() };
-        assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Role::Receiver)));
+        assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Party::Receiver)));
         assert_eq!(decide_read(&bound, &stranger), Err(Denial::AlreadyClaimed));
         assert_eq!(decide_update(&bound, &receiver), Err(Denial::RightMissing));
-        assert_eq!(decide_update(&bound, &sender), Ok(Role::Sender));
-        assert_eq!(decide_delete(&bound, &receiver), Ok(Role::Receiver));
+        assert_eq!(decide_update(&bound, &sender), Ok(Party::Sender));
+        assert_eq!(decide_delete(&bound, &receiver), Ok(Party::Receiver));
         assert_eq!(decide_relinquish(&bound, &receiver), Ok(()));
         assert_eq!(decide_relinquish(&bound, &stranger), Err(Denial::NotReceiver));
 
         let writable = Parties { rights: "RWD".parse().unwrap(), ..bound };
-        assert_eq!(decide_update(&writable, &receiver), Ok(Role::Receiver));
+        assert_eq!(decide_update(&writable, &receiver), Ok(Party::Receiver));
         let read_only = Parties { rights: "R".parse().unwrap(), ..writable };
         assert_eq!(decide_delete(&read_only, &receiver), Err(Denial::RightMissing));
-        assert_eq!(decide_delete(&read_only, &sender), Ok(Role::Sender));
+        assert_eq!(decide_delete(&read_only, &sender), Ok(Party::Sender));
     }
 
     #[test]
@@ -365,7 +382,7 @@ mod tests {
         let sender = claim();
         let parties =
             Parties { sender: &sender, receiver: Some(&sender), rights: AccessRights::default() };
-        assert_eq!(parties.role_of(&sender), Some(Role::Sender));
+        assert_eq!(parties.role_of(&sender), Some(Party::Sender));
     }
 
     #[test]

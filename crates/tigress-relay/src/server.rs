@@ -17,6 +17,7 @@ use crate::config::{Limits, RelayConfig};
 use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::store::MailboxStore;
 use crate::store::sqlite::SqliteStore;
+use crate::waiters::Waiters;
 
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -65,7 +66,7 @@ pub async fn run_until(
 /// Starts the relay in the background and returns once it listens.
 pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
     check_transport(&config)?;
-    let store = SqliteStore::open(&config.data_dir, config.durability)
+    let store = SqliteStore::open(&config.data_dir, config.durability, config.limits.log())
         .with_context(|| format!("could not open the store in {}", config.data_dir.display()))?;
     let store: Arc<dyn MailboxStore> = Arc::new(store);
 
@@ -88,7 +89,8 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
             .to_pretty_json()
             .context("rendering the OpenAPI document")?,
     };
-    let router = app(AppState { store: Arc::clone(&store), settings: Arc::new(settings) });
+    let waiters = Arc::new(Waiters::default());
+    let router = app(AppState { store: Arc::clone(&store), settings: Arc::new(settings), waiters });
     let service = router.into_make_service();
 
     let handle = Handle::new();

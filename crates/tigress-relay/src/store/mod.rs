@@ -7,7 +7,9 @@ use tigress_proto::AccessRights;
 use tigress_proto::MailboxId;
 use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
 
-use crate::mailbox::{ClaimHash, Denial, RequestHash, Role};
+use tigress_proto::wire::{Message, Party};
+
+use crate::mailbox::{ClaimHash, Denial, RequestHash};
 
 pub mod sqlite;
 
@@ -71,6 +73,8 @@ pub struct Updated {
     pub outcome: Outcome,
     /// The caller's token type after the update.
     pub token_type: Option<String>,
+    /// The other party's push token, to wake it (none on a replay: nothing new was written).
+    pub peer_token: Option<NotificationToken>,
 }
 
 /// The preview: what anyone with the URL may see.
@@ -90,7 +94,11 @@ pub struct ReadView {
     /// Unix seconds.
     pub expires_at: i64,
     /// The caller's role (a fresh claim that just bound is the receiver).
-    pub role: Role,
+    pub role: Party,
+    /// The log's messages after the caller's cursor, oldest first.
+    pub messages: Vec<Message>,
+    /// The highest `seq` in the log.
+    pub last_seq: u64,
 }
 
 /// The mailbox store. `now` is Unix seconds; every operation treats a mailbox with
@@ -109,17 +117,20 @@ pub trait MailboxStore: Send + Sync + 'static {
     /// The public preview; binds nothing.
     async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError>;
 
-    /// Reads the secure content; a fresh claim binds as receiver when the slot is empty, and of
-    /// any number of concurrent first reads exactly one binds. `token` replaces the caller's.
+    /// Reads the secure content and the messages after `after`; a fresh claim binds as receiver
+    /// when the slot is empty, and of any number of concurrent first reads exactly one binds.
+    /// `token` replaces the caller's.
     async fn read(
         &self,
         id: MailboxId,
         caller: ClaimHash,
         token: Option<NotificationToken>,
+        after: u64,
         now: i64,
     ) -> Result<ReadView, StoreError>;
 
-    /// Replaces the payload (and the caller's token when given).
+    /// Appends a message to the log (it becomes the payload slot too) and replaces the caller's
+    /// token when given. A full log is [`Denial::LogFull`].
     async fn update(
         &self,
         id: MailboxId,

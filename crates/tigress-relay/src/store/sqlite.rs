@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
+use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
 use tigress_proto::{AccessRights, MailboxId};
 use tokio::sync::oneshot;
 
@@ -22,7 +22,7 @@ use super::{
 };
 use crate::config::Durability;
 use crate::mailbox::{
-    self, ClaimHash, Operation, Parties, ReadAccess, RequestHash, RequestRecord, Role,
+    self, ClaimHash, LogLimits, Operation, Parties, ReadAccess, RequestHash, RequestRecord,
 };
 
 /// The most jobs one commit carries; bounds the latency a batch adds.
@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     sender_token_type TEXT,
     sender_token_data TEXT,
     receiver_token_type TEXT,
-    receiver_token_data TEXT
+    receiver_token_data TEXT,
+    last_seq INTEGER NOT NULL,
+    log_bytes INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mailboxes_by_expiry ON mailboxes (expires_at);
 CREATE TABLE IF NOT EXISTS requests (
@@ -56,7 +58,18 @@ CREATE TABLE IF NOT EXISTS requests (
     PRIMARY KEY (mailbox_id, claim)
 );
 CREATE INDEX IF NOT EXISTS requests_by_claim ON requests (claim, request);
+CREATE TABLE IF NOT EXISTS messages (
+    mailbox_id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    writer TEXT NOT NULL,
+    payload_type TEXT NOT NULL,
+    payload_data TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, seq)
+);
 ";
+
+/// The store's format; a file of another format is refused rather than misread.
+const SCHEMA_VERSION: i64 = 2;
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
@@ -75,6 +88,7 @@ pub struct SqliteStore {
     /// Set when content was erased since the last WAL checkpoint.
     erased: Arc<AtomicBool>,
     stats: Arc<WriterStats>,
+    log: LogLimits,
 }
 
 /// Counters of the writer thread: how well group commit batches.
@@ -88,7 +102,7 @@ pub struct WriterStats {
 
 impl SqliteStore {
     /// Opens (or creates) the store in `dir`, which is created with owner-only permissions.
-    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+    pub fn open(dir: &Path, durability: Durability, log: LogLimits) -> Result<Self, StoreError> {
         create_private_dir(dir)?;
         let path = dir.join("tigress.sqlite3");
         let conn = Connection::open(&path).map_err(backend)?;
@@ -103,7 +117,9 @@ impl SqliteStore {
              PRAGMA busy_timeout = 5000;"
         ))
         .map_err(backend)?;
+        check_schema_version(&conn)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
 
         let (sender, receiver) = mpsc::channel();
         let stats = Arc::new(WriterStats::default());
@@ -117,6 +133,7 @@ impl SqliteStore {
             readers: Arc::new(Readers { path, idle: Mutex::new(Vec::new()) }),
             erased: Arc::new(AtomicBool::new(false)),
             stats,
+            log,
         })
     }
 
@@ -209,6 +226,7 @@ impl MailboxStore for SqliteStore {
         id: MailboxId,
         caller: ClaimHash,
         token: Option<NotificationToken>,
+        after: u64,
         now: i64,
     ) -> Result<ReadView, StoreError> {
         // Most reads change nothing: answer those from a reader. A read that binds or stores a
@@ -219,7 +237,7 @@ impl MailboxStore for SqliteStore {
                 .read_only(move |conn| {
                     let row = load_live(conn, &id, now)?;
                     match mailbox::decide_read(&row.parties(), &caller)? {
-                        ReadAccess::Party(role) => Ok(Some(row.into_view(role))),
+                        ReadAccess::Party(role) => Ok(Some(row.into_view(conn, &id, role, after)?)),
                         ReadAccess::Binds => Ok(None),
                     }
                 })
@@ -238,13 +256,13 @@ impl MailboxStore for SqliteStore {
                         params![&id.as_bytes()[..], &caller.0[..]],
                     )
                     .map_err(backend)?;
-                    Role::Receiver
+                    Party::Receiver
                 }
             };
             if let Some(token) = &token {
                 store_token(conn, &id, role, Some(token))?;
             }
-            Ok(row.into_view(role))
+            row.into_view(conn, &id, role, after)
         })
         .await
     }
@@ -258,18 +276,24 @@ impl MailboxStore for SqliteStore {
         request: Option<RequestHash>,
         now: i64,
     ) -> Result<Updated, StoreError> {
+        let limits = self.log;
         self.write(move |conn| {
             let row = load_live(conn, &id, now)?;
             let last = last_request(conn, &id, &caller)?;
             if mailbox::is_replay(last.as_ref(), Operation::Update, request.as_ref()) {
                 let token_type =
                     row.parties().role_of(&caller).and_then(|role| row.token_type(role));
-                return Ok(Updated { outcome: Outcome::Replayed, token_type });
+                return Ok(Updated { outcome: Outcome::Replayed, token_type, peer_token: None });
             }
             let role = mailbox::decide_update(&row.parties(), &caller)?;
+            let size = payload.data.len() as u64;
+            mailbox::check_append(row.last_seq, row.log_bytes, size, &limits)?;
+            let seq = row.last_seq + 1;
+            append_message(conn, &id, seq, role, &payload)?;
             conn.execute(
-                "UPDATE mailboxes SET payload_type = ?2, payload_data = ?3 WHERE id = ?1",
-                params![&id.as_bytes()[..], payload.kind, payload.data],
+                "UPDATE mailboxes SET payload_type = ?2, payload_data = ?3, last_seq = ?4,
+                 log_bytes = log_bytes + ?5 WHERE id = ?1",
+                params![&id.as_bytes()[..], payload.kind, payload.data, seq, size],
             )
             .map_err(backend)?;
             let token_type = match &token {
@@ -282,7 +306,8 @@ impl MailboxStore for SqliteStore {
             if let Some(request) = &request {
                 record_request(conn, &id, &caller, Operation::Update, request)?;
             }
-            Ok(Updated { outcome: Outcome::Done, token_type })
+            let peer_token = row.token(role.peer()).cloned();
+            Ok(Updated { outcome: Outcome::Done, token_type, peer_token })
         })
         .await
     }
@@ -331,12 +356,16 @@ impl MailboxStore for SqliteStore {
     async fn sweep(&self, now: i64) -> Result<u64, StoreError> {
         let swept = self
             .write(move |conn| {
-                conn.execute(
-                    "DELETE FROM requests WHERE mailbox_id IN
-                     (SELECT id FROM mailboxes WHERE expires_at <= ?1)",
-                    params![now],
-                )
-                .map_err(backend)?;
+                for table in ["requests", "messages"] {
+                    conn.execute(
+                        &format!(
+                            "DELETE FROM {table} WHERE mailbox_id IN
+                             (SELECT id FROM mailboxes WHERE expires_at <= ?1)"
+                        ),
+                        params![now],
+                    )
+                    .map_err(backend)?;
+                }
                 let n = conn
                     .execute("DELETE FROM mailboxes WHERE expires_at <= ?1", params![now])
                     .map_err(backend)?;
@@ -446,8 +475,11 @@ struct Row {
     expires_at: i64,
     payload: Payload,
     display: DisplayInformation,
-    sender_token_type: Option<String>,
-    receiver_token_type: Option<String>,
+    sender_token: Option<NotificationToken>,
+    receiver_token: Option<NotificationToken>,
+    /// Also the number of messages: the log is never pruned, so it has no gaps from 1.
+    last_seq: u64,
+    log_bytes: u64,
 }
 
 impl Row {
@@ -455,15 +487,33 @@ impl Row {
         Parties { sender: &self.sender, receiver: self.receiver.as_ref(), rights: self.rights }
     }
 
-    fn token_type(&self, role: Role) -> Option<String> {
+    fn token(&self, role: Party) -> Option<&NotificationToken> {
         match role {
-            Role::Sender => self.sender_token_type.clone(),
-            Role::Receiver => self.receiver_token_type.clone(),
+            Party::Sender => self.sender_token.as_ref(),
+            Party::Receiver => self.receiver_token.as_ref(),
         }
     }
 
-    fn into_view(self, role: Role) -> ReadView {
-        ReadView { payload: self.payload, display: self.display, expires_at: self.expires_at, role }
+    fn token_type(&self, role: Party) -> Option<String> {
+        self.token(role).map(|t| t.kind.clone())
+    }
+
+    fn into_view(
+        self,
+        conn: &Connection,
+        id: &MailboxId,
+        role: Party,
+        after: u64,
+    ) -> Result<ReadView, StoreError> {
+        let messages = load_messages(conn, id, after)?;
+        Ok(ReadView {
+            payload: self.payload,
+            display: self.display,
+            expires_at: self.expires_at,
+            role,
+            messages,
+            last_seq: self.last_seq,
+        })
     }
 }
 
@@ -471,54 +521,124 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
     let row = conn
         .prepare_cached(
             "SELECT sender_claim, receiver_claim, access_rights, expires_at, payload_type,
-             payload_data, title, description, image_url, sender_token_type, receiver_token_type
+             payload_data, title, description, image_url, sender_token_type, sender_token_data,
+             receiver_token_type, receiver_token_data, last_seq, log_bytes
              FROM mailboxes WHERE id = ?1",
         )
         .map_err(backend)?
         .query_row(params![&id.as_bytes()[..]], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, Option<Vec<u8>>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                Payload { kind: r.get(4)?, data: r.get(5)? },
-                DisplayInformation {
+            let token = |kind: Option<String>, data: Option<String>| match (kind, data) {
+                (Some(kind), Some(token_data)) => Some(NotificationToken { kind, token_data }),
+                _ => None,
+            };
+            Ok(RawRow {
+                sender: r.get(0)?,
+                receiver: r.get(1)?,
+                rights: r.get(2)?,
+                expires_at: r.get(3)?,
+                payload: Payload { kind: r.get(4)?, data: r.get(5)? },
+                display: DisplayInformation {
                     title: r.get(6)?,
                     description: r.get(7)?,
                     image_url: r.get(8)?,
                 },
-                r.get::<_, Option<String>>(9)?,
-                r.get::<_, Option<String>>(10)?,
-            ))
+                sender_token: token(r.get(9)?, r.get(10)?),
+                receiver_token: token(r.get(11)?, r.get(12)?),
+                last_seq: r.get(13)?,
+                log_bytes: r.get(14)?,
+            })
         })
         .optional()
         .map_err(backend)?;
-    let Some((
-        sender,
-        receiver,
-        rights,
-        expires_at,
-        payload,
-        display,
-        sender_token_type,
-        receiver_token_type,
-    )) = row
-    else {
+    let Some(raw) = row else {
         return Err(StoreError::NotFound);
     };
-    if mailbox::is_expired(expires_at, now) {
+    if mailbox::is_expired(raw.expires_at, now) {
         return Err(StoreError::NotFound);
     }
     Ok(Row {
-        sender: claim_hash(&sender)?,
-        receiver: receiver.as_deref().map(claim_hash).transpose()?,
-        rights: rights.parse().map_err(backend)?,
-        expires_at,
-        payload,
-        display,
-        sender_token_type,
-        receiver_token_type,
+        sender: claim_hash(&raw.sender)?,
+        receiver: raw.receiver.as_deref().map(claim_hash).transpose()?,
+        rights: raw.rights.parse().map_err(backend)?,
+        expires_at: raw.expires_at,
+        payload: raw.payload,
+        display: raw.display,
+        sender_token: raw.sender_token,
+        receiver_token: raw.receiver_token,
+        last_seq: raw.last_seq,
+        log_bytes: raw.log_bytes,
     })
+}
+
+/// A row as SQLite returns it, before its values are checked.
+struct RawRow {
+    sender: Vec<u8>,
+    receiver: Option<Vec<u8>>,
+    rights: String,
+    expires_at: i64,
+    payload: Payload,
+    display: DisplayInformation,
+    sender_token: Option<NotificationToken>,
+    receiver_token: Option<NotificationToken>,
+    last_seq: u64,
+    log_bytes: u64,
+}
+
+fn load_messages(
+    conn: &Connection,
+    id: &MailboxId,
+    after: u64,
+) -> Result<Vec<Message>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT seq, writer, payload_type, payload_data FROM messages
+             WHERE mailbox_id = ?1 AND seq > ?2 ORDER BY seq",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![&id.as_bytes()[..], after], |r| {
+            Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map_err(backend)?;
+    rows.map(|row| {
+        let (seq, writer, kind, data) = row.map_err(backend)?;
+        let from = match writer.as_str() {
+            "sender" => Party::Sender,
+            "receiver" => Party::Receiver,
+            _ => return Err(backend(CorruptRow("message writer"))),
+        };
+        Ok(Message { seq, from, payload: Payload { kind, data } })
+    })
+    .collect()
+}
+
+fn append_message(
+    conn: &Connection,
+    id: &MailboxId,
+    seq: u64,
+    from: Party,
+    payload: &Payload,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO messages (mailbox_id, seq, writer, payload_type, payload_data)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .map_err(backend)?
+    .execute(params![&id.as_bytes()[..], seq, from.as_str(), payload.kind, payload.data])
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn check_schema_version(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 =
+        conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(backend)?;
+    let empty: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .map_err(backend)?;
+    if version == SCHEMA_VERSION || empty == 0 {
+        return Ok(());
+    }
+    Err(backend(CorruptRow("store format: this data directory was written by another version")))
 }
 
 fn claim_hash(bytes: &[u8]) -> Result<ClaimHash, StoreError> {
@@ -533,8 +653,8 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
     };
     conn.prepare_cached(
         "INSERT INTO mailboxes (id, sender_claim, payload_type, payload_data, title, description,
-         image_url, access_rights, expires_at, sender_token_type, sender_token_data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         image_url, access_rights, expires_at, sender_token_type, sender_token_data, last_seq,
+         log_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12)",
     )
     .map_err(backend)?
     .execute(params![
@@ -549,9 +669,11 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
         m.expires_at,
         token_type,
         token_data,
+        m.payload.data.len() as u64,
     ])
     .map_err(backend)?;
-    Ok(())
+    // The create payload is the first message of the log, from the sender.
+    append_message(conn, &m.id, 1, Party::Sender, &m.payload)
 }
 
 /// The live mailbox this claim created with this request id, if any (§7: for Create the key is
@@ -627,14 +749,14 @@ fn record_request(
 fn store_token(
     conn: &Connection,
     id: &MailboxId,
-    role: Role,
+    role: Party,
     token: Option<&NotificationToken>,
 ) -> Result<(), StoreError> {
     let sql = match role {
-        Role::Sender => {
+        Party::Sender => {
             "UPDATE mailboxes SET sender_token_type = ?2, sender_token_data = ?3 WHERE id = ?1"
         }
-        Role::Receiver => {
+        Party::Receiver => {
             "UPDATE mailboxes SET receiver_token_type = ?2, receiver_token_data = ?3 WHERE id = ?1"
         }
     };
@@ -647,10 +769,13 @@ fn store_token(
 }
 
 fn erase(conn: &Connection, id: &MailboxId) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM requests WHERE mailbox_id = ?1", params![&id.as_bytes()[..]])
-        .map_err(backend)?;
-    conn.execute("DELETE FROM mailboxes WHERE id = ?1", params![&id.as_bytes()[..]])
-        .map_err(backend)?;
+    for sql in [
+        "DELETE FROM requests WHERE mailbox_id = ?1",
+        "DELETE FROM messages WHERE mailbox_id = ?1",
+        "DELETE FROM mailboxes WHERE id = ?1",
+    ] {
+        conn.execute(sql, params![&id.as_bytes()[..]]).map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -663,7 +788,7 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("corrupt row: bad {0}")]
+#[error("unreadable store: bad {0}")]
 struct CorruptRow(&'static str);
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -675,6 +800,8 @@ mod tests {
     use tigress_proto::DeviceClaim;
 
     use super::*;
+
+    const LOG: LogLimits = LogLimits { max_messages: 64, max_bytes: 64 * 65536 };
 
     fn new_mailbox(expires_at: i64) -> NewMailbox {
         let rng = &mut rand::rngs::OsRng;
@@ -696,7 +823,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_share_commits() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path(), Durability::Full).unwrap());
+        let store = Arc::new(SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap());
         let tasks: Vec<_> = (0..200)
             .map(|_| {
                 let store = Arc::clone(&store);
@@ -723,17 +850,17 @@ mod tests {
         let mailbox = new_mailbox(i64::MAX);
         let id = mailbox.id;
         {
-            let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+            let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
             store.create(mailbox, None, 0).await.unwrap();
         }
-        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
         assert_eq!(store.preview(id, 0).await.unwrap().display.title, "t");
     }
 
     #[tokio::test]
     async fn a_failed_job_leaves_no_trace_and_does_not_fail_its_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
         let mailbox = new_mailbox(i64::MAX);
         let (id, sender) = (mailbox.id, mailbox.sender);
         store.create(mailbox, None, 0).await.unwrap();
@@ -744,13 +871,13 @@ mod tests {
         let (denied, allowed) = tokio::join!(denied, allowed);
         assert!(matches!(denied, Err(StoreError::Conflict(_))));
         assert!(allowed.is_ok());
-        assert_eq!(store.read(id, sender, None, 0).await.unwrap().payload.data, "BBBB");
+        assert_eq!(store.read(id, sender, None, 0, 0).await.unwrap().payload.data, "BBBB");
     }
 
     #[tokio::test]
     async fn expired_mailboxes_are_absent_and_swept() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Durability::Full).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
         let mailbox = new_mailbox(100);
         let id = mailbox.id;
         store.create(mailbox, None, 0).await.unwrap();

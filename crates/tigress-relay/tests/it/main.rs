@@ -4,6 +4,7 @@ mod api;
 mod binding;
 mod idempotency;
 mod input;
+mod messages;
 mod openapi;
 mod preview;
 mod privacy;
