@@ -12,9 +12,9 @@ use crate::Error;
 /// How long one request may take, connection included, unless the builder says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The largest response body read; relay answers are a few kilobytes. Protects the client from
-/// a misbehaving server.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// The largest response body read: a relay's whole message log (64 messages of at most 64 KiB)
+/// fits well under it. Protects the client from a misbehaving server.
+const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// A client of one relay. Cheap to clone: clones share one connection pool.
 ///
@@ -24,6 +24,7 @@ const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 pub struct Client {
     http: reqwest::Client,
     relay_base: String,
+    timeout: Duration,
 }
 
 impl Client {
@@ -54,6 +55,16 @@ impl Client {
     /// URL is removed before sending, so a secret can never reach the network. Redirects are not
     /// followed: they would carry the device claim to another place.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error> {
+        self.send_allowing(request, Duration::ZERO).await
+    }
+
+    /// Sends a request the relay may hold for up to `wait` (a waiting read) on top of the usual
+    /// timeout.
+    pub(crate) async fn send_allowing(
+        &self,
+        request: HttpRequest,
+        wait: Duration,
+    ) -> Result<HttpResponse, Error> {
         let mut url = Url::parse(&request.url)
             .map_err(|e| Error::Protocol(format!("invalid request URL: {e}")))?;
         // Request URLs built by tigress-proto never carry a fragment; this keeps it so.
@@ -68,7 +79,7 @@ impl Client {
             Method::Put => reqwest::Method::PUT,
         };
         tracing::debug!(method = %method, "sending a request to the relay");
-        let mut builder = self.http.request(method, url);
+        let mut builder = self.http.request(method, url).timeout(self.timeout + wait);
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
@@ -161,7 +172,11 @@ impl ClientBuilder {
         }
         let http =
             http.build().map_err(|e| Error::Config(format!("could not set up HTTPS: {e}")))?;
-        Ok(Client { http, relay_base: base.as_str().trim_end_matches('/').to_owned() })
+        Ok(Client {
+            http,
+            relay_base: base.as_str().trim_end_matches('/').to_owned(),
+            timeout: self.timeout,
+        })
     }
 }
 

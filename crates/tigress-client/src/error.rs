@@ -3,6 +3,7 @@
 use tigress_proto::OpenError;
 use tigress_proto::flow::FlowError;
 use tigress_proto::provisioning::ProvisioningError;
+use tigress_proto::transfer::TransferError;
 
 /// What went wrong, grouped by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,10 @@ pub enum Error {
     /// CA certificate; then retry.
     #[error("the relay could not be reached")]
     Unreachable(#[source] reqwest::Error),
+    /// A message of a transfer does not fit the conversation: the relay reflected, replayed,
+    /// reordered or dropped one, or it belongs to another mailbox. Cancel the transfer.
+    #[error("the transfer was tampered with: {0}")]
+    Transfer(#[source] TransferError),
 }
 
 impl From<FlowError> for Error {
@@ -70,6 +75,7 @@ impl From<FlowError> for Error {
                 Self::Rejected { status, code, message }
             }
             FlowError::BadResponse(reason) => Self::Protocol(reason),
+            FlowError::Transfer(e) => Self::Transfer(e),
             other => Self::Protocol(other.to_string()),
         }
     }

@@ -10,8 +10,13 @@
 //! - A receiver calls [`Client::receive`], looks at [`PendingShare::preview`], then
 //!   [`PendingShare::accept`]s (or declines) and [`ReceivedShare::finish`]es, which deletes the
 //!   mailbox unless asked to keep it.
+//! - For flows with several round trips (a car key), the sender calls
+//!   [`Client::start_transfer`] and the receiver [`ReceivedShare::into_transfer`]; each side then
+//!   [`Transfer::send`]s messages and waits for the peer's with [`Transfer::next_message`], and
+//!   one side [`Transfer::finish`]es. Every message is bound to the conversation, so the relay
+//!   cannot reflect, replay, reorder or drop one unnoticed.
 //! - [`Client::read`], [`Client::update`], [`Client::relinquish`] and [`Client::delete`] are the
-//!   single operations, for flows with several round trips.
+//!   single operations.
 //!
 //! It does not store anything, run a relay, or retry beyond that one repeat. It never logs
 //! claims, request ids, secrets, payloads or share URLs: the only log events are content-free
@@ -25,13 +30,15 @@ mod error;
 mod mailbox;
 mod receive;
 mod share;
+mod transfer;
 
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use error::Error;
 pub use receive::{PendingShare, ReceivedShare};
 pub use share::Share;
 pub use tigress_proto::flow::{Preview, ShareOptions};
-pub use tigress_proto::wire::DisplayInformation;
+pub use tigress_proto::wire::{DisplayInformation, Party};
 pub use tigress_proto::{
     AccessRights, Algorithm, DeviceClaim, ProvisioningInformation, Secret, ShareUrl, Vertical,
 };
+pub use transfer::Transfer;

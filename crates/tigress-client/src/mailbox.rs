@@ -34,6 +34,9 @@ impl Client {
     /// Encrypts `info` under `secret` and replaces the mailbox's message with it, as the sender
     /// or as a receiver granted `W` (§6.2).
     ///
+    /// This is the drafts' single-slot operation: the message carries no conversation binding.
+    /// For several round trips prefer a [`crate::Transfer`], which binds every message.
+    ///
     /// Sent once more with the same request id if the answer is lost; the relay does not apply a
     /// repeat twice (§7).
     pub async fn update(

@@ -6,7 +6,7 @@ use rand::rngs::OsRng;
 use tigress_proto::flow::{self, Preview};
 use tigress_proto::{DeviceClaim, ProvisioningInformation, Secret, ShareUrl};
 
-use crate::{Client, Error};
+use crate::{Client, Error, Transfer};
 
 impl Client {
     /// Starts receiving `share`, decrypting with `secret` (from the URL's fragment or from a
@@ -103,6 +103,16 @@ impl ReceivedShare {
     /// that is kept. Keep it as secret as the share URL.
     pub fn claim(&self) -> &DeviceClaim {
         self.receiver.claim()
+    }
+
+    /// Continues as a multi-message [`Transfer`] instead of finishing: this device answers the
+    /// sender through the mailbox (which needs the `W` right).
+    pub fn into_transfer(self) -> Result<Transfer, Error> {
+        let session = self
+            .receiver
+            .into_session()
+            .ok_or_else(|| Error::Protocol("the share did not become a transfer".into()))?;
+        Ok(Transfer::new(self.client, session))
     }
 
     /// The share, without its secret.

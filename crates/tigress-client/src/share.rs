@@ -6,7 +6,7 @@ use rand::rngs::OsRng;
 use tigress_proto::flow::{self, ShareOptions};
 use tigress_proto::{DeviceClaim, ProvisioningInformation, Secret, ShareUrl};
 
-use crate::{Client, Error};
+use crate::{Client, Error, Transfer};
 
 /// A share the relay has accepted: the URL to give the receiver, and the sender's claim.
 ///
@@ -54,6 +54,29 @@ impl Client {
         info: &ProvisioningInformation,
         options: ShareOptions,
     ) -> Result<Share, Error> {
+        let (share, _) = self.create(info, options).await?;
+        Ok(share)
+    }
+
+    /// Like [`Client::share`], and continues as a multi-message [`Transfer`] for flows with
+    /// several round trips (give the mailbox the `W` right for the receiver to answer).
+    pub async fn start_transfer(
+        &self,
+        info: &ProvisioningInformation,
+        options: ShareOptions,
+    ) -> Result<(Share, Transfer), Error> {
+        let (share, sender) = self.create(info, options).await?;
+        let session = sender
+            .into_session()
+            .ok_or_else(|| Error::Protocol("the share did not become a transfer".into()))?;
+        Ok((share, Transfer::new(self.clone(), session)))
+    }
+
+    async fn create(
+        &self,
+        info: &ProvisioningInformation,
+        options: ShareOptions,
+    ) -> Result<(Share, flow::Sender), Error> {
         let mut sender = flow::Sender::new(self.relay_base(), info, options, &mut OsRng);
         let mut retried = false;
         while let Some(request) = sender.poll_request() {
@@ -72,7 +95,8 @@ impl Client {
             .filter(|url| url.secret().is_some())
             .ok_or_else(|| Error::Protocol("the create request ended without a share".into()))?
             .clone();
-        Ok(Share { url, claim: *sender.claim() })
+        let claim = *sender.claim();
+        Ok((Share { url, claim }, sender))
     }
 }
 

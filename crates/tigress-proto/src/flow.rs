@@ -13,6 +13,7 @@
 //! The [`Receiver`] stops after the preview until [`Receiver::accept`] or [`Receiver::decline`]
 //! is called, and after receiving until [`Receiver::finish`] says whether to delete the mailbox.
 
+use std::collections::VecDeque;
 use std::mem;
 
 use rand_core::{CryptoRng, RngCore};
@@ -23,10 +24,12 @@ use crate::expiration;
 use crate::ids::{DeviceClaim, RequestId};
 use crate::provisioning::{ProvisioningError, ProvisioningInformation};
 use crate::share_url::{ShareUrl, ShareUrlError, Vertical};
+use crate::transfer::{Conversation, TransferError};
 use crate::wire::{
     CreateMailboxRequest, CreateMailboxResponse, DisplayInformation, ErrorBody,
-    HEADER_DEVICE_CLAIM, HEADER_REQUEST_ID, MAILBOX_PATH, MailboxConfiguration, NotificationToken,
-    PreviewResponse, ReadMailboxResponse, UpdateMailboxRequest,
+    HEADER_DEVICE_CLAIM, HEADER_PREFER, HEADER_REQUEST_ID, MAILBOX_PATH, MailboxConfiguration,
+    NotificationToken, Party, PreviewResponse, ReadMailboxRequest, ReadMailboxResponse,
+    UpdateMailboxRequest,
 };
 
 /// HTTP methods the protocol uses.
@@ -104,6 +107,20 @@ pub enum FlowError {
     /// `handle_response` was called while no request was outstanding: a bug in the driver.
     #[error("no request is outstanding")]
     NothingOutstanding,
+    /// A message does not fit the conversation: reflected, replayed, reordered, dropped or from
+    /// another mailbox. The relay misbehaved; end the transfer.
+    #[error("{0}")]
+    Transfer(TransferError),
+}
+
+impl From<TransferError> for FlowError {
+    fn from(e: TransferError) -> Self {
+        match e {
+            TransferError::Open(e) => Self::Open(e),
+            TransferError::Provisioning(e) => Self::Provisioning(e),
+            other => Self::Transfer(other),
+        }
+    }
 }
 
 /// Builds the request that creates a mailbox.
@@ -124,6 +141,21 @@ pub fn create_request(
 /// Builds the request that reads (and, for a fresh claim, binds) a mailbox.
 pub fn read_request(share: &ShareUrl, claim: &DeviceClaim, id: &RequestId) -> HttpRequest {
     mailbox_request(Method::Post, share, claim, id, None)
+}
+
+/// Builds a read of the messages after `after` that waits up to `wait_seconds` for the peer's
+/// next one (`Prefer: wait`, an extension; see the relay's docs/MESSAGES.md).
+pub fn wait_request(
+    share: &ShareUrl,
+    claim: &DeviceClaim,
+    id: &RequestId,
+    after: u64,
+    wait_seconds: u64,
+) -> HttpRequest {
+    let body = ReadMailboxRequest { notification_token: None, after: Some(after) };
+    let mut request = mailbox_request(Method::Post, share, claim, id, Some(to_json(&body)));
+    request.headers.push((HEADER_PREFER, format!("wait={wait_seconds}")));
+    request
 }
 
 /// Builds the request that replaces a mailbox's payload.
@@ -248,7 +280,7 @@ pub struct Sender {
     relay_base: String,
     claim: DeviceClaim,
     request_id: RequestId,
-    secret: Secret,
+    conversation: Conversation,
     vertical: Option<Vertical>,
     body: CreateMailboxRequest,
     state: SenderState,
@@ -262,8 +294,10 @@ impl Sender {
         options: ShareOptions,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Self {
-        let secret = Secret::generate(options.algorithm, rng);
-        let payload = secret.seal(&info.to_vec(), rng);
+        let mut conversation =
+            Conversation::new(Party::Sender, Secret::generate(options.algorithm, rng));
+        // The invitation is message 1 of the conversation.
+        let payload = conversation.seal(info, rng);
         let configuration =
             (options.access_rights.is_some() || options.expires_at.is_some()).then(|| {
                 MailboxConfiguration {
@@ -275,7 +309,7 @@ impl Sender {
             relay_base: relay_base.to_owned(),
             claim: DeviceClaim::random(rng),
             request_id: RequestId::random(rng),
-            secret,
+            conversation,
             vertical: options.vertical,
             body: CreateMailboxRequest {
                 payload,
@@ -308,10 +342,11 @@ impl Sender {
         let created: CreateMailboxResponse = decode(&response.body)?;
         let mut share = ShareUrl::from_url_link(&created.url_link)
             .map_err(|e: ShareUrlError| FlowError::BadResponse(format!("urlLink: {e}")))?
-            .with_secret(self.secret.clone());
+            .with_secret(self.conversation.secret().clone());
         if let Some(vertical) = self.vertical {
             share = share.with_vertical(vertical);
         }
+        self.conversation.set_mailbox(share.mailbox());
         self.state = SenderState::Shared(share);
         Ok(())
     }
@@ -334,6 +369,17 @@ impl Sender {
     /// The sender's claim, needed to update or cancel the share later.
     pub fn claim(&self) -> &DeviceClaim {
         &self.claim
+    }
+
+    /// Continues the share as a multi-message transfer, once the mailbox exists.
+    pub fn into_session(self) -> Option<Session> {
+        match self.state {
+            // The sender's own invitation is message 1: start after it.
+            SenderState::Shared(share) => {
+                Some(Session::new(share.without_secret(), self.claim, self.conversation, 1))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -365,11 +411,17 @@ enum ReceiverState {
 /// The receiver of a one-message share: previews, binds with a fresh claim, decrypts, deletes.
 pub struct Receiver {
     share: ShareUrl,
-    secret: Secret,
+    conversation: Conversation,
     claim: DeviceClaim,
     state: ReceiverState,
     preview: Option<Preview>,
     received: Option<ProvisioningInformation>,
+    /// Peer messages read after the first, kept for a [`Session`].
+    later: VecDeque<ProvisioningInformation>,
+    cursor: u64,
+    /// The sender wrote without bindings (a client written to the drafts alone): the share is
+    /// read as the drafts do, and cannot continue as a [`Session`].
+    unbound: bool,
     rng_request_ids: Vec<RequestId>,
 }
 
@@ -377,13 +429,18 @@ impl Receiver {
     /// Starts receiving `share` with `secret`. The fragment of `share` is never sent: every
     /// request goes to [`ShareUrl::mailbox_url`].
     pub fn new(share: &ShareUrl, secret: Secret, rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        let mut conversation = Conversation::new(Party::Receiver, secret);
+        conversation.set_mailbox(share.mailbox());
         Self {
             share: share.without_secret(),
-            secret,
+            conversation,
             claim: DeviceClaim::random(rng),
             state: ReceiverState::ToPreview,
             preview: None,
             received: None,
+            later: VecDeque::new(),
+            cursor: 0,
+            unbound: false,
             // Drawn up front so that the machine needs no RNG after construction.
             rng_request_ids: vec![RequestId::random(rng), RequestId::random(rng)],
         }
@@ -428,8 +485,7 @@ impl Receiver {
             ReceiverState::Reading(id) => {
                 check_response(&response, Some(&id), true)?;
                 let read: ReadMailboxResponse = decode(&response.body)?;
-                let plaintext = self.secret.open(&read.payload)?;
-                self.received = Some(ProvisioningInformation::from_slice(&plaintext)?);
+                self.take_first_read(read)?;
                 self.state = ReceiverState::Received;
             }
             ReceiverState::Deleting(id) => {
@@ -491,9 +547,153 @@ impl Receiver {
         matches!(self.state, ReceiverState::Done | ReceiverState::Declined)
     }
 
+    /// Continues as a multi-message transfer after receiving (instead of [`Receiver::finish`]).
+    pub fn into_session(self) -> Option<Session> {
+        if !matches!(self.state, ReceiverState::Received) || self.unbound {
+            return None;
+        }
+        let mut session = Session::new(self.share, self.claim, self.conversation, self.cursor);
+        session.pending = self.later;
+        Some(session)
+    }
+
+    /// Opens the first read: the whole log when the relay keeps one, else the single slot (a
+    /// relay written to the drafts alone). A log whose first message is bound is checked message
+    /// by message; one whose first message is not comes from a sender written to the drafts
+    /// alone, and is read as the drafts do: the slot holds the latest message.
+    fn take_first_read(&mut self, read: ReadMailboxResponse) -> Result<(), FlowError> {
+        let Some((first, rest)) = read.messages.split_first() else {
+            self.received = Some(self.conversation.open_first(&read.payload)?.0);
+            return Ok(());
+        };
+        let (info, bound) = self.conversation.open_first(&first.payload)?;
+        self.cursor = read.messages.last().map_or(first.seq, |m| m.seq);
+        if !bound {
+            self.unbound = true;
+            let latest = self.conversation.secret().open(&read.payload)?;
+            self.received = Some(ProvisioningInformation::from_slice(&latest)?);
+            return Ok(());
+        }
+        self.received = Some(info);
+        for message in rest {
+            if let Some(info) = self.conversation.open(&message.payload, message.from)? {
+                self.later.push_back(info);
+            }
+        }
+        Ok(())
+    }
+
     fn next_request_id(&mut self) -> RequestId {
         // Two ids were drawn at construction, one each for the read and the delete.
         self.rng_request_ids.pop().expect("one request id per state-changing request")
+    }
+}
+
+enum Outstanding {
+    Close(RequestId),
+    Read(RequestId),
+    Send(RequestId),
+}
+
+/// A multi-message transfer between the two devices, after the invitation: each side sends
+/// messages and waits for the peer's, through the mailbox's message log. Every message is bound
+/// to the conversation ([`crate::transfer`]), so the relay cannot reflect, replay, reorder or drop
+/// one unnoticed.
+///
+/// Build one with [`Sender::into_session`] or [`Receiver::into_session`]. Each of
+/// [`Session::send`], [`Session::wait`] and [`Session::close`] returns the request to send; pass
+/// its answer to [`Session::handle_response`] before making the next. After a wait, take the
+/// peer's messages with [`Session::next_message`]. A request lost in transit may be sent again
+/// as is: it carries the same request id.
+pub struct Session {
+    share: ShareUrl,
+    claim: DeviceClaim,
+    conversation: Conversation,
+    cursor: u64,
+    pending: VecDeque<ProvisioningInformation>,
+    outstanding: Option<Outstanding>,
+}
+
+impl Session {
+    fn new(share: ShareUrl, claim: DeviceClaim, conversation: Conversation, cursor: u64) -> Self {
+        Self { share, claim, conversation, cursor, pending: VecDeque::new(), outstanding: None }
+    }
+
+    /// This device's role.
+    pub fn role(&self) -> Party {
+        self.conversation.me()
+    }
+
+    /// The share, without its secret.
+    pub fn share(&self) -> &ShareUrl {
+        &self.share
+    }
+
+    /// This device's claim.
+    pub fn claim(&self) -> &DeviceClaim {
+        &self.claim
+    }
+
+    /// Seals `info` as the next message of the conversation and returns the Update to send.
+    pub fn send(
+        &mut self,
+        info: &ProvisioningInformation,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> HttpRequest {
+        let payload = self.conversation.seal(info, rng);
+        let id = RequestId::random(rng);
+        let body = UpdateMailboxRequest { payload, notification_token: None };
+        let request = update_request(&self.share, &self.claim, &id, &body);
+        self.outstanding = Some(Outstanding::Send(id));
+        request
+    }
+
+    /// Returns a read that waits up to `wait_seconds` for the peer's next message.
+    pub fn wait(&mut self, wait_seconds: u64, rng: &mut (impl RngCore + CryptoRng)) -> HttpRequest {
+        let id = RequestId::random(rng);
+        let request = wait_request(&self.share, &self.claim, &id, self.cursor, wait_seconds);
+        self.outstanding = Some(Outstanding::Read(id));
+        request
+    }
+
+    /// Returns the Delete that ends the transfer for both sides (done, or cancelled).
+    pub fn close(&mut self, rng: &mut (impl RngCore + CryptoRng)) -> HttpRequest {
+        let id = RequestId::random(rng);
+        let request = delete_request(&self.share, &self.claim, &id);
+        self.outstanding = Some(Outstanding::Close(id));
+        request
+    }
+
+    /// Takes the answer to the request last returned.
+    pub fn handle_response(&mut self, response: HttpResponse) -> Result<(), FlowError> {
+        match self.outstanding.take() {
+            None => Err(FlowError::NothingOutstanding),
+            Some(Outstanding::Send(id) | Outstanding::Close(id)) => {
+                check_response(&response, Some(&id), false)
+            }
+            Some(Outstanding::Read(id)) => {
+                check_response(&response, Some(&id), false)?;
+                let read: ReadMailboxResponse = decode(&response.body)?;
+                if read.last_seq.is_none() {
+                    return Err(FlowError::BadResponse(
+                        "the relay keeps no message log (it answers no lastSeq)".into(),
+                    ));
+                }
+                let cursor = self.cursor;
+                for message in read.messages.iter().filter(|m| m.seq > cursor) {
+                    if let Some(info) = self.conversation.open(&message.payload, message.from)? {
+                        self.pending.push_back(info);
+                    }
+                    self.cursor = message.seq;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The peer's next message, oldest first, once read.
+    pub fn next_message(&mut self) -> Option<ProvisioningInformation> {
+        self.pending.pop_front()
     }
 }
 

@@ -42,6 +42,7 @@ pub mod flow;
 pub mod ids;
 pub mod provisioning;
 pub mod share_url;
+pub mod transfer;
 pub mod wire;
 
 pub use access::AccessRights;

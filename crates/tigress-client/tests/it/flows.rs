@@ -1,7 +1,7 @@
 //! One-message and stateful flows through the SDK, against the real relay.
 
 use serde_json::json;
-use tigress_client::{Error, ProvisioningInformation, Vertical};
+use tigress_client::{DeviceClaim, Error, ProvisioningInformation, Vertical};
 
 use crate::support::{TestRelay, key, options};
 
@@ -95,10 +95,10 @@ async fn a_stateful_exchange_updates_reads_relinquishes_and_cancels() {
     client.update(&url, share.claim(), &secret, &key(2)).await.unwrap();
     assert_eq!(client.read(&url, &receiver, &secret).await.unwrap(), key(2));
 
-    // The receiver gives the binding up; another device may now bind.
+    // The receiver gives the binding up; another device may now bind, and sees the slot.
     client.relinquish(&url, &receiver).await.unwrap();
-    let other = client.receive(&url, secret.clone()).await.unwrap().accept().await.unwrap();
-    assert_eq!(other.provisioning(), &key(2));
+    let other = DeviceClaim::random(&mut rand::rngs::OsRng);
+    assert_eq!(client.read(&url, &other, &secret).await.unwrap(), key(2));
     let late = client.read(&url, &receiver, &secret).await;
     assert!(matches!(late, Err(Error::AlreadyClaimed)), "{late:?}");
 
