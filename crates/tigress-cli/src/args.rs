@@ -65,6 +65,13 @@ Examples:
       --content - --title Key --description Key --image-url https://relay.example/k.png \\
       --separate-secret
 
+  # A car key: stays running, answers the friend's device, and signs its key.
+  echo '{\"vehicleId\": \"vehicle-7f3a\", \"entitlements\": [\"unlock\", \"drive\"],
+         \"validFrom\": \"2030-06-01T08:00:00Z\", \"validUntil\": \"2030-06-03T20:00:00Z\"}' |
+  tigress share --relay https://relay.example --format digitalwallet.carkey.ccc --content - \\
+      --title 'Car key' --description 'Weekend loan' --image-url https://relay.example/car.png \\
+      --stateful --owner-key owner.seed
+
 The share URL goes to stdout; progress and the QR code go to stderr.
 
 ",
@@ -80,7 +87,12 @@ Examples:
   tigress receive https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40 \\
       --secret hXlr6aRC7KgJpOLTNZaLsw== --yes --keep > key.json
 
-Only the Provisioning Information JSON goes to stdout; the preview and messages go to stderr.
+  # A car key: this device makes a key pair, asks the owner to sign it, verifies the signature.
+  tigress receive 'https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40?v=c#<secret>' \\
+      --key-out car-key.seed
+
+Only the Provisioning Information JSON (for a car key, the provisioned key) goes to stdout; the
+preview and messages go to stderr.
 If the mailbox cannot be deleted after a successful receive, a warning is printed and the exit
 code is still 0: the credential was delivered, and the mailbox expires on its own.
 
@@ -114,7 +126,33 @@ pub enum Command {
     /// Share a credential: encrypt it, store it on a relay, print the share URL.
     #[command(after_help = SHARE_HELP)]
     Share(ShareArgs),
+    /// Run a narrated demonstration: a relay and both devices in this process.
+    #[command(after_help = DEMO_HELP)]
+    Demo(DemoArgs),
 }
+
+/// Options of `tigress demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Which exchange to show.
+    #[arg(value_enum)]
+    pub exchange: DemoExchange,
+}
+
+/// The demonstrations.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DemoExchange {
+    /// The stateful car-key share: invitation, key-creation request, owner signature.
+    CarKey,
+}
+
+const DEMO_HELP: &str = "\
+Example:
+  tigress demo car-key
+
+Starts a relay on a free loopback port with a temporary store, plays the car owner and the
+friend, and narrates every message. Nothing leaves this machine.
+";
 
 /// Options of `tigress relay`.
 #[derive(Debug, Args)]
@@ -284,6 +322,22 @@ pub struct ShareArgs {
     #[arg(long)]
     pub qr: bool,
 
+    /// Stay running and answer each step of a stateful share. Only the car key
+    /// (digitalwallet.carkey.ccc) is stateful; its content file holds the offer:
+    /// {"vehicleId", "entitlements", "validFrom", "validUntil"}.
+    #[arg(long)]
+    pub stateful: bool,
+
+    /// With --stateful: file holding the owner's Ed25519 key (base64 seed); made and saved
+    /// there, readable by the owner only, if it does not exist [default: a key for this share
+    /// only].
+    #[arg(long, value_name = "FILE", requires = "stateful")]
+    pub owner_key: Option<PathBuf>,
+
+    /// With --stateful: how long to wait for the other device at each step.
+    #[arg(long, value_name = "DURATION", default_value = "48h", requires = "stateful")]
+    pub patience: humantime::Duration,
+
     /// Extra CA certificate (PEM) to trust, for a relay with a private or self-signed
     /// certificate.
     #[arg(long, env = "TIGRESS_CA_CERT", value_name = "FILE")]
@@ -308,6 +362,15 @@ pub struct ReceiveArgs {
     /// Accept without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// For a car key: write this device's new private key (base64 seed) to FILE, readable by
+    /// the owner only.
+    #[arg(long, value_name = "FILE")]
+    pub key_out: Option<PathBuf>,
+
+    /// For a stateful share: how long to wait for the other device at each step.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub patience: humantime::Duration,
 
     /// Extra CA certificate (PEM) to trust, for a relay with a private or self-signed
     /// certificate.

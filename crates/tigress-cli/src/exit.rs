@@ -40,7 +40,7 @@ impl Exit {
                 return match error {
                     ClientError::AlreadyClaimed => Self::AlreadyClaimed,
                     ClientError::Declined => Self::Declined,
-                    ClientError::Decrypt(_) => Self::Decrypt,
+                    ClientError::Decrypt(_) | ClientError::Transfer(_) => Self::Decrypt,
                     ClientError::Gone => Self::Gone,
                     ClientError::Unreachable(_) => Self::Unreachable,
                     _ => Self::Other,

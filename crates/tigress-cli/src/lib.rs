@@ -5,7 +5,10 @@
 //! - `tigress share` encrypts Provisioning Information, stores it on a relay and prints the share
 //!   URL on stdout.
 //! - `tigress receive` previews a share, asks for consent, decrypts it, prints the Provisioning
-//!   Information JSON on stdout and deletes the mailbox.
+//!   Information JSON on stdout and deletes the mailbox. A car-key invitation is answered as the
+//!   friend's device (`tigress-carkey`).
+//! - `tigress share --stateful` stays running and answers each step of a car-key share as the
+//!   owner's device; `tigress demo car-key` shows the whole exchange in one process.
 //!
 //! Sharing and receiving go through `tigress-client`; this crate only reads arguments and files,
 //! talks to the person at the terminal, and maps errors to exit codes. It never prints a claim, a
@@ -29,6 +32,7 @@
 //! still exits 0, with a warning: the credential was delivered and the mailbox expires on its own.
 
 mod args;
+mod car_key;
 mod exit;
 mod receive;
 mod relay;
@@ -58,6 +62,7 @@ pub fn main() -> ExitCode {
             Command::Relay(args) => relay::run(*args).await,
             Command::Receive(args) => receive::run(args).await,
             Command::Share(args) => share::run(args).await,
+            Command::Demo(_) => car_key::demo().await,
         }
     });
     match result {

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use tigress_client::{Preview, Secret, ShareUrl};
 
 use crate::args::ReceiveArgs;
+use crate::car_key;
 use crate::exit::UsageError;
 use crate::terminal::printable;
 
@@ -29,6 +30,16 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         other => other.context("could not receive the share")?,
     };
 
+    if car_key::is_invitation(received.provisioning()) {
+        eprintln!("This is a car key: this device answers the owner's device step by step.");
+        let key =
+            car_key::receive_as_friend(received, args.key_out.as_deref(), args.patience.into())
+                .await
+                .context("the car-key share did not complete")?;
+        let json = serde_json::to_string_pretty(&key).context("could not format the key")?;
+        println!("{json}");
+        return Ok(());
+    }
     let json = serde_json::to_string_pretty(received.provisioning())
         .context("could not format the Provisioning Information")?;
     let mut stdout = io::stdout().lock();

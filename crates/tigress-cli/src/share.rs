@@ -9,15 +9,27 @@ use anyhow::{Context as _, bail};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use serde_json::Value;
-use tigress_client::{Algorithm, DisplayInformation, ProvisioningInformation, ShareOptions};
+use tigress_client::{Algorithm, DisplayInformation, ProvisioningInformation, Share, ShareOptions};
+use tigress_proto::provisioning::FORMAT_CAR_KEY_CCC;
 
 use crate::args::ShareArgs;
+use crate::car_key;
 use crate::exit::UsageError;
 
 /// Runs `tigress share`. Everything that can be checked locally is checked before the relay is
 /// contacted.
 pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
     let content = read_content(&args.content)?;
+    let stateful = if args.stateful {
+        if args.format != FORMAT_CAR_KEY_CCC {
+            bail!(UsageError(format!(
+                "--stateful supports the car key only ({FORMAT_CAR_KEY_CCC})"
+            )));
+        }
+        Some((car_key::offer(content.clone())?, car_key::owner_key(args.owner_key.as_deref())?))
+    } else {
+        None
+    };
     let info = ProvisioningInformation::new(args.format, content)
         .map_err(|e| UsageError(format!("invalid Provisioning Information: {e}")))?;
     let client = crate::client(&args.relay, args.ca_cert.as_deref())?;
@@ -42,10 +54,23 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         notification_token: None,
     };
 
+    let (separate_secret, qr) = (args.separate_secret, args.qr);
+    if let Some((offer, key)) = stateful {
+        let print = |share: &Share| print_share(share, separate_secret, qr);
+        return car_key::share_as_owner(&client, offer, key, options, args.patience.into(), print)
+            .await
+            .context("the car-key share did not complete");
+    }
+
     eprintln!("Encrypting the share and storing it on the relay...");
     let share = client.share(&info, options).await.context("could not create the share")?;
+    print_share(&share, separate_secret, qr)
+}
 
-    let (link, secret) = if args.separate_secret {
+/// Prints the share URL on stdout (and the secret on a second line, when separate), and the QR
+/// code and a reminder on stderr.
+fn print_share(share: &Share, separate_secret: bool, qr: bool) -> anyhow::Result<()> {
+    let (link, secret) = if separate_secret {
         (share.url().without_secret().to_string(), Some(share.secret().to_base64()))
     } else {
         (share.url().to_string(), None)
@@ -58,7 +83,7 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
     stdout.flush().context("could not write the share URL")?;
     drop(stdout);
 
-    if args.qr {
+    if qr {
         eprintln!("{}", qr_code(&link)?);
     }
     if secret.is_some() {

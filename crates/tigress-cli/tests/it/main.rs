@@ -1,5 +1,6 @@
 //! Integration tests of the `tigress` binary, run as a subprocess against a real relay.
 
+mod car_key;
 mod cli;
 mod interop;
 mod process;
