@@ -169,9 +169,13 @@ impl SqliteStore {
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let conn = readers.take()?;
+            // One read transaction, so that every query of `f` sees the same snapshot (a row
+            // and its messages from the same commit).
+            conn.execute_batch("BEGIN").map_err(backend)?;
             let result = f(&conn);
+            let ended = conn.execute_batch("COMMIT").map_err(backend);
             readers.give_back(conn);
-            result
+            ended.and(result)
         })
         .await
         .map_err(|_| StoreError::Unavailable)?
@@ -872,6 +876,33 @@ mod tests {
         assert!(matches!(denied, Err(StoreError::Conflict(_))));
         assert!(allowed.is_ok());
         assert_eq!(store.read(id, sender, None, 0, 0).await.unwrap().payload.data, "BBBB");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_sees_the_row_and_its_messages_from_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path(), Durability::DangerOff, LOG).unwrap());
+        let mailbox = new_mailbox(i64::MAX);
+        let (id, sender) = (mailbox.id, mailbox.sender);
+        store.create(mailbox, None, 0).await.unwrap();
+        let writer = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for _ in 0..300 {
+                    let payload = Payload { kind: "AEAD_AES_128_GCM".into(), data: "QUJD".into() };
+                    store.update(id, sender, payload, None, None, 0).await.unwrap();
+                }
+            })
+        };
+        while !writer.is_finished() {
+            let view = store.read(id, sender, None, 0, 0).await.unwrap();
+            let newest = view.messages.last().map_or(0, |m| m.seq);
+            assert_eq!(
+                newest, view.last_seq,
+                "lastSeq and the messages come from different commits"
+            );
+        }
+        writer.await.unwrap();
     }
 
     #[tokio::test]
