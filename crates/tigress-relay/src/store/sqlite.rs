@@ -881,7 +881,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_sees_the_row_and_its_messages_from_one_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path(), Durability::DangerOff, LOG).unwrap());
+        let long_log = LogLimits { max_messages: 1000, max_bytes: u64::MAX };
+        let store =
+            Arc::new(SqliteStore::open(dir.path(), Durability::DangerOff, long_log).unwrap());
         let mailbox = new_mailbox(i64::MAX);
         let (id, sender) = (mailbox.id, mailbox.sender);
         store.create(mailbox, None, 0).await.unwrap();
