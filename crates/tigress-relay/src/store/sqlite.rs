@@ -15,7 +15,7 @@ use std::thread;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
 use tigress_proto::{AccessRights, MailboxId};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::{
     Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
@@ -27,8 +27,9 @@ use crate::mailbox::{
 
 /// The most jobs one commit carries; bounds the latency a batch adds.
 const MAX_BATCH: usize = 256;
-/// Idle read-only connections kept for reuse.
-const MAX_IDLE_READERS: usize = 8;
+/// Read-only connections, and so reads running at once: more readers than this wait for a
+/// connection rather than opening (and parsing the schema of) a new one each time.
+const READERS: usize = 8;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS mailboxes (
@@ -89,6 +90,7 @@ pub struct SqliteStore {
     erased: Arc<AtomicBool>,
     stats: Arc<WriterStats>,
     log: LogLimits,
+    reader_slots: Arc<Semaphore>,
 }
 
 /// Counters of the writer thread: how well group commit batches.
@@ -134,6 +136,7 @@ impl SqliteStore {
             erased: Arc::new(AtomicBool::new(false)),
             stats,
             log,
+            reader_slots: Arc::new(Semaphore::new(READERS)),
         })
     }
 
@@ -167,7 +170,12 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = Arc::clone(&self.readers);
+        let slot = Arc::clone(&self.reader_slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable)?;
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let conn = readers.take()?;
             // One read transaction, so that every query of `f` sees the same snapshot (a row
             // and its messages from the same commit).
@@ -464,7 +472,7 @@ impl Readers {
 
     fn give_back(&self, conn: Connection) {
         if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < MAX_IDLE_READERS {
+            if idle.len() < READERS {
                 idle.push(conn);
             }
         }
