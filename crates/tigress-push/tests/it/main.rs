@@ -1,0 +1,1 @@
+//! Integration tests of tigress-push against local provider servers.
