@@ -4,6 +4,7 @@
 //! `POST /3/device/<token>` with `apns-push-type: background`, `apns-priority: 5` and the body
 //! [`BODY`].
 
+use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -38,8 +39,8 @@ pub struct Apns {
 impl Apns {
     /// Checks the configuration, reads the signing key and sets up the HTTP/2 client.
     ///
-    /// Over https, HTTP/2 is agreed through ALPN; over plain http (a loopback test server) it is
-    /// spoken from the first byte.
+    /// APNs speaks only HTTP/2: over https the client offers only `h2` in ALPN; over plain http
+    /// (a loopback test server) it speaks HTTP/2 from the first byte.
     pub fn new(config: &ApnsConfig) -> Result<Self, ConfigError> {
         let invalid = |field, reason| ConfigError::InvalidField { provider: APNS, field, reason };
         let base_url = http::service_url(APNS, "base_url", &config.base_url)?;
@@ -56,14 +57,18 @@ impl Apns {
         let key = Es256::from_pem(config.private_key_pem.expose_secret()).map_err(|reason| {
             ConfigError::InvalidKey { provider: APNS, field: "private_key_pem", reason }
         })?;
-        let mut client = http::client_builder();
-        if http::is_plain_http(&base_url) {
-            client = client.http2_prior_knowledge();
-        }
-        let client =
-            client.build().map_err(|source| ConfigError::HttpClient { provider: APNS, source })?;
+        let client = http::client_builder()
+            .http2_prior_knowledge()
+            .build()
+            .map_err(|source| ConfigError::HttpClient { provider: APNS, source })?;
         let token = ProviderToken::new(key, config.team_id.clone(), config.key_id.clone());
         Ok(Self { client, base_url, topic, token })
+    }
+}
+
+impl fmt::Debug for Apns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Apns").field("base_url", &self.base_url).finish_non_exhaustive()
     }
 }
 

@@ -10,6 +10,7 @@
 //!
 //! High priority is what lets the message wake an Android app in Doze.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -138,6 +139,12 @@ impl Fcm {
             value: granted.access_token,
             expires: now + Duration::from_secs(granted.expires_in),
         })
+    }
+}
+
+impl fmt::Debug for Fcm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fcm").field("send_url", &self.send_url).finish_non_exhaustive()
     }
 }
 

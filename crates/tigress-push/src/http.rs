@@ -58,11 +58,6 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Whether a configured URL is plain http (so HTTP/2 must be spoken without ALPN).
-pub(crate) fn is_plain_http(url: &str) -> bool {
-    url.starts_with("http:")
-}
-
 /// A transport failure as a [`PushError::Transient`], without the URL reqwest would print.
 pub(crate) fn transport_error(error: &reqwest::Error) -> PushError {
     let what = if error.is_timeout() {

@@ -12,6 +12,7 @@
 mod address;
 mod ece;
 
+use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -135,6 +136,15 @@ impl WebPush {
         });
         let jwt = self.vapid.sign(&header, &claims);
         format!("vapid t={jwt}, k={}", self.vapid_public)
+    }
+}
+
+impl fmt::Debug for WebPush {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebPush")
+            .field("vapid_public_key", &self.vapid_public)
+            .field("danger_allow_insecure_endpoints", &self.allow_insecure)
+            .finish_non_exhaustive()
     }
 }
 
