@@ -3,6 +3,7 @@
 
 mod apns;
 mod fcm;
+mod privacy;
 mod pusher;
 mod support;
 mod webpush;
