@@ -1,8 +1,8 @@
 //! Apple Push Notification service: HTTP/2 with token-based (JWT) authentication.
 //!
 //! Sends a background push, which wakes the app without showing anything:
-//! `POST /3/device/<token>` with `apns-push-type: background`, `apns-priority: 5` and the body
-//! [`BODY`].
+//! `POST /3/device/<token>` with `apns-push-type: background`, `apns-priority: 5`, an
+//! `apns-expiration` a day ahead and the body [`BODY`].
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::config::{ApnsConfig, ConfigError};
 use crate::http::{self, read_capped, transport_error};
 use crate::jwt::Es256;
-use crate::{APNS, Provider, PushError};
+use crate::{APNS, KEEP_UNDELIVERED_SECS, Provider, PushError};
 
 /// The whole notification: "new content is available", nothing else.
 const BODY: &str = r#"{"aps":{"content-available":1}}"#;
@@ -83,7 +83,8 @@ impl Provider for Apns {
         let url = format!("{}/3/device/{device}", self.base_url);
         let mut refreshed = false;
         loop {
-            let jwt = self.token.current(Instant::now(), http::unix_now());
+            let now = http::unix_now();
+            let jwt = self.token.current(Instant::now(), now);
             let response = self
                 .client
                 .post(&url)
@@ -91,6 +92,7 @@ impl Provider for Apns {
                 .header("apns-topic", self.topic.clone())
                 .header("apns-push-type", "background")
                 .header("apns-priority", "5")
+                .header("apns-expiration", now + KEEP_UNDELIVERED_SECS)
                 .header(CONTENT_TYPE, "application/json")
                 .body(BODY)
                 .send()

@@ -24,10 +24,12 @@
 //!
 //! # What is sent
 //!
-//! - APNs: a background push, `{"aps":{"content-available":1}}`, priority 5.
+//! - APNs: a background push, `{"aps":{"content-available":1}}`, priority 5, kept for a day if
+//!   the device is offline.
 //! - FCM: `{"message":{"token":"<tokenData>","data":{},"android":{"priority":"high"}}}`, a data
 //!   message with no data.
-//! - Web Push: the encrypted plaintext `{"changed":true}`, [`WEB_PUSH_PLAINTEXT`].
+//! - Web Push: the encrypted plaintext `{"changed":true}`, [`WEB_PUSH_PLAINTEXT`], kept for a day
+//!   if the device is offline.
 //!
 //! # What it does not do
 //!
@@ -61,6 +63,9 @@ pub const FCM: &str = "com.google.fcm";
 /// Token type of Web Push subscriptions (browsers and UnifiedPush distributors); `tokenData` is the
 /// JSON `PushSubscription` with `endpoint` and `keys.p256dh`, `keys.auth`.
 pub const WEB_PUSH: &str = "org.w3.webpush";
+
+/// How long a push service keeps an undelivered wake-up for an offline device, in seconds: a day.
+const KEEP_UNDELIVERED_SECS: u64 = 24 * 3600;
 
 /// One push service, able to deliver a content-free wake-up to a token of one type.
 ///

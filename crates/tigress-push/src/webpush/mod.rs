@@ -27,13 +27,10 @@ use url::{Host, Url};
 use crate::config::{ConfigError, WebPushConfig};
 use crate::http::{self, transport_error};
 use crate::jwt::Es256;
-use crate::{Provider, PushError, WEB_PUSH};
+use crate::{KEEP_UNDELIVERED_SECS, Provider, PushError, WEB_PUSH};
 
 /// The plaintext of every Web Push message: it says that something changed, and nothing else.
 pub const WEB_PUSH_PLAINTEXT: &str = r#"{"changed":true}"#;
-
-/// How long the push service keeps a message for an offline device, in seconds: a day.
-const TTL_SECONDS: u32 = 24 * 3600;
 
 /// Lifetime of a VAPID JWT. RFC 8292 §2 allows at most 24 hours; half that leaves room for clock
 /// skew.
@@ -167,7 +164,7 @@ impl Provider for WebPush {
         let response = self
             .client
             .post(endpoint)
-            .header("ttl", TTL_SECONDS)
+            .header("ttl", KEEP_UNDELIVERED_SECS)
             .header("urgency", "high")
             .header(CONTENT_ENCODING, "aes128gcm")
             .header(CONTENT_TYPE, "application/octet-stream")

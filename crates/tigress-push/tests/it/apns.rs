@@ -43,6 +43,8 @@ async fn delivers_a_background_push_over_http2_with_a_valid_provider_token() {
     assert_eq!(request.header("apns-topic"), TOPIC);
     assert_eq!(request.header("apns-push-type"), "background");
     assert_eq!(request.header("apns-priority"), "5");
+    let expiration: i64 = request.header("apns-expiration").parse().unwrap();
+    assert!(expiration > unix_now() && expiration <= unix_now() + 24 * 3600, "kept a day at most");
 
     let jwt = request.header("authorization").strip_prefix("bearer ").expect("a bearer token");
     let (header, claims) = verify_es256(jwt, &public);

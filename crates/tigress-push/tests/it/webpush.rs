@@ -186,6 +186,8 @@ async fn refuses_insecure_and_non_public_endpoints_without_connecting() {
         format!("https://[::1]:{port}/push/x"),
         format!("https://[::ffff:127.0.0.1]:{port}/push/x"),
         format!("https://0.0.0.0:{port}/push/x"),
+        format!("https://2130706433:{port}/push/x"),
+        format!("https://0x7f.1:{port}/push/x"),
         "http://push.example/push/x".to_owned(),
         "https://10.0.0.1/push/x".to_owned(),
         "https://172.16.5.4/push/x".to_owned(),
