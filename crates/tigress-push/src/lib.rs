@@ -9,15 +9,35 @@
 //! token the provider called [`Delivery::Gone`]. [`Pusher::from_config`] builds the providers
 //! named in a [`PushConfig`].
 //!
+//! ```no_run
+//! # use tigress_push::{ConfigError, PushConfig};
+//! # async fn after_update(config: &PushConfig) -> Result<(), ConfigError> {
+//! use tigress_push::{Delivery, Pusher};
+//!
+//! let pusher = Pusher::from_config(config)?;
+//! // The other party's token, as stored with the mailbox.
+//! let (token_type, token_data) = ("com.apple.apns", "5b2d1c0a9e8f7d6c5b4a39281706f5e4");
+//! let delivery = pusher.notify(token_type, token_data);
+//! // The update's answer does not wait; whoever awaits the handle can drop a dead token.
+//! if let Ok(Delivery::Gone) = delivery.await {
+//!     // forget the token
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Token types
 //!
 //! A mailbox's notification token is `{type, tokenData}`. The types this crate delivers:
 //!
-//! | `type` | `tokenData` | provider |
-//! | --- | --- | --- |
-//! | [`APNS`] `com.apple.apns` | the device token in hex | [`Apns`]: Apple Push Notification service, HTTP/2, token (JWT) authentication |
-//! | [`FCM`] `com.google.fcm` | the FCM registration token | [`Fcm`]: Firebase Cloud Messaging HTTP v1, OAuth2 service account |
-//! | [`WEB_PUSH`] `org.w3.webpush` | a JSON `PushSubscription`: `{"endpoint": "https://…", "keys": {"p256dh": "<b64url>", "auth": "<b64url>"}}` | [`WebPush`]: RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID; also reaches UnifiedPush distributors |
+//! - [`APNS`], `com.apple.apns`: `tokenData` is the device token in hex. Delivered by [`Apns`]:
+//!   Apple Push Notification service over HTTP/2, with token (JWT) authentication.
+//! - [`FCM`], `com.google.fcm`: `tokenData` is the FCM registration token. Delivered by [`Fcm`]:
+//!   Firebase Cloud Messaging HTTP v1, as an OAuth 2.0 service account.
+//! - [`WEB_PUSH`], `org.w3.webpush`: `tokenData` is a JSON `PushSubscription`,
+//!   `{"endpoint": "https://…", "keys": {"p256dh": "<b64url>", "auth": "<b64url>"}}`. Delivered
+//!   by [`WebPush`]: RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID. UnifiedPush
+//!   distributors take the same.
 //!
 //! Only `com.apple.apns` is named by the drafts; the other two are this project's identifiers.
 //! Other types are stored by the relay but never pushed ([`Pusher::supports`] is `false`).

@@ -29,7 +29,8 @@ async fn server(sends: &[(u16, &str)], token_answer: Option<(u16, &str)>) -> Ser
             return answer.clone();
         }
         let n = granted.fetch_add(1, Ordering::SeqCst) + 1;
-        let grant = json!({"access_token": format!("access-{n}"), "expires_in": 3599, "token_type": "Bearer"});
+        let token = format!("access-{n}");
+        let grant = json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"});
         (200, grant.to_string())
     })
     .await

@@ -40,7 +40,10 @@ impl Subscriber {
         json!({
             "endpoint": endpoint,
             "expirationTime": null,
-            "keys": {"p256dh": URL_SAFE_NO_PAD.encode(p256dh), "auth": URL_SAFE_NO_PAD.encode(self.auth)},
+            "keys": {
+                "p256dh": URL_SAFE_NO_PAD.encode(p256dh),
+                "auth": URL_SAFE_NO_PAD.encode(self.auth),
+            },
         })
         .to_string()
     }
