@@ -247,6 +247,11 @@ pub struct RelayArgs {
           default_value_t = Limits::default().max_wait.into())]
     pub max_wait: humantime::Duration,
 
+    /// TOML file configuring push providers ([apns], [fcm], [web_push]); see docs/PUSH.md.
+    /// Without it, no push is sent and clients wait with long-polling reads.
+    #[arg(long, env = "TIGRESS_PUSH_CONFIG", value_name = "FILE")]
+    pub push_config: Option<PathBuf>,
+
     /// How often expired mailboxes are erased.
     #[arg(long, env = "TIGRESS_SWEEP_INTERVAL", value_name = "DURATION", default_value = "60s")]
     pub sweep_interval: humantime::Duration,

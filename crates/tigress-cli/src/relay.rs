@@ -8,11 +8,17 @@ use tigress_relay::{Durability, Limits, RelayConfig, TlsFiles};
 use tracing_subscriber::EnvFilter;
 
 use crate::args::{LogFormat, RelayArgs};
+use crate::exit::UsageError;
 
 /// Runs the relay until a shutdown signal, then shuts it down gracefully.
 pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
     init_logging(args.log_format)?;
-    let config = config(args);
+    let push = match &args.push_config {
+        Some(path) => push_config(path)?,
+        None => tigress_push::PushConfig::default(),
+    };
+    let mut config = config(args);
+    config.push = push;
     tigress_relay::run_until(config, shutdown_signal())
         .await
         .context("the relay stopped with an error")
@@ -42,6 +48,15 @@ fn config(args: RelayArgs) -> RelayConfig {
     config.sweep_interval = args.sweep_interval.into();
     config.durability = if args.danger_no_fsync { Durability::DangerOff } else { Durability::Full };
     config
+}
+
+/// Reads the push providers' configuration. An unknown key is an error that names it.
+fn push_config(path: &std::path::Path) -> anyhow::Result<tigress_push::PushConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the push configuration {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        UsageError(format!("invalid push configuration {}: {e}", path.display())).into()
+    })
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).

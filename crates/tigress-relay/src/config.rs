@@ -24,6 +24,8 @@ pub struct RelayConfig {
     pub sweep_interval: Duration,
     /// Whether commits wait for the disk. Only benchmarks turn this off.
     pub durability: Durability,
+    /// Push providers to wake the other party after an update; none by default.
+    pub push: tigress_push::PushConfig,
 }
 
 impl RelayConfig {
@@ -38,6 +40,7 @@ impl RelayConfig {
             limits: Limits::default(),
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
+            push: tigress_push::PushConfig::default(),
         }
     }
 }

@@ -16,8 +16,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tigress_proto::wire::{
     CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_CLAIM, HEADER_PREFER,
-    HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID, LEGACY_DEVICE_CLAIM_HEADERS, PreviewResponse,
-    ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest, UpdateMailboxResponse,
+    HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID, LEGACY_DEVICE_CLAIM_HEADERS, NotificationToken,
+    Party, PreviewResponse, ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest,
+    UpdateMailboxResponse,
 };
 use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
@@ -27,6 +28,7 @@ use crate::mailbox::{self, ClaimHash, RequestHash};
 use crate::preview;
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView};
 use crate::waiters::Waiters;
+use tigress_push::{Delivery, Pusher};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -37,6 +39,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Readers waiting for a mailbox to change.
     pub waiters: Arc<Waiters>,
+    /// Push providers, to wake the other party after an update.
+    pub pusher: Pusher,
 }
 
 /// Settings the handlers read.
@@ -45,8 +49,6 @@ pub struct Settings {
     pub public_url: String,
     /// Request and field limits.
     pub limits: Limits,
-    /// Token types the relay can push to. None yet: every share polls.
-    pub push_types: Vec<String>,
     /// The OpenAPI document, rendered once.
     pub openapi_json: String,
 }
@@ -55,9 +57,29 @@ impl Settings {
     fn url_link(&self, id: MailboxId) -> String {
         format!("{}/v1/m/{id}", self.public_url)
     }
+}
 
+impl AppState {
+    /// `isPushNotificationSupported`: the relay can push to this token type.
     fn push_supported(&self, token_type: Option<&str>) -> bool {
-        token_type.is_some_and(|t| self.push_types.iter().any(|p| p == t))
+        token_type.is_some_and(|t| self.pusher.supports(t))
+    }
+
+    /// Wakes the other party after an update, in the background: the update's answer never
+    /// waits for, or fails with, a push. A token the provider calls gone is dropped.
+    fn wake_peer(&self, id: MailboxId, peer: Option<(Party, NotificationToken)>) {
+        let Some((role, token)) = peer else {
+            return;
+        };
+        let delivery = self.pusher.notify(&token.kind, &token.token_data);
+        let store = Arc::clone(&self.store);
+        tokio::spawn(async move {
+            if let Ok(Delivery::Gone) = delivery.await {
+                if let Err(e) = store.forget_token(id, role, token.token_data, unix_now()).await {
+                    tracing::debug!(error = %e, "could not drop a push token the provider called gone");
+                }
+            }
+        });
     }
 }
 
@@ -293,7 +315,7 @@ async fn create_mailbox(
     let created = state.store.create(mailbox, request, now).await?;
     let response = CreateMailboxResponse {
         url_link: settings.url_link(created.id),
-        is_push_notification_supported: settings.push_supported(created.token_type.as_deref()),
+        is_push_notification_supported: state.push_supported(created.token_type.as_deref()),
     };
     Ok((status_of(created.outcome), Json(response)))
 }
@@ -428,7 +450,7 @@ async fn read_waiting(
     state: &AppState,
     id: MailboxId,
     caller: ClaimHash,
-    mut token: Option<tigress_proto::wire::NotificationToken>,
+    mut token: Option<NotificationToken>,
     after: u64,
     wait: Duration,
 ) -> Result<ReadView, ApiError> {
@@ -505,8 +527,9 @@ async fn update_mailbox(
         .await?;
     if updated.outcome == Outcome::Done {
         state.waiters.wake(id);
+        state.wake_peer(id, updated.peer_token);
     }
-    let supported = state.settings.push_supported(updated.token_type.as_deref());
+    let supported = state.push_supported(updated.token_type.as_deref());
     let response = UpdateMailboxResponse { is_push_notification_supported: supported };
     Ok((status_of(updated.outcome), Json(response)))
 }

@@ -8,7 +8,8 @@
 //! claim or request id in the clear, and never logs claims, request ids, tokens, payloads, share
 //! URLs or client addresses.
 //!
-//! It does not send push notifications yet, and it does not link the client SDK.
+//! After an update it wakes the other party with a content-free push ([`tigress_push`]) when
+//! that party registered a token of a configured type. It does not link the client SDK.
 
 pub mod config;
 pub mod error;
@@ -21,4 +22,4 @@ pub mod waiters;
 
 pub use config::{Durability, Limits, RelayConfig, TlsFiles};
 pub use http::{AppState, Settings, app};
-pub use server::{RunningRelay, run_until, start};
+pub use server::{RunningRelay, run_until, start, start_with_pusher};

@@ -18,6 +18,7 @@ use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::store::MailboxStore;
 use crate::store::sqlite::SqliteStore;
 use crate::waiters::Waiters;
+use tigress_push::Pusher;
 
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -65,6 +66,16 @@ pub async fn run_until(
 
 /// Starts the relay in the background and returns once it listens.
 pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
+    let pusher = Pusher::from_config(&config.push).context("invalid push configuration")?;
+    start_with_pusher(config, pusher).await
+}
+
+/// Like [`start`], with push providers built by the caller (tests, embedding) instead of
+/// `config.push`.
+pub async fn start_with_pusher(
+    config: RelayConfig,
+    pusher: Pusher,
+) -> anyhow::Result<RunningRelay> {
     check_transport(&config)?;
     let store = SqliteStore::open(&config.data_dir, config.durability, config.limits.log())
         .with_context(|| format!("could not open the store in {}", config.data_dir.display()))?;
@@ -84,13 +95,14 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
     let settings = Settings {
         public_url: base_url.clone(),
         limits: config.limits.clone(),
-        push_types: Vec::new(),
         openapi_json: ApiDoc::openapi()
             .to_pretty_json()
             .context("rendering the OpenAPI document")?,
     };
     let waiters = Arc::new(Waiters::default());
-    let router = app(AppState { store: Arc::clone(&store), settings: Arc::new(settings), waiters });
+    let state =
+        AppState { store: Arc::clone(&store), settings: Arc::new(settings), waiters, pusher };
+    let router = app(state);
     let service = router.into_make_service();
 
     let handle = Handle::new();

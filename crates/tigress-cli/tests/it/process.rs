@@ -218,3 +218,49 @@ fn ctrl_c_shuts_the_relay_down_gracefully() {
     assert!(exit.success(), "{exit}; log:\n{}", relay.log());
     assert!(relay.log().contains("shutting down"), "{}", relay.log());
 }
+
+#[test]
+fn an_unknown_key_in_the_push_configuration_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("push.toml");
+    std::fs::write(
+        &file,
+        "[web_push]\nsubject = \"mailto:ops@relay.example\"\nvapid_key = \"x\"\n",
+    )
+    .unwrap();
+    let output = tigress()
+        .args(["relay", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--push-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("vapid_key"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_configured_provider_makes_push_supported_for_its_token_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("push.toml");
+    let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    std::fs::write(&file, format!("[web_push]\nsubject = \"mailto:ops@relay.example\"\nvapid_private_key_pem = '''\n{key}'''\n")).unwrap();
+    let relay = Relay::start_with(&["--push-config", file.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let mut body = create_body("QUFB");
+    for (kind, supported) in [("org.w3.webpush", true), ("com.apple.apns", false)] {
+        body["notificationToken"] = json!({"type": kind, "tokenData": "{\"endpoint\":\"https://push.example/x\",\"keys\":{\"p256dh\":\"a\",\"auth\":\"b\"}}"});
+        let (status, created) = send(
+            &http,
+            reqwest::Method::POST,
+            &format!("{}/v1/m", relay.base()),
+            &uuid(),
+            &uuid(),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, 200, "{created}");
+        assert_eq!(created["isPushNotificationSupported"], supported, "{kind}");
+    }
+}

@@ -73,8 +73,9 @@ pub struct Updated {
     pub outcome: Outcome,
     /// The caller's token type after the update.
     pub token_type: Option<String>,
-    /// The other party's push token, to wake it (none on a replay: nothing new was written).
-    pub peer_token: Option<NotificationToken>,
+    /// The other party and its push token, to wake it (none on a replay: nothing new was
+    /// written).
+    pub peer_token: Option<(Party, NotificationToken)>,
 }
 
 /// The preview: what anyone with the URL may see.
@@ -152,6 +153,15 @@ pub trait MailboxStore: Send + Sync + 'static {
         request: Option<RequestHash>,
         now: i64,
     ) -> Result<Outcome, StoreError>;
+
+    /// Drops `role`'s push token if it is still `token_data` (the provider said it is gone).
+    async fn forget_token(
+        &self,
+        id: MailboxId,
+        role: Party,
+        token_data: String,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     /// Erases every mailbox expired at `now`; returns how many.
     async fn sweep(&self, now: i64) -> Result<u64, StoreError>;

@@ -318,7 +318,7 @@ impl MailboxStore for SqliteStore {
             if let Some(request) = &request {
                 record_request(conn, &id, &caller, Operation::Update, request)?;
             }
-            let peer_token = row.token(role.peer()).cloned();
+            let peer_token = row.token(role.peer()).cloned().map(|token| (role.peer(), token));
             Ok(Updated { outcome: Outcome::Done, token_type, peer_token })
         })
         .await
@@ -361,6 +361,24 @@ impl MailboxStore for SqliteStore {
                 }
                 Ok(Outcome::Done)
             })
+        })
+        .await
+    }
+
+    async fn forget_token(
+        &self,
+        id: MailboxId,
+        role: Party,
+        token_data: String,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let row = load_live(conn, &id, now)?;
+            // Only the token the provider refused: the party may have sent a new one since.
+            if row.token(role).is_some_and(|token| token.token_data == token_data) {
+                store_token(conn, &id, role, None)?;
+            }
+            Ok(())
         })
         .await
     }

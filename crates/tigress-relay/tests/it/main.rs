@@ -8,5 +8,6 @@ mod messages;
 mod openapi;
 mod preview;
 mod privacy;
+mod push;
 mod support;
 mod tls;

@@ -1,0 +1,180 @@
+//! Waking the other party after an update, through the push providers, and what the relay
+//! does with their answers. The providers' own protocols are tested in tigress-push.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tigress_push::{Provider, PushError, Pusher, RetryPolicy};
+use tigress_relay::RelayConfig;
+
+use crate::support::*;
+
+/// A provider for `com.apple.apns` that records what it is asked to send and answers with the
+/// outcome set for that token.
+struct Recorder {
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl Provider for Recorder {
+    fn token_type(&self) -> &'static str {
+        tigress_push::APNS
+    }
+
+    async fn send(&self, token_data: &str) -> Result<(), PushError> {
+        self.sent.lock().unwrap().push(token_data.to_owned());
+        match token_data {
+            "gone-token" => Err(PushError::Gone),
+            "flaky-token" => Err(PushError::Transient("unavailable".into())),
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn relay_with_recorder() -> (TestRelay, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder { sent: Mutex::new(Vec::new()) });
+    let retry = RetryPolicy {
+        attempts: 2,
+        first_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+    };
+    let pusher = Pusher::new(vec![recorder.clone() as Arc<dyn Provider>], retry);
+    let dir = tempfile::tempdir().unwrap();
+    let config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+    let relay = tigress_relay::start_with_pusher(config, pusher).await.unwrap();
+    let http = reqwest::Client::new();
+    (TestRelay { relay: Some(relay), dir, http }, recorder)
+}
+
+fn apns(data: &str) -> serde_json::Value {
+    json!({"type": "com.apple.apns", "tokenData": data})
+}
+
+/// Waits until the recorder has `n` entries (pushes run in the background).
+async fn recorded(recorder: &Recorder, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let sent = recorder.sent.lock().unwrap().clone();
+        if sent.len() >= n {
+            return sent;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    recorder.sent.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn each_update_wakes_the_other_party_only() {
+    let (relay, recorder) = relay_with_recorder().await;
+    let sender = new_uuid();
+    let mut body = create_body();
+    body["notificationToken"] = apns("sender-token");
+    body["mailboxConfiguration"] = json!({"accessRights": "RWD"});
+    let created = relay.send(Method::POST, "/v1/m", Some(&sender), None, Some(&body)).await;
+    assert_eq!(created.json()["isPushNotificationSupported"], true);
+    let path = mailbox_path(&created);
+
+    let receiver = new_uuid();
+    let read = relay
+        .send(
+            Method::POST,
+            &path,
+            Some(&receiver),
+            None,
+            Some(&json!({"notificationToken": apns("receiver-token")})),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK);
+
+    let id = new_uuid();
+    let reply = relay
+        .send(
+            Method::PUT,
+            &path,
+            Some(&receiver),
+            Some(&id),
+            Some(&json!({"payload": payload("AAAA")})),
+        )
+        .await;
+    assert_eq!(reply.json()["isPushNotificationSupported"], true, "about the caller's own token");
+    assert_eq!(recorded(&recorder, 1).await, vec!["sender-token"]);
+
+    // A repeated update does nothing new, so it wakes no one.
+    let again = relay
+        .send(
+            Method::PUT,
+            &path,
+            Some(&receiver),
+            Some(&id),
+            Some(&json!({"payload": payload("AAAA")})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    relay
+        .send(Method::PUT, &path, Some(&sender), None, Some(&json!({"payload": payload("QkJC")})))
+        .await;
+    assert_eq!(recorded(&recorder, 2).await, vec!["sender-token", "receiver-token"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        recorder.sent.lock().unwrap().len(),
+        2,
+        "no push for the replay or to the writer itself"
+    );
+}
+
+#[tokio::test]
+async fn unknown_token_types_are_stored_but_not_pushed() {
+    let (relay, recorder) = relay_with_recorder().await;
+    let sender = new_uuid();
+    let mut body = create_body();
+    body["notificationToken"] = json!({"type": "com.example.unknown", "tokenData": "x"});
+    let created = relay.send(Method::POST, "/v1/m", Some(&sender), None, Some(&body)).await;
+    assert_eq!(created.json()["isPushNotificationSupported"], false);
+    let path = mailbox_path(&created);
+    let receiver = new_uuid();
+    relay.send(Method::POST, &path, Some(&receiver), None, None).await;
+    relay
+        .send(Method::PUT, &path, Some(&sender), None, Some(&json!({"payload": payload("AAAA")})))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(recorder.sent.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_gone_token_is_dropped_and_a_failing_push_never_fails_the_update() {
+    let (relay, recorder) = relay_with_recorder().await;
+    for (token, sends_after_two_updates) in [("gone-token", 1), ("flaky-token", 4)] {
+        recorder.sent.lock().unwrap().clear();
+        let sender = new_uuid();
+        let mut body = create_body();
+        body["notificationToken"] = apns(token);
+        body["mailboxConfiguration"] = json!({"accessRights": "RWD"});
+        let path = mailbox_path(
+            &relay.send(Method::POST, "/v1/m", Some(&sender), None, Some(&body)).await,
+        );
+        let receiver = new_uuid();
+        relay.send(Method::POST, &path, Some(&receiver), None, None).await;
+        for _ in 0..2 {
+            let update = relay
+                .send(
+                    Method::PUT,
+                    &path,
+                    Some(&receiver),
+                    None,
+                    Some(&json!({"payload": payload("AAAA")})),
+                )
+                .await;
+            assert_eq!(update.status, StatusCode::OK, "{token}");
+            // Let the background delivery (and a drop of the token) finish.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Gone: one attempt, then the token is dropped and the second update pushes nothing.
+        // Transient: two attempts per update, both updates push, and the token is kept.
+        assert_eq!(
+            recorded(&recorder, sends_after_two_updates).await.len(),
+            sends_after_two_updates,
+            "{token}"
+        );
+    }
+}
