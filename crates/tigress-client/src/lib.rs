@@ -37,7 +37,7 @@ pub use error::Error;
 pub use receive::{PendingShare, ReceivedShare};
 pub use share::Share;
 pub use tigress_proto::flow::{Preview, ShareOptions};
-pub use tigress_proto::wire::{DisplayInformation, Party};
+pub use tigress_proto::wire::{DisplayInformation, NotificationToken, Party};
 pub use tigress_proto::{
     AccessRights, Algorithm, DeviceClaim, ProvisioningInformation, Secret, ShareUrl, Vertical,
 };

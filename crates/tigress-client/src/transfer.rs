@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::OsRng;
 use tigress_proto::ProvisioningInformation;
 use tigress_proto::flow::{HttpRequest, Session};
-use tigress_proto::wire::Party;
+use tigress_proto::wire::{NotificationToken, Party};
 
 use crate::{Client, Error};
 
@@ -30,6 +30,13 @@ impl Transfer {
     /// This device's role in the transfer.
     pub fn role(&self) -> Party {
         self.session.role()
+    }
+
+    /// Registers this device's push token with its next message, so the relay wakes the device
+    /// when the peer writes. On such a push, call [`Transfer::next_message`]: the message is
+    /// already there and it returns at once. Without push, `next_message` waits on the relay.
+    pub fn set_push_token(&mut self, token: NotificationToken) {
+        self.session.set_push_token(token);
     }
 
     /// Sends the next message. A send lost in transit is repeated once with the same request id,

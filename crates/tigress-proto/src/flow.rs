@@ -612,11 +612,26 @@ pub struct Session {
     cursor: u64,
     pending: VecDeque<ProvisioningInformation>,
     outstanding: Option<Outstanding>,
+    push_token: Option<NotificationToken>,
 }
 
 impl Session {
     fn new(share: ShareUrl, claim: DeviceClaim, conversation: Conversation, cursor: u64) -> Self {
-        Self { share, claim, conversation, cursor, pending: VecDeque::new(), outstanding: None }
+        Self {
+            share,
+            claim,
+            conversation,
+            cursor,
+            pending: VecDeque::new(),
+            outstanding: None,
+            push_token: None,
+        }
+    }
+
+    /// Registers this device's push token with its next message, so the relay wakes it when the
+    /// peer writes (§15). Use a token made for this share only.
+    pub fn set_push_token(&mut self, token: NotificationToken) {
+        self.push_token = Some(token);
     }
 
     /// This device's role.
@@ -642,7 +657,7 @@ impl Session {
     ) -> HttpRequest {
         let payload = self.conversation.seal(info, rng);
         let id = RequestId::random(rng);
-        let body = UpdateMailboxRequest { payload, notification_token: None };
+        let body = UpdateMailboxRequest { payload, notification_token: self.push_token.take() };
         let request = update_request(&self.share, &self.claim, &id, &body);
         self.outstanding = Some(Outstanding::Send(id));
         request

@@ -122,3 +122,52 @@ async fn a_message_reflected_back_to_its_author_is_rejected() {
     assert!(matches!(result, Err(Error::Transfer(TransferError::Reflected))), "{result:?}");
     drop(sender);
 }
+
+/// Records the push tokens it is asked to wake.
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl tigress_push::Provider for Recorder {
+    fn token_type(&self) -> &'static str {
+        tigress_push::APNS
+    }
+
+    async fn send(&self, token_data: &str) -> Result<(), tigress_push::PushError> {
+        self.0.lock().unwrap().push(token_data.to_owned());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_registered_push_token_is_woken_when_the_peer_writes() {
+    let recorder = std::sync::Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
+    let pusher =
+        tigress_push::Pusher::new(vec![recorder.clone()], tigress_push::RetryPolicy::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        tigress_relay::RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+    let relay = tigress_relay::start_with_pusher(config, pusher).await.unwrap();
+    let client = tigress_client::Client::new(relay.base_url()).unwrap();
+
+    let (share, mut sender) = client.start_transfer(&key(1), options(Some("RWD"))).await.unwrap();
+    let received =
+        client.receive(share.url(), share.secret().clone()).await.unwrap().accept().await.unwrap();
+    let mut receiver = received.into_transfer().unwrap();
+    receiver.set_push_token(tigress_client::NotificationToken {
+        kind: "com.apple.apns".into(),
+        token_data: "a1b2c3".into(),
+    });
+    receiver.send(&step("key-creation-request")).await.unwrap();
+    assert!(sender.next_message(Duration::from_secs(5)).await.unwrap().is_some());
+    sender.send(&step("signing-request")).await.unwrap();
+    let mut woken = Vec::new();
+    for _ in 0..100 {
+        woken = recorder.0.lock().unwrap().clone();
+        if !woken.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(woken, vec!["a1b2c3"]);
+    assert!(receiver.next_message(Duration::from_secs(5)).await.unwrap().is_some());
+}
