@@ -9,5 +9,6 @@ mod openapi;
 mod preview;
 mod privacy;
 mod push;
+mod store_contract;
 mod support;
 mod tls;
