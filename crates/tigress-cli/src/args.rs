@@ -161,7 +161,12 @@ pub struct RelayArgs {
     #[arg(long, env = "TIGRESS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Directory of the mailbox store; created if missing.
+    /// Where mailboxes are kept: `sqlite` (the embedded store in --data-dir, for one relay) or
+    /// `redis-cluster://host:port[,host:port...]` (a Redis Cluster shared by several relays).
+    #[arg(long, env = "TIGRESS_STORE", value_name = "STORE", default_value = "sqlite")]
+    pub store: tigress_relay::StoreConfig,
+
+    /// Directory of the SQLite store; created if missing.
     #[arg(long, env = "TIGRESS_DATA_DIR", default_value = "./tigress-data")]
     pub data_dir: PathBuf,
 

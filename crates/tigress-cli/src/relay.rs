@@ -26,6 +26,7 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
 
 fn config(args: RelayArgs) -> RelayConfig {
     let mut config = RelayConfig::new(args.listen, args.data_dir);
+    config.store = args.store;
     config.public_url = args.public_url;
     // clap makes each of the two TLS options require the other.
     config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key });
@@ -124,7 +125,16 @@ mod tests {
         assert_eq!(config.limits.max_lifetime, defaults.max_lifetime);
         assert_eq!(config.limits.default_lifetime, defaults.default_lifetime);
         assert_eq!(config.durability, Durability::Full);
+        assert_eq!(config.store, tigress_relay::StoreConfig::Sqlite);
         assert!(config.tls.is_none() && !config.insecure_plain_http);
+    }
+
+    #[test]
+    fn a_redis_cluster_store_is_chosen_by_url() {
+        let config =
+            config(relay_args(&["--store", "redis-cluster://127.0.0.1:7101,127.0.0.1:7102"]));
+        let nodes = vec!["127.0.0.1:7101".to_owned(), "127.0.0.1:7102".to_owned()];
+        assert_eq!(config.store, tigress_relay::StoreConfig::RedisCluster { nodes });
     }
 
     #[test]

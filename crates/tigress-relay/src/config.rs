@@ -1,7 +1,9 @@
 //! The relay's typed configuration, built once by the binary and passed down by value.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Everything the relay needs to run.
@@ -9,6 +11,8 @@ use std::time::Duration;
 pub struct RelayConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Where mailboxes are kept.
+    pub store: StoreConfig,
     /// Directory of the embedded SQLite store.
     pub data_dir: PathBuf,
     /// Public base URL used in `urlLink` and the preview's `og:url`, e.g.
@@ -33,6 +37,7 @@ impl RelayConfig {
     pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen,
+            store: StoreConfig::Sqlite,
             data_dir: data_dir.into(),
             public_url: None,
             tls: None,
@@ -41,6 +46,56 @@ impl RelayConfig {
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
             push: tigress_push::PushConfig::default(),
+        }
+    }
+}
+
+/// The mailbox store a relay uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// A Redis Cluster reached through any of these `host:port` nodes, shared by every relay
+    /// that names it (Cargo feature `redis`). Written `redis-cluster://host:port[,host:port…]`.
+    RedisCluster {
+        /// Seed nodes; the others are discovered.
+        nodes: Vec<String>,
+    },
+    /// The embedded SQLite store in `data_dir`, for a single relay. Written `sqlite`.
+    #[default]
+    Sqlite,
+}
+
+/// A store choice that is neither `sqlite` nor `redis-cluster://host:port[,host:port…]`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown store {0:?}: expected sqlite or redis-cluster://host:port[,host:port...]")]
+pub struct StoreConfigError(String);
+
+impl FromStr for StoreConfig {
+    type Err = StoreConfigError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "sqlite" {
+            return Ok(Self::Sqlite);
+        }
+        let invalid = || StoreConfigError(text.to_owned());
+        let nodes = text.strip_prefix("redis-cluster://").ok_or_else(invalid)?;
+        let nodes: Vec<String> = nodes.split(',').map(str::to_owned).collect();
+        let well_formed = |node: &String| {
+            node.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok()
+            })
+        };
+        if !nodes.iter().all(well_formed) {
+            return Err(invalid());
+        }
+        Ok(Self::RedisCluster { nodes })
+    }
+}
+
+impl fmt::Display for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RedisCluster { nodes } => write!(f, "redis-cluster://{}", nodes.join(",")),
+            Self::Sqlite => f.write_str("sqlite"),
         }
     }
 }
@@ -121,6 +176,37 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_messages: 64,
             max_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_choices_parse_and_display() {
+        for text in ["sqlite", "redis-cluster://127.0.0.1:7101", "redis-cluster://a:1,b.example:2"]
+        {
+            let store: StoreConfig = text.parse().unwrap();
+            assert_eq!(store.to_string(), text);
+        }
+        let cluster: StoreConfig = "redis-cluster://10.0.0.1:6379,10.0.0.2:6379".parse().unwrap();
+        let nodes = vec!["10.0.0.1:6379".to_owned(), "10.0.0.2:6379".to_owned()];
+        assert_eq!(cluster, StoreConfig::RedisCluster { nodes });
+    }
+
+    #[test]
+    fn rejects_malformed_store_choices() {
+        for text in [
+            "",
+            "redis",
+            "redis-cluster://",
+            "redis-cluster://host",
+            "redis://h:1",
+            "redis-cluster://h:1,",
+        ] {
+            assert!(text.parse::<StoreConfig>().is_err(), "{text}");
         }
     }
 }

@@ -4,7 +4,8 @@
 //! [`app`] builds the axum router over a [`store::MailboxStore`]; [`start`] and [`run_until`] run
 //! it on a TCP listener, with TLS (rustls) or, on loopback or behind a TLS-terminating proxy,
 //! plain HTTP. The rules of the protocol live in [`mailbox`] as plain functions; the embedded
-//! SQLite store in [`store::sqlite`]. The relay never sees a share's secret, never stores a device
+//! SQLite store in [`store::sqlite`], and the
+//! Redis Cluster store shared by several relays in `store::redis` (Cargo feature `redis`). The relay never sees a share's secret, never stores a device
 //! claim or request id in the clear, and never logs claims, request ids, tokens, payloads, share
 //! URLs or client addresses.
 //!
@@ -20,6 +21,6 @@ mod server;
 pub mod store;
 pub mod waiters;
 
-pub use config::{Durability, Limits, RelayConfig, TlsFiles};
+pub use config::{Durability, Limits, RelayConfig, StoreConfig, TlsFiles};
 pub use http::{AppState, Settings, app};
 pub use server::{RunningRelay, run_until, start, start_with_pusher};

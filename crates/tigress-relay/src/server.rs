@@ -13,7 +13,7 @@ use hyper_util::rt::TokioTimer;
 use tokio::task::JoinHandle;
 use utoipa::OpenApi;
 
-use crate::config::{Limits, RelayConfig};
+use crate::config::{Limits, RelayConfig, StoreConfig};
 use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::store::MailboxStore;
 use crate::store::sqlite::SqliteStore;
@@ -77,9 +77,7 @@ pub async fn start_with_pusher(
     pusher: Pusher,
 ) -> anyhow::Result<RunningRelay> {
     check_transport(&config)?;
-    let store = SqliteStore::open(&config.data_dir, config.durability, config.limits.log())
-        .with_context(|| format!("could not open the store in {}", config.data_dir.display()))?;
-    let store: Arc<dyn MailboxStore> = Arc::new(store);
+    let store = open_store(&config).await?;
 
     let listener = TcpListener::bind(config.listen)
         .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -132,6 +130,30 @@ pub async fn start_with_pusher(
     let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval));
     tracing::info!(listen = %addr, tls = config.tls.is_some(), "relay listening");
     Ok(RunningRelay { addr, base_url, handle, server, sweeper })
+}
+
+/// Opens the configured store.
+async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn MailboxStore>> {
+    match &config.store {
+        #[cfg(feature = "redis")]
+        StoreConfig::RedisCluster { nodes } => {
+            let store = crate::store::redis::RedisStore::connect(nodes, config.limits.log())
+                .await
+                .with_context(|| format!("could not connect to the store {}", config.store))?;
+            Ok(Arc::new(store))
+        }
+        #[cfg(not(feature = "redis"))]
+        StoreConfig::RedisCluster { .. } => {
+            bail!("this relay was built without the Redis store (Cargo feature `redis`)")
+        }
+        StoreConfig::Sqlite => {
+            let store = SqliteStore::open(&config.data_dir, config.durability, config.limits.log())
+                .with_context(|| {
+                    format!("could not open the store in {}", config.data_dir.display())
+                })?;
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// Connection-level limits: a client that trickles its headers is cut off (the request timeout

@@ -11,6 +11,8 @@ use tigress_proto::wire::{Message, Party};
 
 use crate::mailbox::{ClaimHash, Denial, RequestHash};
 
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod sqlite;
 
 /// What went wrong in the store.

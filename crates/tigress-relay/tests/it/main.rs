@@ -9,5 +9,8 @@ mod openapi;
 mod preview;
 mod privacy;
 mod push;
+#[cfg(feature = "redis")]
+mod redis_relay;
+mod store_contract;
 mod support;
 mod tls;
