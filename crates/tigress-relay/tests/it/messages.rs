@@ -16,14 +16,27 @@ async fn read(
     after: u64,
     wait: Option<u64>,
 ) -> (Reply, Duration) {
+    spawn_read(relay, path, claim, after, wait).await.unwrap()
+}
+
+/// The same read, running in the background while the test writes.
+fn spawn_read(
+    relay: &TestRelay,
+    path: &str,
+    claim: &str,
+    after: u64,
+    wait: Option<u64>,
+) -> tokio::task::JoinHandle<(Reply, Duration)> {
     let mut request =
         relay.http.post(relay.url(path)).header(CLAIM_HEADER, claim).json(&json!({"after": after}));
     if let Some(wait) = wait {
         request = request.header("Prefer", format!("wait={wait}"));
     }
-    let started = Instant::now();
-    let reply = Reply::from(request.send().await.unwrap()).await;
-    (reply, started.elapsed())
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let reply = Reply::from(request.send().await.unwrap()).await;
+        (reply, started.elapsed())
+    })
 }
 
 async fn write(relay: &TestRelay, path: &str, claim: &str, data: &str) -> Reply {
@@ -95,37 +108,18 @@ async fn a_waiting_reader_wakes_when_its_peer_writes() {
     let receiver = new_uuid();
     read(&relay, &path, &receiver, 0, None).await;
 
-    let waiting = {
-        let (http, url, claim) = (relay.http.clone(), relay.url(&path), receiver.clone());
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let response = http
-                .post(url)
-                .header(CLAIM_HEADER, claim)
-                .header("Prefer", "wait=30")
-                .json(&json!({"after": 1}))
-                .send()
-                .await
-                .unwrap();
-            let applied = response
-                .headers()
-                .get("preference-applied")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let body: Value = response.json().await.unwrap();
-            (body, applied, started.elapsed())
-        })
-    };
+    let waiting = spawn_read(&relay, &path, &receiver, 1, Some(30));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished(), "the reader waits while nothing is new");
     let written = Instant::now();
     assert_eq!(write(&relay, &path, &sender, "TkVX").await.status, StatusCode::OK);
-    let (body, applied, _) = waiting.await.unwrap();
+    let (reply, _) = waiting.await.unwrap();
     assert!(
         written.elapsed() < Duration::from_secs(10),
         "woken by the write, not by the 30 s wait"
     );
-    assert_eq!(seqs_and_writers(&body), vec![(2, "sender".into())]);
-    assert_eq!(applied.as_deref(), Some("wait=30"));
+    assert_eq!(seqs_and_writers(&reply.json()), vec![(2, "sender".into())]);
+    assert_eq!(reply.header("preference-applied"), Some("wait=30"));
 }
 
 #[tokio::test]
@@ -153,26 +147,16 @@ async fn a_wait_ends_empty_after_its_time_and_the_relay_caps_it() {
 async fn ones_own_write_does_not_end_ones_wait() {
     let relay = TestRelay::start().await;
     let (path, sender) = relay.create(json!({})).await;
-    let waiting = {
-        let (http, url, claim) = (relay.http.clone(), relay.url(&path), sender.clone());
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let response = http
-                .post(url)
-                .header(CLAIM_HEADER, claim)
-                .header("Prefer", "wait=2")
-                .json(&json!({"after": 1}))
-                .send()
-                .await
-                .unwrap();
-            (response.json::<Value>().await.unwrap(), started.elapsed())
-        })
-    };
+    let waiting = spawn_read(&relay, &path, &sender, 1, Some(2));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(write(&relay, &path, &sender, "T1dO").await.status, StatusCode::OK);
-    let (body, took) = waiting.await.unwrap();
+    let (reply, took) = waiting.await.unwrap();
     assert!(took >= Duration::from_millis(1800), "woken by its own write: {took:?}");
-    assert_eq!(seqs_and_writers(&body), vec![(2, "sender".into())], "its own message is listed");
+    assert_eq!(
+        seqs_and_writers(&reply.json()),
+        vec![(2, "sender".into())],
+        "its own message is listed"
+    );
 }
 
 #[tokio::test]
