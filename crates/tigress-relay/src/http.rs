@@ -455,9 +455,10 @@ async fn read_waiting(
     wait: Duration,
 ) -> Result<ReadView, ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
+    // Subscribe before reading, so a write between the read and the sleep still wakes us; the
+    // subscription outlives the loop, so each wake costs no new subscription.
+    let mut subscription = state.waiters.subscribe(id).await?;
     loop {
-        // Subscribe before reading, so a write between the read and the sleep still wakes us.
-        let mut subscription = state.waiters.subscribe(id);
         let now = unix_now();
         let view = state.store.read(id, caller, token.take(), after, now).await?;
         let expiry = tokio::time::Instant::now()

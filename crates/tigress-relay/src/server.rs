@@ -77,7 +77,8 @@ pub async fn start_with_pusher(
     pusher: Pusher,
 ) -> anyhow::Result<RunningRelay> {
     check_transport(&config)?;
-    let store = open_store(&config).await?;
+    let waiters = Arc::new(Waiters::default());
+    let store = open_store(&config, &waiters).await?;
 
     let listener = TcpListener::bind(config.listen)
         .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -97,7 +98,6 @@ pub async fn start_with_pusher(
             .to_pretty_json()
             .context("rendering the OpenAPI document")?,
     };
-    let waiters = Arc::new(Waiters::default());
     let state =
         AppState { store: Arc::clone(&store), settings: Arc::new(settings), waiters, pusher };
     let router = app(state);
@@ -132,18 +132,30 @@ pub async fn start_with_pusher(
     Ok(RunningRelay { addr, base_url, handle, server, sweeper })
 }
 
-/// Opens the configured store.
-async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn MailboxStore>> {
+/// Opens the configured store; a store shared with other relays also feeds `waiters` the
+/// writes made through them.
+async fn open_store(
+    config: &RelayConfig,
+    waiters: &Arc<Waiters>,
+) -> anyhow::Result<Arc<dyn MailboxStore>> {
     match &config.store {
         #[cfg(feature = "redis")]
         StoreConfig::RedisCluster { nodes } => {
             let store = crate::store::redis::RedisStore::connect(nodes, config.limits.log())
                 .await
                 .with_context(|| format!("could not connect to the store {}", config.store))?;
+            let feed =
+                crate::store::redis_wake::RedisWakeFeed::connect(nodes, Arc::downgrade(waiters))
+                    .await
+                    .with_context(|| format!("could not subscribe to {}", config.store))?;
+            if waiters.attach_feed(Arc::new(feed)).is_err() {
+                bail!("the relay's waiters already have a wake feed");
+            }
             Ok(Arc::new(store))
         }
         #[cfg(not(feature = "redis"))]
         StoreConfig::RedisCluster { .. } => {
+            let _ = waiters;
             bail!("this relay was built without the Redis store (Cargo feature `redis`)")
         }
         StoreConfig::Sqlite => {

@@ -21,6 +21,9 @@
 //!   followed by the payload's JSON.
 //! - `tigress:{<id>}:req`, a hash from claim hash (hex) to `<operation code>:<request hash hex>`:
 //!   the last de-duplicated request of each claim (§7).
+//! - `tigress:{<id>}:wake`, a shard channel (not a key): updates and deletes publish an empty
+//!   message to it in the same script, for readers waiting on other relays
+//!   ([`super::redis_wake`]).
 //!
 //! Claims and request ids are only ever stored as the digests [`ClaimHash`] and [`RequestHash`].
 //! Scripts compare those digests with `==`; like SQLite's index lookups, this is safe because they
@@ -59,9 +62,9 @@ use super::{
 use crate::mailbox::{self, ClaimHash, Denial, LogLimits, Operation, RequestHash};
 
 /// How long connecting to a node may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one command may take, retries and redirections included.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often a create retries after losing a race for its de-duplication key.
 const CREATE_ATTEMPTS: usize = 3;
 
@@ -94,7 +97,7 @@ impl RedisStore {
     ) -> Result<Answer, StoreError> {
         let keys = Keys::of(id);
         let mut invocation = script.key(&keys.mailbox);
-        invocation.key(&keys.log).key(&keys.requests);
+        invocation.key(&keys.log).key(&keys.requests).key(&keys.wake);
         for arg in args {
             invocation.arg(*arg);
         }
@@ -381,11 +384,12 @@ impl MailboxStore for RedisStore {
     }
 }
 
-/// The names of one mailbox's keys.
+/// The names of one mailbox's keys, and of its wake channel.
 struct Keys {
     mailbox: String,
     log: String,
     requests: String,
+    wake: String,
 }
 
 impl Keys {
@@ -395,6 +399,7 @@ impl Keys {
             mailbox: format!("tigress:{{{tag}}}:box"),
             log: format!("tigress:{{{tag}}}:log"),
             requests: format!("tigress:{{{tag}}}:req"),
+            wake: super::redis_wake::channel_name(id),
         }
     }
 }
@@ -479,11 +484,11 @@ fn record(operation: Operation, request: &RequestHash) -> String {
     format!("{}:{}", operation.code(), hex(&request.0))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parse_id(text: &str) -> Option<MailboxId> {
+pub(super) fn parse_id(text: &str) -> Option<MailboxId> {
     if text.len() != 32 || !text.is_ascii() {
         return None;
     }
@@ -495,7 +500,7 @@ fn parse_id(text: &str) -> Option<MailboxId> {
 }
 
 /// Failures of the connection or of the cluster mean "try again later", never a wrong answer.
-fn store_error(e: RedisError) -> StoreError {
+pub(super) fn store_error(e: RedisError) -> StoreError {
     let unavailable = e.is_io_error()
         || e.is_timeout()
         || e.is_connection_dropped()
@@ -524,9 +529,10 @@ fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 }
 
 /// Prepends the helpers every mailbox script shares. Every mailbox script takes `KEYS[1]` box,
-/// `KEYS[2]` log, `KEYS[3]` requests (one hash tag) and `ARGV[1]` now, and answers a list
-/// whose first element is `ok`, `replayed`, `nf` (absent: missing, expired or deleted) or
-/// `denied` followed by the [`Denial`]'s name.
+/// `KEYS[2]` log, `KEYS[3]` requests, `KEYS[4]` the wake channel (one hash tag) and `ARGV[1]`
+/// now. A script that changes what a waiting reader would read `SPUBLISH`es to the channel.
+/// Each answers a list whose first element is `ok`, `replayed`, `nf` (absent: missing, expired
+/// or deleted) or `denied` followed by the [`Denial`]'s name.
 macro_rules! mailbox_script {
     ($body:literal) => {
         concat!(
@@ -624,6 +630,7 @@ if role == 'r' and redis.call('HGET', KEYS[1], 'd') ~= '1' then
   return {'denied', 'RightMissing'}
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('SPUBLISH', KEYS[4], '')
 return {'ok'}
 "
             )),
@@ -700,6 +707,7 @@ redis.call('HSET', KEYS[1], 'pt', ARGV[3], 'pd', ARGV[4], 'seq', seq + 1,
   'bytes', bytes + tonumber(ARGV[5]))
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], role .. 'tk', ARGV[6], role .. 'td', ARGV[7]) end
 remember(ARGV[2], ARGV[8])
+redis.call('SPUBLISH', KEYS[4], '')
 local peer = 's'
 if role == 's' then peer = 'r' end
 local token = redis.call('HMGET', KEYS[1], role .. 'tk', peer .. 'tk', peer .. 'td')
@@ -728,7 +736,7 @@ mod tests {
         let id = MailboxId::random(&mut rand::rngs::OsRng);
         let keys = Keys::of(&id);
         let tag = format!("{{{}}}", hex(id.as_bytes()));
-        for key in [&keys.mailbox, &keys.log, &keys.requests] {
+        for key in [&keys.mailbox, &keys.log, &keys.requests, &keys.wake] {
             assert!(key.contains(&tag), "{key}");
         }
     }

@@ -8,49 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// A read with a cursor and an optional wait; returns the reply and how long it took.
-async fn read(
-    relay: &TestRelay,
-    path: &str,
-    claim: &str,
-    after: u64,
-    wait: Option<u64>,
-) -> (Reply, Duration) {
-    spawn_read(relay, path, claim, after, wait).await.unwrap()
-}
-
-/// The same read, running in the background while the test writes.
-fn spawn_read(
-    relay: &TestRelay,
-    path: &str,
-    claim: &str,
-    after: u64,
-    wait: Option<u64>,
-) -> tokio::task::JoinHandle<(Reply, Duration)> {
-    let mut request =
-        relay.http.post(relay.url(path)).header(CLAIM_HEADER, claim).json(&json!({"after": after}));
-    if let Some(wait) = wait {
-        request = request.header("Prefer", format!("wait={wait}"));
-    }
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let reply = Reply::from(request.send().await.unwrap()).await;
-        (reply, started.elapsed())
-    })
-}
-
-async fn write(relay: &TestRelay, path: &str, claim: &str, data: &str) -> Reply {
-    relay
-        .send(
-            Method::PUT,
-            path,
-            Some(claim),
-            Some(&new_uuid()),
-            Some(&json!({"payload": payload(data)})),
-        )
-        .await
-}
-
 fn seqs_and_writers(body: &Value) -> Vec<(u64, String)> {
     body["messages"]
         .as_array()

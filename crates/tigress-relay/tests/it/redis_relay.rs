@@ -1,11 +1,17 @@
-//! A relay started with the Redis Cluster store answers the main flows like the SQLite one.
+//! Relays on the Redis Cluster store: the main flows answer like SQLite's, and several relays on
+//! one cluster behave as one (a reader waiting on one wakes when its peer writes through
+//! another).
+
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tigress_relay::StoreConfig;
 
 use crate::store_contract::redis_nodes;
-use crate::support::{TestRelay, create_body, mailbox_path, new_uuid, payload};
+use crate::support::{
+    TestRelay, create_body, mailbox_path, new_uuid, payload, read, spawn_read, write,
+};
 
 async fn redis_relay() -> TestRelay {
     let nodes = redis_nodes();
@@ -55,4 +61,93 @@ async fn health_check_reaches_redis() {
     let relay = redis_relay().await;
     let health = relay.send(Method::GET, "/healthz", None, None, None).await;
     assert_eq!(health.status, StatusCode::OK, "{}", health.text);
+}
+
+/// The hex of a mailbox path's id: the hash tag of its keys and its wake channel.
+fn tag_of(path: &str) -> String {
+    path.rsplit('/').next().unwrap().replace('-', "")
+}
+
+/// How many subscribers the cluster counts on mailbox `path`'s wake channel, over all nodes.
+async fn wake_subscribers(nodes: &[String], path: &str) -> i64 {
+    let channel = format!("tigress:{{{}}}:wake", tag_of(path));
+    let mut total = 0;
+    for node in nodes {
+        let client = redis::Client::open(format!("redis://{node}")).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let (_, count): (String, i64) = redis::cmd("PUBSUB")
+            .arg("SHARDNUMSUB")
+            .arg(&channel)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        total += count;
+    }
+    total
+}
+
+#[tokio::test]
+async fn a_reader_waiting_on_one_relay_wakes_when_the_peer_writes_through_another() {
+    let (a, b) = (redis_relay().await, redis_relay().await);
+    let (path, sender) = a.create(json!({"accessRights": "RW"})).await;
+    let receiver = new_uuid();
+    let (bound, _) = read(&b, &path, &receiver, 0, None).await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.text);
+
+    let waiting = spawn_read(&b, &path, &receiver, 1, Some(15));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let written = write(&a, &path, &sender, "c2Vjb25k").await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.text);
+
+    let (reply, took) = waiting.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["messages"][0]["payload"]["data"], "c2Vjb25k");
+    // Without the wake-up from relay A, the read would end only at its 15 s wait.
+    assert!(took < Duration::from_secs(7), "woken after {took:?}, not by the write");
+}
+
+#[tokio::test]
+async fn a_delete_through_one_relay_ends_waits_on_another() {
+    let (a, b) = (redis_relay().await, redis_relay().await);
+    let (path, sender) = a.create(json!({"accessRights": "RW"})).await;
+    let receiver = new_uuid();
+    assert_eq!(read(&b, &path, &receiver, 0, None).await.0.status, StatusCode::OK);
+
+    let waiting = spawn_read(&b, &path, &receiver, 1, Some(15));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deleted = a.send(Method::DELETE, &path, Some(&sender), None, None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+
+    let (reply, took) = waiting.await.unwrap();
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    assert!(took < Duration::from_secs(7), "woken after {took:?}, not by the delete");
+}
+
+#[tokio::test]
+async fn each_relay_holds_one_subscription_per_mailbox_however_many_wait() {
+    let nodes = redis_nodes();
+    let (a, b) = (redis_relay().await, redis_relay().await);
+    let (path, sender) = a.create(json!({"accessRights": "RW"})).await;
+    let receiver = new_uuid();
+    assert_eq!(read(&b, &path, &receiver, 0, None).await.0.status, StatusCode::OK);
+
+    let mut waiting: Vec<_> =
+        (0..20).map(|_| spawn_read(&b, &path, &receiver, 1, Some(15))).collect();
+    waiting.extend((0..5).map(|_| spawn_read(&a, &path, &receiver, 1, Some(15))));
+    // Sample while the 25 readers settle: never more than one subscription per relay.
+    let mut counts = Vec::new();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        counts.push(wake_subscribers(&nodes, &path).await);
+    }
+    assert!(counts.iter().all(|&count| count <= 2), "subscriptions seen: {counts:?}");
+    assert_eq!(counts.last(), Some(&2), "subscriptions seen: {counts:?}");
+
+    let written = write(&a, &path, &sender, "c2Vjb25k").await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.text);
+    for reader in waiting {
+        let (reply, took) = reader.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert!(took < Duration::from_secs(7), "woken after {took:?}, not by the write");
+    }
 }

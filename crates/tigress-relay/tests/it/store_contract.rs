@@ -9,10 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 use tigress_proto::wire::{DisplayInformation, NotificationToken, Party, Payload};
 use tigress_proto::{AccessRights, DeviceClaim, MailboxId, RequestId};
+use tigress_relay::Durability;
 use tigress_relay::mailbox::{ClaimHash, Denial, LogLimits, RequestHash};
 use tigress_relay::store::sqlite::SqliteStore;
 use tigress_relay::store::{MailboxStore, NewMailbox, Outcome, StoreError};
-use tigress_relay::{Durability, StoreConfig};
 
 const LOG: LogLimits = LogLimits { max_messages: 4, max_bytes: 64 };
 
@@ -36,6 +36,7 @@ pub async fn redis() -> Backend {
 }
 
 /// The cluster's seed nodes from `TIGRESS_TEST_REDIS`; its absence fails the test.
+#[cfg(feature = "redis")]
 pub fn redis_nodes() -> Vec<String> {
     let Ok(url) = std::env::var("TIGRESS_TEST_REDIS") else {
         panic!(
@@ -44,7 +45,7 @@ pub fn redis_nodes() -> Vec<String> {
         );
     };
     match url.parse() {
-        Ok(StoreConfig::RedisCluster { nodes }) => nodes,
+        Ok(tigress_relay::StoreConfig::RedisCluster { nodes }) => nodes,
         _ => panic!("TIGRESS_TEST_REDIS={url:?} is not redis-cluster://host:port[,host:port]"),
     }
 }

@@ -1,6 +1,6 @@
 //! A relay started in this process on 127.0.0.1:0, and a small HTTP client for it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -132,4 +132,47 @@ pub fn mailbox_path(reply: &Reply) -> String {
     let link = reply.json()["urlLink"].as_str().expect("urlLink").to_owned();
     let at = link.find("/v1/m/").expect("urlLink has /v1/m/");
     link[at..].to_owned()
+}
+
+/// A read with a cursor and an optional wait; returns the reply and how long it took.
+pub async fn read(
+    relay: &TestRelay,
+    path: &str,
+    claim: &str,
+    after: u64,
+    wait: Option<u64>,
+) -> (Reply, Duration) {
+    spawn_read(relay, path, claim, after, wait).await.unwrap()
+}
+
+/// The same read, running in the background while the test writes.
+pub fn spawn_read(
+    relay: &TestRelay,
+    path: &str,
+    claim: &str,
+    after: u64,
+    wait: Option<u64>,
+) -> tokio::task::JoinHandle<(Reply, Duration)> {
+    let mut request =
+        relay.http.post(relay.url(path)).header(CLAIM_HEADER, claim).json(&json!({"after": after}));
+    if let Some(wait) = wait {
+        request = request.header("Prefer", format!("wait={wait}"));
+    }
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let reply = Reply::from(request.send().await.unwrap()).await;
+        (reply, started.elapsed())
+    })
+}
+
+pub async fn write(relay: &TestRelay, path: &str, claim: &str, data: &str) -> Reply {
+    relay
+        .send(
+            Method::PUT,
+            path,
+            Some(claim),
+            Some(&new_uuid()),
+            Some(&json!({"payload": payload(data)})),
+        )
+        .await
 }
