@@ -14,6 +14,8 @@ use crate::mailbox::{ClaimHash, Denial, RequestHash};
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "redis")]
+pub mod redis_cluster;
+#[cfg(feature = "redis")]
 pub mod redis_wake;
 pub mod sqlite;
 

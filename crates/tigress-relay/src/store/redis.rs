@@ -48,29 +48,23 @@
 //! mailbox that expires on its own; the client's retry creates a fresh one.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use redis::cluster::ClusterClient;
-use redis::cluster_async::ClusterConnection;
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use tigress_proto::MailboxId;
 use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
 
+use super::redis_cluster::Cluster;
 use super::{
     Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
 };
 use crate::mailbox::{self, ClaimHash, Denial, LogLimits, Operation, RequestHash};
 
-/// How long connecting to a node may take.
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long one command may take, retries and redirections included.
-pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often a create retries after losing a race for its de-duplication key.
 const CREATE_ATTEMPTS: usize = 3;
 
 /// The Redis Cluster mailbox store.
 pub struct RedisStore {
-    conn: ClusterConnection,
+    cluster: Cluster,
     log: LogLimits,
     scripts: Scripts,
 }
@@ -78,14 +72,8 @@ pub struct RedisStore {
 impl RedisStore {
     /// Connects to the cluster through any of `nodes` (`host:port`).
     pub async fn connect(nodes: &[String], log: LogLimits) -> Result<Self, StoreError> {
-        let urls: Vec<String> = nodes.iter().map(|node| format!("redis://{node}")).collect();
-        let client = ClusterClient::builder(urls)
-            .connection_timeout(CONNECT_TIMEOUT)
-            .response_timeout(RESPONSE_TIMEOUT)
-            .build()
-            .map_err(store_error)?;
-        let conn = client.get_async_connection().await.map_err(store_error)?;
-        Ok(Self { conn, log, scripts: Scripts::new() })
+        let cluster = Cluster::connect(nodes, None).await?;
+        Ok(Self { cluster, log, scripts: Scripts::new() })
     }
 
     /// Runs a script over the three keys of mailbox `id`; its answer is a status word and values.
@@ -96,13 +84,17 @@ impl RedisStore {
         args: &[&str],
     ) -> Result<Answer, StoreError> {
         let keys = Keys::of(id);
-        let mut invocation = script.key(&keys.mailbox);
-        invocation.key(&keys.log).key(&keys.requests).key(&keys.wake);
-        for arg in args {
-            invocation.arg(*arg);
-        }
-        let mut conn = self.conn.clone();
-        let values: Vec<String> = invocation.invoke_async(&mut conn).await.map_err(store_error)?;
+        let values: Vec<String> = self
+            .cluster
+            .run(&keys.mailbox, |mut conn| {
+                let mut invocation = script.key(&keys.mailbox);
+                invocation.key(&keys.log).key(&keys.requests).key(&keys.wake);
+                for arg in args {
+                    invocation.arg(*arg);
+                }
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await?;
         Answer::parse(values)
     }
 
@@ -114,9 +106,12 @@ impl RedisStore {
         request: &RequestHash,
         now: i64,
     ) -> Result<(String, Option<Created>), StoreError> {
-        let mut conn = self.conn.clone();
-        let seen: Option<String> =
-            redis::cmd("GET").arg(created_key).query_async(&mut conn).await.map_err(store_error)?;
+        let seen: Option<String> = self
+            .cluster
+            .run(created_key, |mut conn| async move {
+                redis::cmd("GET").arg(created_key).query_async(&mut conn).await
+            })
+            .await?;
         let Some(seen) = seen else {
             return Ok((String::new(), None));
         };
@@ -178,14 +173,17 @@ impl RedisStore {
 
     async fn erase(&self, id: &MailboxId) -> Result<(), StoreError> {
         let keys = Keys::of(id);
-        let mut conn = self.conn.clone();
-        redis::cmd("DEL")
-            .arg(&keys.mailbox)
-            .arg(&keys.log)
-            .arg(&keys.requests)
-            .query_async::<()>(&mut conn)
+        let keys = &keys;
+        self.cluster
+            .run(&keys.mailbox, |mut conn| async move {
+                redis::cmd("DEL")
+                    .arg(&keys.mailbox)
+                    .arg(&keys.log)
+                    .arg(&keys.requests)
+                    .query_async::<()>(&mut conn)
+                    .await
+            })
             .await
-            .map_err(store_error)
     }
 }
 
@@ -211,17 +209,15 @@ impl MailboxStore for RedisStore {
                 return Ok(created);
             }
             self.insert(&mailbox, Some(&request), now).await?;
-            let mut conn = self.conn.clone();
+            let new_id = hex(mailbox.id.as_bytes());
             let swapped: i64 = self
-                .scripts
-                .claim_created
-                .key(&created_key)
-                .arg(&seen)
-                .arg(hex(mailbox.id.as_bytes()))
-                .arg(mailbox.expires_at)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(store_error)?;
+                .cluster
+                .run(&created_key, |mut conn| {
+                    let mut invocation = self.scripts.claim_created.key(&created_key);
+                    invocation.arg(&seen).arg(&new_id).arg(mailbox.expires_at);
+                    async move { invocation.invoke_async(&mut conn).await }
+                })
+                .await?;
             if swapped == 1 {
                 return Ok(Created { outcome: Outcome::Done, id: mailbox.id, token_type });
             }
@@ -232,14 +228,17 @@ impl MailboxStore for RedisStore {
     }
 
     async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError> {
-        let mut conn = self.conn.clone();
-        let fields: (Option<String>, Option<String>, Option<String>, Option<String>) =
-            redis::cmd("HMGET")
-                .arg(Keys::of(&id).mailbox)
-                .arg(&["exp", "ti", "de", "im"])
-                .query_async(&mut conn)
-                .await
-                .map_err(store_error)?;
+        let key = &Keys::of(&id).mailbox;
+        let fields: (Option<String>, Option<String>, Option<String>, Option<String>) = self
+            .cluster
+            .run(key, |mut conn| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg(&["exp", "ti", "de", "im"])
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
         let (Some(expires_at), Some(title), Some(description), Some(image_url)) = fields else {
             return Err(StoreError::NotFound);
         };
@@ -378,9 +377,7 @@ impl MailboxStore for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(store_error)?;
-        Ok(())
+        self.cluster.ping().await
     }
 }
 

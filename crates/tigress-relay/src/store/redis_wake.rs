@@ -23,17 +23,16 @@
 //! own and report back, so a slow node delays only its own mailboxes.
 
 use std::collections::HashMap;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use redis::cluster::ClusterClient;
-use redis::cluster_async::ClusterConnection;
-use redis::{ProtocolVersion, PushInfo, PushKind, Value};
+use redis::{PushInfo, PushKind, Value};
 use tigress_proto::MailboxId;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
-use super::redis::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT, hex, parse_id, store_error};
+use super::redis::{hex, parse_id};
+use super::redis_cluster::Cluster;
 use crate::waiters::{Listening, Waiters, WakeFeed};
 
 /// How long a subscription outlives its last reader.
@@ -62,22 +61,14 @@ impl RedisWakeFeed {
     pub async fn connect(nodes: &[String], waiters: Weak<Waiters>) -> Result<Self, StoreError> {
         let (commands, receiver) = mpsc::unbounded_channel();
         let pushes = commands.downgrade();
-        let urls: Vec<String> = nodes.iter().map(|node| format!("redis://{node}")).collect();
-        let client = ClusterClient::builder(urls)
-            .use_protocol(ProtocolVersion::RESP3)
-            .connection_timeout(CONNECT_TIMEOUT)
-            .response_timeout(RESPONSE_TIMEOUT)
-            .push_sender(move |push: PushInfo| {
-                if let Some(commands) = pushes.upgrade() {
-                    let _ = commands.send(Command::Pushed(push));
-                }
-                Ok::<(), std::convert::Infallible>(())
-            })
-            .build()
-            .map_err(store_error)?;
-        let conn = client.get_async_connection().await.map_err(store_error)?;
+        let on_push = Arc::new(move |push: PushInfo| {
+            if let Some(commands) = pushes.upgrade() {
+                let _ = commands.send(Command::Pushed(push));
+            }
+        });
+        let cluster = Cluster::connect(nodes, Some(on_push)).await?;
         let feed = Feed {
-            conn,
+            cluster,
             channels: HashMap::new(),
             commands: commands.downgrade(),
             waiters,
@@ -136,7 +127,7 @@ enum State {
 }
 
 struct Feed {
-    conn: ClusterConnection,
+    cluster: Cluster,
     channels: HashMap<MailboxId, Channel>,
     /// Weak, so that the task ends when the [`RedisWakeFeed`] is dropped.
     commands: mpsc::WeakUnboundedSender<Command>,
@@ -268,11 +259,11 @@ impl Feed {
             return;
         }
         channel.state = State::Unsubscribing { acks: Vec::new() };
-        let mut conn = self.conn.clone();
+        let cluster = self.cluster.clone();
         let commands = self.commands.clone();
         tokio::spawn(async move {
             // A failure leaves nothing to undo: the subscription died with its connection.
-            let _ = conn.sunsubscribe(channel_name(&id)).await;
+            let _ = shard_command(&cluster, "SUNSUBSCRIBE", &id).await;
             if let Some(commands) = commands.upgrade() {
                 let _ = commands.send(Command::Unsubscribed(id));
             }
@@ -345,10 +336,10 @@ impl Feed {
     }
 
     fn spawn_subscribe(&self, id: MailboxId) {
-        let mut conn = self.conn.clone();
+        let cluster = self.cluster.clone();
         let commands = self.commands.clone();
         tokio::spawn(async move {
-            let result = conn.ssubscribe(channel_name(&id)).await.map_err(store_error);
+            let result = shard_command(&cluster, "SSUBSCRIBE", &id).await;
             if let Some(commands) = commands.upgrade() {
                 let _ = commands.send(Command::Subscribed(id, result));
             }
@@ -370,6 +361,16 @@ impl Feed {
             waiters.wake(id);
         }
     }
+}
+
+/// `SSUBSCRIBE` or `SUNSUBSCRIBE` of mailbox `id`'s channel, on the node that owns it.
+async fn shard_command(cluster: &Cluster, command: &str, id: &MailboxId) -> Result<(), StoreError> {
+    let channel = &channel_name(id);
+    cluster
+        .run(channel, |mut conn| async move {
+            redis::cmd(command).arg(channel).exec_async(&mut conn).await
+        })
+        .await
 }
 
 fn bytes(value: &Value) -> Option<&[u8]> {

@@ -10,6 +10,8 @@ mod preview;
 mod privacy;
 mod push;
 #[cfg(feature = "redis")]
+mod redis_outage;
+#[cfg(feature = "redis")]
 mod redis_relay;
 mod store_contract;
 mod support;
