@@ -4,4 +4,5 @@ mod car_key;
 mod cli;
 mod interop;
 mod process;
+mod several_relays;
 mod support;
