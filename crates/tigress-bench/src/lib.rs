@@ -5,7 +5,9 @@
 //! runtime of its own, the load generator on another, and they talk real HTTP over 127.0.0.1.
 //!
 //! - [`round_trip`]: the latency from one side's Update to the other side's wake-up, through a
-//!   waiting read (`Prefer: wait`), at several numbers of concurrent transfers.
+//!   waiting read (`Prefer: wait`), at several numbers of concurrent transfers. It runs on each
+//!   [`Setup`]: the SQLite store, the Redis Cluster store, and two relays on the Redis Cluster
+//!   (the writer on one, the reader on the other, so the wake-up crosses relays).
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +43,49 @@ impl Latency {
     }
 }
 
+/// Where the relays under test keep their mailboxes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setup {
+    /// One relay on the embedded SQLite store (durable commits).
+    Sqlite,
+    /// One relay on the Redis Cluster at `nodes`.
+    Redis {
+        /// `host:port` of the cluster's seed nodes.
+        nodes: Vec<String>,
+    },
+    /// Two relays on the Redis Cluster at `nodes`: writes go to one, waiting reads to the other.
+    RedisTwoRelays {
+        /// `host:port` of the cluster's seed nodes.
+        nodes: Vec<String>,
+    },
+}
+
+impl Setup {
+    /// A short name for tables and JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Redis { .. } => "redis-cluster",
+            Self::RedisTwoRelays { .. } => "redis-cluster, 2 relays",
+        }
+    }
+
+    /// Starts the relays: (the writers' relay, the readers' relay).
+    pub fn start(&self) -> anyhow::Result<(BenchRelay, Option<BenchRelay>)> {
+        match self {
+            Self::Sqlite => Ok((BenchRelay::start(tigress_relay::StoreConfig::Sqlite)?, None)),
+            Self::Redis { nodes } => {
+                let store = tigress_relay::StoreConfig::RedisCluster { nodes: nodes.clone() };
+                Ok((BenchRelay::start(store)?, None))
+            }
+            Self::RedisTwoRelays { nodes } => {
+                let store = tigress_relay::StoreConfig::RedisCluster { nodes: nodes.clone() };
+                Ok((BenchRelay::start(store.clone())?, Some(BenchRelay::start(store)?)))
+            }
+        }
+    }
+}
+
 /// One row of the round-trip benchmark.
 #[derive(Clone, Debug, Serialize)]
 pub struct RoundTripRow {
@@ -60,11 +105,12 @@ pub struct BenchRelay {
 }
 
 impl BenchRelay {
-    /// Starts a relay with the default (durable) settings on a free loopback port.
-    pub fn start() -> anyhow::Result<Self> {
+    /// Starts a relay with the default (durable) settings on a free loopback port, on `store`.
+    pub fn start(store: tigress_relay::StoreConfig) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let config =
+        let mut config =
             tigress_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.path().join("data"));
+        config.store = store;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || -> anyhow::Result<()> {
@@ -92,17 +138,21 @@ impl Drop for BenchRelay {
     }
 }
 
-/// Measures Update → wake-up latency with `transfers` concurrent transfers of `rounds` rounds.
+/// Measures Update → wake-up latency with `transfers` concurrent transfers of `rounds` rounds;
+/// writes go to `writer_base`, waiting reads to `reader_base` (the same relay, or another on the
+/// same store).
 pub async fn round_trip(
-    base: &str,
+    writer_base: &str,
+    reader_base: &str,
     transfers: usize,
     rounds: usize,
 ) -> anyhow::Result<RoundTripRow> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(2 * transfers + 4).build()?;
     let mut tasks = Vec::with_capacity(transfers);
     for _ in 0..transfers {
-        let (http, base) = (http.clone(), base.to_owned());
-        tasks.push(tokio::spawn(async move { one_transfer(&http, &base, rounds).await }));
+        let (http, writer, reader) = (http.clone(), writer_base.to_owned(), reader_base.to_owned());
+        tasks
+            .push(tokio::spawn(async move { one_transfer(&http, &writer, &reader, rounds).await }));
     }
     let mut samples = Vec::with_capacity(transfers * rounds);
     for task in tasks {
@@ -115,6 +165,7 @@ pub async fn round_trip(
 async fn one_transfer(
     http: &reqwest::Client,
     base: &str,
+    reader_base: &str,
     rounds: usize,
 ) -> anyhow::Result<Vec<Duration>> {
     let (sender, receiver) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
@@ -132,13 +183,18 @@ async fn one_transfer(
         .json()
         .await?;
     let url = created["urlLink"].as_str().context("no urlLink")?.to_owned();
-    http.post(&url).header("mailbox-device-claim", &receiver).send().await?.error_for_status()?;
+    let reader_url = url.replacen(base, reader_base, 1);
+    http.post(&reader_url)
+        .header("mailbox-device-claim", &receiver)
+        .send()
+        .await?
+        .error_for_status()?;
 
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let after = round as u64 + 1;
         let waiting = {
-            let (http, url, receiver) = (http.clone(), url.clone(), receiver.clone());
+            let (http, url, receiver) = (http.clone(), reader_url.clone(), receiver.clone());
             tokio::spawn(async move {
                 let response = http
                     .post(url)
