@@ -2,11 +2,15 @@
 //! one cluster behave as one (a reader waiting on one wakes when its peer writes through
 //! another).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tigress_proto::MailboxId;
 use tigress_relay::StoreConfig;
+use tigress_relay::store::redis_wake::{RedisWakeFeed, channel_name};
+use tigress_relay::waiters::Waiters;
 
 use crate::store_contract::redis_nodes;
 use crate::support::{
@@ -149,5 +153,67 @@ async fn each_relay_holds_one_subscription_per_mailbox_however_many_wait() {
         let (reply, took) = reader.await.unwrap();
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert!(took < Duration::from_secs(7), "woken after {took:?}, not by the write");
+    }
+}
+
+#[tokio::test]
+async fn a_write_racing_the_start_of_a_wait_on_another_relay_is_never_lost() {
+    let (a, b) = (redis_relay().await, redis_relay().await);
+    // Each write is sent at once after its wait, so some land before the reader's subscription
+    // and some after: either way the reader must get the message now, not at the end of its wait.
+    let mut waits = Vec::new();
+    for i in 0..30 {
+        let (path, sender) = a.create(json!({"accessRights": "RW"})).await;
+        let receiver = new_uuid();
+        assert_eq!(read(&b, &path, &receiver, 0, None).await.0.status, StatusCode::OK);
+        waits.push(spawn_read(&b, &path, &receiver, 1, Some(15)));
+        // 0 to 3 ms: the write lands before, during or after the reader's subscription.
+        tokio::time::sleep(Duration::from_micros(1000 * (i % 4))).await;
+        assert_eq!(write(&a, &path, &sender, "cmFjZQ==").await.status, StatusCode::OK);
+    }
+    for waiting in waits {
+        let (reply, took) = waiting.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.json()["messages"][0]["payload"]["data"], "cmFjZQ==");
+        assert!(took < Duration::from_secs(7), "a wake-up was lost: woken after {took:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_is_in_place_at_the_node_when_subscribe_returns() {
+    let nodes = redis_nodes();
+    let mut conns = Vec::new();
+    for node in &nodes {
+        let client = redis::Client::open(format!("redis://{node}")).unwrap();
+        conns.push(client.get_multiplexed_async_connection().await.unwrap());
+    }
+    let waiters = Arc::new(Waiters::default());
+    let feed = RedisWakeFeed::connect(&nodes, Arc::downgrade(&waiters)).await.unwrap();
+    assert!(waiters.attach_feed(Arc::new(feed)).is_ok());
+    for _ in 0..20 {
+        let id = MailboxId::random(&mut rand::rngs::OsRng);
+        let channel = channel_name(&id);
+        let mut subscription = waiters.subscribe(id).await.unwrap();
+        // A reader reads right after this point: from now on the node must count this relay's
+        // subscription, and a write's publish must reach it.
+        let mut subscribers = 0;
+        let mut delivered = 0;
+        for conn in &mut conns {
+            let (_, count): (String, i64) = redis::cmd("PUBSUB")
+                .arg("SHARDNUMSUB")
+                .arg(&channel)
+                .query_async(conn)
+                .await
+                .unwrap();
+            subscribers += count;
+            // Nodes that do not own the channel answer MOVED.
+            let published: Result<i64, _> =
+                redis::cmd("SPUBLISH").arg(&channel).arg("").query_async(conn).await;
+            delivered += published.unwrap_or(0);
+        }
+        assert_eq!((subscribers, delivered), (1, 1), "subscribe returned before the node knew");
+        tokio::time::timeout(Duration::from_secs(5), subscription.changed())
+            .await
+            .expect("the publish woke the subscriber");
     }
 }
