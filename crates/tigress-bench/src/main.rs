@@ -1,111 +1,452 @@
-//! `tigress-bench`: runs the relay benchmarks on loopback and prints a table (and JSON).
+//! `tigress-bench`: runs every relay benchmark on loopback, with its baselines, and prints tables
+//! (and the same figures as JSON).
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use tigress_bench::{RoundTripRow, Setup};
+use serde_json::{Value, json};
+use tigress_bench::child::ServerProcess;
+use tigress_bench::round_trip::RoundTripRow;
+use tigress_bench::share_cycle::ShareCycleRow;
+use tigress_bench::{Setup, idle, round_trip, share_cycle};
 
-/// Benchmarks of the Tigress relay on loopback. Figures to read, not pass/fail.
+/// Benchmarks of the Tigress relay on loopback, with baselines measured in the same run.
+/// Figures to read, not pass/fail; about 3 minutes (`--quick`: under one).
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "Examples:\n  cargo run --release -p tigress-bench -- round-trip --json round-trip.json\n  \
-                  scripts/redis-cluster start\n  \
-                  cargo run --release -p tigress-bench -- round-trip --redis \"$(scripts/redis-cluster url)\"\n"
+    after_help = "Examples:\n  cargo run --release -p tigress-bench\n  \
+                  cargo run --release -p tigress-bench -- --quick --json figures.json\n  \
+                  cargo run --release -p tigress-bench -- --redis \"$(scripts/redis-cluster url)\"\n"
 )]
 struct Cli {
     #[command(subcommand)]
-    workload: Workload,
+    serve: Option<Serve>,
+    /// A shorter run: fewer concurrencies, shorter loops, 100,000 mailboxes, 2,000 readers.
+    #[arg(long)]
+    quick: bool,
+    /// Also measure the Redis Cluster store (one relay, and two relays with the wake-up crossing
+    /// between them): redis-cluster://host:port[,host:port…].
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// Also write the figures as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Seconds per closed-loop share-cycle run.
+    #[arg(long, hide = true)]
+    seconds: Option<f64>,
+    /// Share-cycle concurrencies, comma-separated.
+    #[arg(long, hide = true, value_delimiter = ',')]
+    concurrency: Option<Vec<usize>>,
+    /// Round-trip concurrent transfers, comma-separated.
+    #[arg(long, hide = true, value_delimiter = ',')]
+    transfers: Option<Vec<usize>>,
+    /// Rounds per transfer.
+    #[arg(long, hide = true)]
+    rounds: Option<usize>,
+    /// Live mailboxes for the idle-capacity run.
+    #[arg(long, hide = true)]
+    mailboxes: Option<usize>,
+    /// Waiting readers for the idle-capacity run.
+    #[arg(long, hide = true)]
+    readers: Option<usize>,
 }
 
+/// The servers under test, run by this binary in child processes.
 #[derive(Debug, Subcommand)]
-enum Workload {
-    /// Update → peer wake-up latency through waiting reads, at 1 and 100 concurrent transfers.
-    RoundTrip {
-        /// Numbers of concurrent transfers to measure, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "1,100")]
-        transfers: Vec<usize>,
-        /// Rounds per transfer.
-        #[arg(long, default_value_t = 50)]
-        rounds: usize,
-        /// Also measure the Redis Cluster store (one relay, then two relays with the wake-up
-        /// crossing between them), side by side with SQLite:
-        /// redis-cluster://host:port[,host:port…].
-        #[arg(long, value_name = "URL")]
-        redis: Option<tigress_relay::StoreConfig>,
-        /// Also write the figures as JSON to this file.
-        #[arg(long, value_name = "FILE")]
-        json: Option<std::path::PathBuf>,
+enum Serve {
+    /// A relay on a free loopback port; prints `READY <url>`, stops when stdin closes.
+    #[command(hide = true)]
+    ServeRelay {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        no_sync: bool,
+        #[arg(long)]
+        store: Option<tigress_relay::StoreConfig>,
     },
+    /// The ceiling server; prints `READY <url>`, stops when stdin closes.
+    #[command(hide = true)]
+    ServeCeiling,
+}
+
+/// What one run measures.
+struct Plan {
+    seconds: f64,
+    concurrency: Vec<usize>,
+    transfers: Vec<usize>,
+    rounds: usize,
+    mailboxes: usize,
+    readers: usize,
+}
+
+impl Plan {
+    fn of(cli: &Cli) -> Self {
+        let mut plan = if cli.quick {
+            Self {
+                seconds: 2.0,
+                concurrency: vec![1, 16],
+                transfers: vec![1, 100],
+                rounds: 10,
+                mailboxes: 100_000,
+                readers: 2_000,
+            }
+        } else {
+            Self {
+                seconds: 4.0,
+                concurrency: vec![1, 16, 64],
+                transfers: vec![1, 100, 1000],
+                rounds: 20,
+                mailboxes: 1_000_000,
+                readers: 10_000,
+            }
+        };
+        plan.seconds = cli.seconds.unwrap_or(plan.seconds);
+        plan.concurrency = cli.concurrency.clone().unwrap_or(plan.concurrency);
+        plan.transfers = cli.transfers.clone().unwrap_or(plan.transfers);
+        plan.rounds = cli.rounds.unwrap_or(plan.rounds);
+        plan.mailboxes = cli.mailboxes.unwrap_or(plan.mailboxes);
+        plan.readers = cli.readers.unwrap_or(plan.readers);
+        plan
+    }
+
+    /// The concurrency at which the idle-store throughput is compared (the middle one).
+    fn compared_concurrency(&self) -> usize {
+        self.concurrency[self.concurrency.len() / 2]
+    }
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let Workload::RoundTrip { transfers, rounds, redis, json } = cli.workload;
-    let mut setups = vec![Setup::Sqlite];
-    match redis {
-        Some(tigress_relay::StoreConfig::RedisCluster { nodes }) => {
-            setups.push(Setup::Redis { nodes: nodes.clone() });
-            setups.push(Setup::RedisTwoRelays { nodes });
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.serve {
+        Some(Serve::ServeRelay { data_dir, no_sync, store }) => {
+            return runtime.block_on(tigress_bench::serve_relay(data_dir, no_sync, store));
         }
-        Some(tigress_relay::StoreConfig::Sqlite) => {
-            anyhow::bail!("--redis takes redis-cluster://…")
-        }
+        Some(Serve::ServeCeiling) => return runtime.block_on(tigress_bench::serve_ceiling()),
         None => {}
     }
+    let plan = Plan::of(&cli);
+    anyhow::ensure!(!plan.concurrency.is_empty(), "no share-cycle concurrency to run");
+    runtime.block_on(run(&cli, &plan))
+}
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    // Every setup measures every count; the table puts the setups side by side.
-    let mut results: Vec<(Setup, Vec<RoundTripRow>)> = Vec::new();
-    for setup in setups {
-        let (writer, reader) = setup.start()?;
-        let reader_base = reader.as_ref().map_or(&writer.base, |reader| &reader.base).clone();
+async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
+    let duration = Duration::from_secs_f64(plan.seconds);
+
+    // 1. Share cycle: the ceiling, the durable relay, the relay without fsync.
+    let mut cycle_setups: Vec<(String, Option<Setup>)> = vec![
+        ("ceiling (minimal server)".into(), None),
+        (Setup::Sqlite.name().into(), Some(Setup::Sqlite)),
+        (Setup::SqliteNoSync.name().into(), Some(Setup::SqliteNoSync)),
+    ];
+    if let Some(url) = &cli.redis {
+        let redis = Setup::Redis { url: url.clone() };
+        cycle_setups.push((redis.name().into(), Some(redis)));
+    }
+    let mut cycles: Vec<(String, Vec<ShareCycleRow>)> = Vec::new();
+    for (name, setup) in &cycle_setups {
+        let (base, _keep) = match setup {
+            None => {
+                let ceiling = ServerProcess::spawn(&["serve-ceiling".into()])?;
+                (ceiling.base.clone(), Keep::Ceiling(ceiling))
+            }
+            Some(setup) => {
+                let relays = setup.start()?;
+                (relays.writer.base.clone(), Keep::Relays(relays))
+            }
+        };
         let mut rows = Vec::new();
-        for &count in &transfers {
-            rows.push(runtime.block_on(tigress_bench::round_trip(
-                &writer.base,
-                &reader_base,
-                count,
-                rounds,
-            ))?);
+        for &concurrency in &plan.concurrency {
+            rows.push(share_cycle::run(&base, concurrency, duration).await?);
         }
-        results.push((setup, rows));
+        cycles.push((name.clone(), rows));
     }
+    print_share_cycle(plan, &cycles);
 
-    println!(
-        "Update → peer wake-up latency in ms (waiting reads, loopback, durable store), \
-         {rounds} rounds per transfer"
-    );
-    let mut header = format!("{:>10}", "");
-    let mut columns = format!("{:>10}", "transfers");
-    for (setup, _) in &results {
-        header.push_str(&format!(" | {:^29}", setup.name()));
-        columns.push_str(&format!(" | {:>9} {:>9} {:>9}", "p50", "p99", "max"));
+    // 2. Round trip on each store setup.
+    let mut trip_setups = vec![Setup::Sqlite];
+    if let Some(url) = &cli.redis {
+        trip_setups.push(Setup::Redis { url: url.clone() });
+        trip_setups.push(Setup::RedisTwoRelays { url: url.clone() });
     }
-    println!("{header}\n{columns}");
-    let ms = |us: u64| us as f64 / 1000.0;
-    for (index, count) in transfers.iter().enumerate() {
-        let mut line = format!("{count:>10}");
-        for (_, rows) in &results {
-            let latency = &rows[index].wake_up;
-            line.push_str(&format!(
-                " | {:>9.3} {:>9.3} {:>9.3}",
-                ms(latency.p50_us),
-                ms(latency.p99_us),
-                ms(latency.max_us)
-            ));
+    let mut trips: Vec<(String, Vec<RoundTripRow>)> = Vec::new();
+    for setup in &trip_setups {
+        let relays = setup.start()?;
+        let mut rows = Vec::new();
+        for &transfers in &plan.transfers {
+            rows.push(
+                round_trip::run(&relays.writer.base, relays.reader_base(), transfers, plan.rounds)
+                    .await?,
+            );
         }
-        println!("{line}");
+        trips.push((setup.name().into(), rows));
     }
-    if results.len() == 1 {
-        println!("(add --redis redis-cluster://host:port,… for the Redis Cluster store)");
-    }
-    if let Some(path) = json {
-        let figures: Vec<_> = results
-            .iter()
-            .map(|(setup, rows)| serde_json::json!({"store": setup.name(), "rows": rows}))
-            .collect();
-        let document = serde_json::json!({"roundTrip": figures});
-        std::fs::write(&path, serde_json::to_vec_pretty(&document)?)?;
-        println!("figures written to {}", path.display());
+    print_round_trip(plan, &trips);
+
+    // 3. Idle capacity.
+    let idle = idle_capacity(plan, duration).await?;
+    print_idle(&idle);
+
+    let targets = targets(plan, &cycles, &trips, &idle);
+    print_targets(&targets);
+
+    if let Some(path) = &cli.json {
+        let document = json!({
+            "plan": {
+                "secondsPerRun": plan.seconds, "rounds": plan.rounds,
+                "mailboxes": plan.mailboxes, "readers": plan.readers,
+            },
+            "shareCycle": cycles.iter().map(|(name, rows)| json!({"server": name, "rows": rows})).collect::<Vec<_>>(),
+            "roundTrip": trips.iter().map(|(name, rows)| json!({"store": name, "rows": rows})).collect::<Vec<_>>(),
+            "idle": idle.to_json(),
+            "targets": targets.iter().map(Target::to_json).collect::<Vec<_>>(),
+        });
+        std::fs::write(path, serde_json::to_vec_pretty(&document)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("\nfigures written to {}", path.display());
     }
     Ok(())
+}
+
+/// Keeps a server process alive for the length of a measurement.
+enum Keep {
+    Ceiling(#[allow(dead_code)] ServerProcess),
+    Relays(#[allow(dead_code)] tigress_bench::Relays),
+}
+
+/// The idle-capacity figures.
+struct Idle {
+    empty_rss: u64,
+    readers: usize,
+    readers_rss: u64,
+    mailboxes: usize,
+    fill_seconds: f64,
+    filled_rss: u64,
+    filled_cycle: ShareCycleRow,
+    empty_cycle: ShareCycleRow,
+}
+
+impl Idle {
+    fn to_json(&self) -> Value {
+        json!({
+            "emptyRelayRssBytes": self.empty_rss,
+            "waitingReaders": self.readers,
+            "waitingReadersRssBytes": self.readers_rss,
+            "liveMailboxes": self.mailboxes,
+            "fillSeconds": self.fill_seconds,
+            "liveMailboxesRssBytes": self.filled_rss,
+            "shareCycleWithLiveMailboxes": self.filled_cycle,
+            "shareCycleOnEmptyStore": self.empty_cycle,
+        })
+    }
+}
+
+async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> {
+    let concurrency = plan.compared_concurrency();
+
+    // Waiting readers, on a fresh relay.
+    let relays = Setup::Sqlite.start()?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let empty_rss = relays.writer.resident_bytes()?;
+    let empty_cycle = share_cycle::run(&relays.writer.base, concurrency, duration).await?;
+    let parked =
+        idle::park_readers(&relays.writer.base, plan.readers, Duration::from_secs(60)).await?;
+    // Give every read time to reach the relay and park.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let readers_rss = relays.writer.resident_bytes()?;
+    for reader in parked {
+        reader.abort();
+    }
+    drop(relays);
+
+    // Many live mailboxes, written into the store before the relay starts on it.
+    let dir = tempfile::tempdir()?;
+    let started = std::time::Instant::now();
+    idle::fill_store(dir.path(), plan.mailboxes).await?;
+    let fill_seconds = started.elapsed().as_secs_f64();
+    let args = [
+        "serve-relay".to_owned(),
+        "--data-dir".to_owned(),
+        dir.path().to_string_lossy().into_owned(),
+    ];
+    let relay = ServerProcess::spawn(&args)?;
+    let filled_cycle = share_cycle::run(&relay.base, concurrency, duration).await?;
+    let filled_rss = relay.resident_bytes()?;
+    drop(relay);
+
+    Ok(Idle {
+        empty_rss,
+        readers: plan.readers,
+        readers_rss,
+        mailboxes: plan.mailboxes,
+        fill_seconds,
+        filled_rss,
+        filled_cycle,
+        empty_cycle,
+    })
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+fn print_share_cycle(plan: &Plan, cycles: &[(String, Vec<ShareCycleRow>)]) {
+    println!(
+        "\n1. Share cycle (create → preview → claim-read → delete), closed loop, {:.0} s per run",
+        plan.seconds
+    );
+    println!(
+        "{:<26} {:>11} {:>12} {:>9} {:>9}",
+        "server", "concurrency", "requests/s", "p50 ms", "p99 ms"
+    );
+    for (name, rows) in cycles {
+        for row in rows {
+            println!(
+                "{name:<26} {:>11} {:>12.0} {:>9.3} {:>9.3}",
+                row.concurrency,
+                row.requests_per_second,
+                ms(row.request.p50_us),
+                ms(row.request.p99_us)
+            );
+        }
+    }
+}
+
+fn print_round_trip(plan: &Plan, trips: &[(String, Vec<RoundTripRow>)]) {
+    println!(
+        "\n2. Round trip: Update → peer wake-up through a waiting read, {} rounds per transfer",
+        plan.rounds
+    );
+    println!("{:<26} {:>10} {:>9} {:>9} {:>9}", "store", "transfers", "p50 ms", "p99 ms", "max ms");
+    for (name, rows) in trips {
+        for row in rows {
+            println!(
+                "{name:<26} {:>10} {:>9.3} {:>9.3} {:>9.3}",
+                row.transfers,
+                ms(row.wake_up.p50_us),
+                ms(row.wake_up.p99_us),
+                ms(row.wake_up.max_us)
+            );
+        }
+    }
+}
+
+fn print_idle(idle: &Idle) {
+    println!("\n3. Idle capacity (relay resident memory)");
+    println!("{:<48} {:>10.1} MB", "empty relay", mb(idle.empty_rss));
+    println!(
+        "{:<48} {:>10.1} MB",
+        format!("with {} waiting readers", idle.readers),
+        mb(idle.readers_rss)
+    );
+    println!(
+        "{:<48} {:>10.1} MB",
+        format!("with {} live mailboxes (filled in {:.1} s)", idle.mailboxes, idle.fill_seconds),
+        mb(idle.filled_rss)
+    );
+    println!(
+        "{:<48} {:>10.0} req/s (empty store: {:.0}, concurrency {})",
+        "share cycle with those mailboxes",
+        idle.filled_cycle.requests_per_second,
+        idle.empty_cycle.requests_per_second,
+        idle.empty_cycle.concurrency
+    );
+}
+
+/// One target of the performance brief, and how this run did.
+struct Target {
+    what: String,
+    goal: String,
+    measured: String,
+    met: bool,
+}
+
+impl Target {
+    fn to_json(&self) -> Value {
+        json!({"target": self.what, "goal": self.goal, "measured": self.measured, "met": self.met})
+    }
+}
+
+fn best_rate(rows: &[ShareCycleRow]) -> f64 {
+    rows.iter().map(|row| row.requests_per_second).fold(0.0, f64::max)
+}
+
+fn targets(
+    plan: &Plan,
+    cycles: &[(String, Vec<ShareCycleRow>)],
+    trips: &[(String, Vec<RoundTripRow>)],
+    idle: &Idle,
+) -> Vec<Target> {
+    let mut targets = Vec::new();
+    let rate = |name: &str| {
+        cycles.iter().find(|(n, _)| n == name).map_or(0.0, |(_, rows)| best_rate(rows))
+    };
+    let (ceiling, durable, no_sync) = (
+        rate("ceiling (minimal server)"),
+        rate(Setup::Sqlite.name()),
+        rate(Setup::SqliteNoSync.name()),
+    );
+    let fraction = durable / ceiling.max(1.0);
+    targets.push(Target {
+        what: "share-cycle rate vs the minimal-server ceiling (best of each)".into(),
+        goal: "≥ 40%".into(),
+        measured: format!("{:.0}% ({durable:.0} of {ceiling:.0} req/s)", fraction * 100.0),
+        met: fraction >= 0.40,
+    });
+    let cost = 1.0 - durable / no_sync.max(1.0);
+    targets.push(Target {
+        what: "durable commits vs synchronous=OFF (best of each)".into(),
+        goal: "cost ≤ 30%".into(),
+        measured: format!("{:.0}% ({durable:.0} vs {no_sync:.0} req/s)", cost * 100.0),
+        met: cost <= 0.30,
+    });
+    if let Some(row) = trips
+        .iter()
+        .find(|(name, _)| name == Setup::Sqlite.name())
+        .and_then(|(_, rows)| rows.iter().find(|row| row.transfers == 100))
+    {
+        let (p50, p99) = (ms(row.wake_up.p50_us), ms(row.wake_up.p99_us));
+        targets.push(Target {
+            what: "round-trip wake-up at 100 transfers (sqlite)".into(),
+            goal: "p50 < 1 ms, p99 < 5 ms".into(),
+            measured: format!("p50 {p50:.3} ms, p99 {p99:.3} ms"),
+            met: p50 < 1.0 && p99 < 5.0,
+        });
+    }
+    targets.push(Target {
+        what: format!("relay memory with {} live mailboxes", idle.mailboxes),
+        goal: "< 150 MB (at 1,000,000)".into(),
+        measured: format!("{:.1} MB", mb(idle.filled_rss)),
+        met: idle.filled_rss < 150_000_000 && plan.mailboxes >= 1_000_000,
+    });
+    targets.push(Target {
+        what: format!("relay memory with {} waiting readers", idle.readers),
+        goal: "< 200 MB (at 10,000)".into(),
+        measured: format!("{:.1} MB", mb(idle.readers_rss)),
+        met: idle.readers_rss < 200_000_000 && plan.readers >= 10_000,
+    });
+    let kept =
+        idle.filled_cycle.requests_per_second / idle.empty_cycle.requests_per_second.max(1.0);
+    targets.push(Target {
+        what: format!("share-cycle rate with {} live mailboxes vs empty", idle.mailboxes),
+        goal: "within 20%".into(),
+        measured: format!("{:.0}%", kept * 100.0),
+        met: kept >= 0.80 && plan.mailboxes >= 1_000_000,
+    });
+    targets
+}
+
+fn print_targets(targets: &[Target]) {
+    println!("\nTargets (a run smaller than the brief's sizes never counts as met)");
+    for target in targets {
+        let mark = if target.met { "met " } else { "MISS" };
+        println!("  [{mark}] {}: {} — goal {}", target.what, target.measured, target.goal);
+    }
 }

@@ -2,33 +2,65 @@
 
 use std::process::Command;
 
+/// A whole run at toy sizes: every section and baseline reports, in the table and in the JSON.
 #[test]
-fn the_round_trip_benchmark_reports_both_stores_side_by_side() {
+fn a_small_run_reports_every_figure_and_baseline() {
     let Ok(redis) = std::env::var("TIGRESS_TEST_REDIS") else {
         panic!("TIGRESS_TEST_REDIS is not set: run scripts/test, or scripts/redis-cluster start");
     };
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("figures.json");
     let output = Command::new(env!("CARGO_BIN_EXE_tigress-bench"))
-        .args(["round-trip", "--transfers", "1,3", "--rounds", "4", "--redis", &redis, "--json"])
+        .args(["--seconds", "0.3", "--concurrency", "1,2", "--transfers", "1,3", "--rounds", "3"])
+        .args(["--mailboxes", "300", "--readers", "20", "--redis", &redis, "--json"])
         .arg(&json)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let table = String::from_utf8(output.stdout).unwrap();
-    for heading in ["p50", "p99", "sqlite", "redis-cluster", "redis-cluster, 2 relays"] {
+    for heading in [
+        "1. Share cycle",
+        "ceiling (minimal server)",
+        "sqlite, synchronous=OFF",
+        "2. Round trip",
+        "redis-cluster, 2 relays",
+        "3. Idle capacity",
+        "with 20 waiting readers",
+        "with 300 live mailboxes",
+        "Targets",
+    ] {
         assert!(table.contains(heading), "{heading} missing from:\n{table}");
     }
+
     let figures: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let setups = figures["roundTrip"].as_array().unwrap();
-    let names: Vec<&str> = setups.iter().map(|s| s["store"].as_str().unwrap()).collect();
-    assert_eq!(names, ["sqlite", "redis-cluster", "redis-cluster, 2 relays"]);
-    for setup in setups {
-        let rows = setup["rows"].as_array().unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0]["wake_up"]["samples"], 4);
-        assert_eq!(rows[1]["wake_up"]["samples"], 12);
+    let servers: Vec<&str> = figures["shareCycle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["server"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        servers,
+        ["ceiling (minimal server)", "sqlite", "sqlite, synchronous=OFF", "redis-cluster"]
+    );
+    for server in figures["shareCycle"].as_array().unwrap() {
+        for row in server["rows"].as_array().unwrap() {
+            assert!(row["cycles"].as_u64().unwrap() > 0, "{row}");
+            assert!(row["requests_per_second"].as_f64().unwrap() > 0.0, "{row}");
+        }
+    }
+    let stores: Vec<&str> = figures["roundTrip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["store"].as_str().unwrap())
+        .collect();
+    assert_eq!(stores, ["sqlite", "redis-cluster", "redis-cluster, 2 relays"]);
+    for store in figures["roundTrip"].as_array().unwrap() {
+        let rows = store["rows"].as_array().unwrap();
+        assert_eq!(rows[0]["wake_up"]["samples"], 3);
+        assert_eq!(rows[1]["wake_up"]["samples"], 9);
         for row in rows {
             let (p50, p99) = (
                 row["wake_up"]["p50_us"].as_u64().unwrap(),
@@ -37,6 +69,18 @@ fn the_round_trip_benchmark_reports_both_stores_side_by_side() {
             assert!(p50 > 0 && p50 <= p99, "{row}");
         }
     }
+    let idle = &figures["idle"];
+    let empty = idle["emptyRelayRssBytes"].as_u64().unwrap();
+    assert!(empty > 1_000_000, "an empty relay of {empty} bytes");
+    assert!(idle["waitingReadersRssBytes"].as_u64().unwrap() > 0);
+    assert!(idle["liveMailboxesRssBytes"].as_u64().unwrap() > 0);
+    assert_eq!(idle["liveMailboxes"], 300);
+    // Toy sizes never count as meeting the brief's memory targets.
+    let targets = figures["targets"].as_array().unwrap();
+    assert!(targets.len() >= 5, "{targets:?}");
+    let memory =
+        targets.iter().find(|t| t["target"].as_str().unwrap().contains("live mailboxes")).unwrap();
+    assert_eq!(memory["met"], false);
 }
 
 #[test]

@@ -1,0 +1,116 @@
+//! Idle capacity: what the relay holds while little happens. A store filled with many live
+//! mailboxes (written straight through the store's own API, since a million HTTP creates would
+//! take minutes), and many readers parked in waiting reads.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use serde_json::json;
+use tigress_proto::wire::{DisplayInformation, Payload};
+use tigress_proto::{AccessRights, DeviceClaim, MailboxId};
+use tigress_relay::mailbox::ClaimHash;
+use tigress_relay::store::sqlite::SqliteStore;
+use tigress_relay::store::{MailboxStore, NewMailbox};
+
+/// Writes `count` live mailboxes (valid for a day) into a SQLite store in `dir`, as the relay
+/// would store them, from `tasks` concurrent writers so that commits are grouped.
+pub async fn fill_store(dir: &Path, count: usize) -> anyhow::Result<()> {
+    let log = tigress_relay::Limits::default().log();
+    let store = SqliteStore::open(dir, tigress_relay::Durability::DangerOff, log)
+        .context("opening the store to fill")?;
+    let store: Arc<dyn MailboxStore> = Arc::new(store);
+    let expires_at = unix_now() + 86_400;
+    let tasks = 64;
+    let mut writers = Vec::with_capacity(tasks);
+    for task in 0..tasks {
+        let store = Arc::clone(&store);
+        let share = count / tasks + usize::from(task < count % tasks);
+        writers.push(tokio::spawn(async move {
+            for _ in 0..share {
+                let mailbox = NewMailbox {
+                    id: MailboxId::random(&mut rand::rngs::OsRng),
+                    sender: ClaimHash::of(&DeviceClaim::random(&mut rand::rngs::OsRng)),
+                    payload: Payload {
+                        kind: "AEAD_AES_128_GCM".into(),
+                        data: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                    },
+                    display: DisplayInformation {
+                        title: "Room 412".into(),
+                        description: "Hotel key".into(),
+                        image_url: "https://img.example/b.png".into(),
+                    },
+                    rights: AccessRights::default(),
+                    expires_at,
+                    sender_token: None,
+                };
+                store.create(mailbox, None, unix_now()).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for writer in writers {
+        writer.await.context("a filling task failed")??;
+    }
+    Ok(())
+}
+
+/// Opens `count` transfers on the relay at `base` (created, and claimed by a receiver) and parks
+/// each receiver in a waiting read of `wait`. Returns the parked reads; dropping them hangs up.
+pub async fn park_readers(
+    base: &str,
+    count: usize,
+    wait: Duration,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(count + 16).build()?;
+    let mut urls = Vec::with_capacity(count);
+    // Creates and claims, a few at a time.
+    let mut batch = Vec::new();
+    for _ in 0..count {
+        let (http, base) = (http.clone(), base.to_owned());
+        batch.push(tokio::spawn(async move { open_transfer(&http, &base).await }));
+        if batch.len() == 64 {
+            for task in batch.drain(..) {
+                urls.push(task.await.context("a transfer failed")??);
+            }
+        }
+    }
+    for task in batch {
+        urls.push(task.await.context("a transfer failed")??);
+    }
+    let mut parked = Vec::with_capacity(count);
+    for (url, receiver) in urls {
+        let http = http.clone();
+        parked.push(tokio::spawn(async move {
+            let _ = http
+                .post(url)
+                .header("mailbox-device-claim", receiver)
+                .header("prefer", format!("wait={}", wait.as_secs()))
+                .json(&json!({"after": 1}))
+                .send()
+                .await;
+        }));
+    }
+    Ok(parked)
+}
+
+async fn open_transfer(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {
+    let (sender, receiver) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let created: serde_json::Value = http
+        .post(format!("{base}/v1/m"))
+        .header("mailbox-device-claim", &sender)
+        .json(&crate::share_cycle::create_body())
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let url = created["urlLink"].as_str().context("no urlLink")?.to_owned();
+    http.post(&url).header("mailbox-device-claim", &receiver).send().await?.error_for_status()?;
+    Ok((url, receiver))
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}

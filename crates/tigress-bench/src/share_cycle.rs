@@ -1,0 +1,116 @@
+//! The share cycle, closed loop: each worker creates a mailbox, fetches its preview, claims it
+//! as the receiver and deletes it, then starts again, for a fixed time. Every request is timed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::Latency;
+
+/// The figures of one closed-loop run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShareCycleRow {
+    /// Concurrent workers.
+    pub concurrency: usize,
+    /// Completed cycles (4 requests each).
+    pub cycles: u64,
+    /// Requests per second over the run.
+    pub requests_per_second: f64,
+    /// Latency of single requests, all four kinds together.
+    pub request: Latency,
+}
+
+/// Runs `concurrency` workers against `base` for `duration`.
+pub async fn run(
+    base: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<ShareCycleRow> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency + 4).build()?;
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut workers = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let (http, base) = (http.clone(), base.to_owned());
+        workers.push(tokio::spawn(async move { worker(&http, &base, deadline).await }));
+    }
+    let mut samples = Vec::new();
+    let mut cycles = 0;
+    for worker in workers {
+        let (done, latencies) = worker.await.context("a share-cycle worker failed")??;
+        cycles += done;
+        samples.extend(latencies);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(ShareCycleRow {
+        concurrency,
+        cycles,
+        requests_per_second: (cycles * 4) as f64 / seconds,
+        request: Latency::of(samples),
+    })
+}
+
+/// A create body like a real share's: a 40-byte sealed payload and a preview.
+pub fn create_body() -> Value {
+    json!({
+        "payload": {"type": "AEAD_AES_128_GCM", "data": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+        "displayInformation": {"title": "Room 412", "description": "Hotel key", "imageURL": "https://img.example/b.png"},
+        "mailboxConfiguration": {"accessRights": "RWD"}
+    })
+}
+
+async fn worker(
+    http: &reqwest::Client,
+    base: &str,
+    deadline: Instant,
+) -> anyhow::Result<(u64, Vec<Duration>)> {
+    let body = create_body();
+    let mut latencies = Vec::new();
+    let mut cycles = 0;
+    while Instant::now() < deadline {
+        let (sender, receiver) =
+            (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+
+        let started = Instant::now();
+        let created: Value = http
+            .post(format!("{base}/v1/m"))
+            .header("mailbox-device-claim", &sender)
+            .header("mailbox-request-id", uuid::Uuid::new_v4().to_string())
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        latencies.push(started.elapsed());
+        let url = created["urlLink"].as_str().context("no urlLink")?.to_owned();
+
+        let started = Instant::now();
+        http.get(&url).send().await?.error_for_status()?.bytes().await?;
+        latencies.push(started.elapsed());
+
+        let started = Instant::now();
+        http.post(&url)
+            .header("mailbox-device-claim", &receiver)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        latencies.push(started.elapsed());
+
+        let started = Instant::now();
+        http.delete(&url)
+            .header("mailbox-device-claim", &sender)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        latencies.push(started.elapsed());
+        cycles += 1;
+    }
+    Ok((cycles, latencies))
+}
