@@ -167,7 +167,8 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     print_share_cycle(plan, &cycles);
 
     // 2. Round trip on each store setup.
-    let mut trip_setups = vec![Setup::Sqlite];
+    // synchronous=OFF shows how much of the wake-up is the Update's fsync.
+    let mut trip_setups = vec![Setup::Sqlite, Setup::SqliteNoSync];
     if let Some(url) = &cli.redis {
         trip_setups.push(Setup::Redis { url: url.clone() });
         trip_setups.push(Setup::RedisTwoRelays { url: url.clone() });

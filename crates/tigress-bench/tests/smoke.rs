@@ -56,7 +56,10 @@ fn a_small_run_reports_every_figure_and_baseline() {
         .iter()
         .map(|s| s["store"].as_str().unwrap())
         .collect();
-    assert_eq!(stores, ["sqlite", "redis-cluster", "redis-cluster, 2 relays"]);
+    assert_eq!(
+        stores,
+        ["sqlite", "sqlite, synchronous=OFF", "redis-cluster", "redis-cluster, 2 relays"]
+    );
     for store in figures["roundTrip"].as_array().unwrap() {
         let rows = store["rows"].as_array().unwrap();
         assert_eq!(rows[0]["wake_up"]["samples"], 3);
