@@ -9,6 +9,8 @@
 //!   [`Setup`]: the SQLite store, the Redis Cluster store, and two relays on the Redis Cluster
 //!   (the writer on one, the reader on the other, so the wake-up crosses relays).
 
+pub mod wormhole;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
