@@ -9,12 +9,15 @@
 //!   (durable, and with `synchronous=OFF`) and against the [`ceiling`] server.
 //! - [`round_trip`]: Update → peer wake-up through waiting reads, on each [`Setup`].
 //! - [`idle`]: resident memory with many live mailboxes, and with many waiting readers.
+//! - [`wormhole`]: the same round trip and a session rate on the closest public peer, the
+//!   magic-wormhole mailbox server (`scripts/wormhole-mailbox` installs and runs it).
 
 pub mod ceiling;
 pub mod child;
 pub mod idle;
 pub mod round_trip;
 pub mod share_cycle;
+pub mod wormhole;
 
 use std::time::Duration;
 

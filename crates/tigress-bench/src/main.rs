@@ -34,6 +34,10 @@ struct Cli {
     /// Also write the figures as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Leave out the magic-wormhole mailbox server baseline (it needs python3 and PyPI the first
+    /// time, to install it under target/).
+    #[arg(long)]
+    no_wormhole: bool,
     /// Seconds per closed-loop share-cycle run.
     #[arg(long, hide = true)]
     seconds: Option<f64>,
@@ -191,7 +195,13 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     let idle = idle_capacity(plan, duration).await?;
     print_idle(&idle);
 
-    let targets = targets(plan, &cycles, &trips, &idle);
+    // 4. The closest public peer, on the same loopback and generator machine.
+    let peer = if cli.no_wormhole { None } else { Some(wormhole_baseline(plan, duration).await?) };
+    if let Some(peer) = &peer {
+        print_wormhole(plan, peer, &cycles, &trips);
+    }
+
+    let targets = targets(plan, &cycles, &trips, &idle, peer.as_ref());
     print_targets(&targets);
 
     if let Some(path) = &cli.json {
@@ -203,6 +213,7 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
             "shareCycle": cycles.iter().map(|(name, rows)| json!({"server": name, "rows": rows})).collect::<Vec<_>>(),
             "roundTrip": trips.iter().map(|(name, rows)| json!({"store": name, "rows": rows})).collect::<Vec<_>>(),
             "idle": idle.to_json(),
+            "wormhole": peer.as_ref().map(Peer::to_json),
             "targets": targets.iter().map(Target::to_json).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_vec_pretty(&document)?)
@@ -290,6 +301,38 @@ async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> 
     })
 }
 
+/// The magic-wormhole mailbox server's figures.
+struct Peer {
+    round_trips: Vec<(usize, tigress_bench::Latency)>,
+    concurrency: usize,
+    sessions: tigress_bench::wormhole::SessionRate,
+}
+
+impl Peer {
+    fn to_json(&self) -> Value {
+        json!({
+            "roundTrip": self.round_trips.iter().map(|(sessions, latency)| json!({"sessions": sessions, "wake_up": latency})).collect::<Vec<_>>(),
+            "sessionRate": {"concurrency": self.concurrency, "sessions": self.sessions.sessions, "seconds": self.sessions.seconds, "perSecond": self.sessions.per_second},
+        })
+    }
+}
+
+/// The same round trip (at up to 100 concurrent sessions: beyond, the server takes seconds per
+/// message) and a closed-loop session rate, on the mailbox server.
+async fn wormhole_baseline(plan: &Plan, duration: Duration) -> anyhow::Result<Peer> {
+    let server = tigress_bench::wormhole::Server::start()?;
+    let mut round_trips = Vec::new();
+    for &sessions in plan.transfers.iter().filter(|&&count| count <= 100) {
+        let samples =
+            tigress_bench::wormhole::round_trip(&server.url, sessions, plan.rounds).await?;
+        round_trips.push((sessions, tigress_bench::Latency::of(samples)));
+    }
+    let concurrency = plan.compared_concurrency();
+    let sessions =
+        tigress_bench::wormhole::session_rate(&server.url, concurrency, duration).await?;
+    Ok(Peer { round_trips, concurrency, sessions })
+}
+
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
@@ -361,6 +404,61 @@ fn print_idle(idle: &Idle) {
     );
 }
 
+fn print_wormhole(
+    plan: &Plan,
+    peer: &Peer,
+    cycles: &[(String, Vec<ShareCycleRow>)],
+    trips: &[(String, Vec<RoundTripRow>)],
+) {
+    println!("\n4. The magic-wormhole mailbox server (WebSocket, SQLite file), same workloads");
+    println!(
+        "{:<40} {:>12} {:>12} {:>9}",
+        "round trip, p50 / p99 ms", "wormhole", "tigress", "ratio"
+    );
+    for (sessions, latency) in &peer.round_trips {
+        if let Some(ours) = our_round_trip(trips, *sessions) {
+            println!(
+                "{:<40} {:>5.2} / {:<5.2} {:>5.2} / {:<5.2} {:>8.1}×",
+                format!("{sessions} concurrent, {} rounds", plan.rounds),
+                ms(latency.p50_us),
+                ms(latency.p99_us),
+                ms(ours.p50_us),
+                ms(ours.p99_us),
+                latency.p50_us as f64 / ours.p50_us.max(1) as f64
+            );
+        }
+    }
+    let ours = our_session_rate(cycles, peer.concurrency);
+    println!(
+        "{:<40} {:>12.1} {:>12.1} {:>8.1}×",
+        format!("sessions/s at concurrency {}", peer.concurrency),
+        peer.sessions.per_second,
+        ours,
+        ours / peer.sessions.per_second.max(0.001)
+    );
+}
+
+/// Our sqlite round trip at `transfers`.
+fn our_round_trip(
+    trips: &[(String, Vec<RoundTripRow>)],
+    transfers: usize,
+) -> Option<&tigress_bench::Latency> {
+    trips
+        .iter()
+        .find(|(name, _)| name == Setup::Sqlite.name())
+        .and_then(|(_, rows)| rows.iter().find(|row| row.transfers == transfers))
+        .map(|row| &row.wake_up)
+}
+
+/// Our sessions (share cycles) per second, durable relay, at `concurrency`.
+fn our_session_rate(cycles: &[(String, Vec<ShareCycleRow>)], concurrency: usize) -> f64 {
+    cycles
+        .iter()
+        .find(|(name, _)| name == Setup::Sqlite.name())
+        .and_then(|(_, rows)| rows.iter().find(|row| row.concurrency == concurrency))
+        .map_or(0.0, |row| row.requests_per_second / 4.0)
+}
+
 /// One target of the performance brief, and how this run did.
 struct Target {
     what: String,
@@ -384,6 +482,7 @@ fn targets(
     cycles: &[(String, Vec<ShareCycleRow>)],
     trips: &[(String, Vec<RoundTripRow>)],
     idle: &Idle,
+    peer: Option<&Peer>,
 ) -> Vec<Target> {
     let mut targets = Vec::new();
     let rate = |name: &str| {
@@ -441,6 +540,32 @@ fn targets(
         measured: format!("{:.0}%", kept * 100.0),
         met: kept >= 0.80 && plan.mailboxes >= 1_000_000,
     });
+    if let Some(peer) = peer {
+        for (sessions, latency) in &peer.round_trips {
+            if let Some(ours) = our_round_trip(trips, *sessions) {
+                let ratio = latency.p50_us as f64 / ours.p50_us.max(1) as f64;
+                targets.push(Target {
+                    what: format!(
+                        "round trip vs the wormhole mailbox server, {sessions} concurrent (p50)"
+                    ),
+                    goal: "≥ 20× faster".into(),
+                    measured: format!("{ratio:.1}×"),
+                    met: ratio >= 20.0,
+                });
+            }
+        }
+        let ratio =
+            our_session_rate(cycles, peer.concurrency) / peer.sessions.per_second.max(0.001);
+        targets.push(Target {
+            what: format!(
+                "session rate vs the wormhole mailbox server, concurrency {}",
+                peer.concurrency
+            ),
+            goal: "≥ 50×".into(),
+            measured: format!("{ratio:.1}×"),
+            met: ratio >= 50.0,
+        });
+    }
     targets
 }
 

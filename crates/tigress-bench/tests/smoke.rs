@@ -27,6 +27,8 @@ fn a_small_run_reports_every_figure_and_baseline() {
         "3. Idle capacity",
         "with 20 waiting readers",
         "with 300 live mailboxes",
+        "4. The magic-wormhole mailbox server",
+        "sessions/s at concurrency 2",
         "Targets",
     ] {
         assert!(table.contains(heading), "{heading} missing from:\n{table}");
@@ -78,9 +80,12 @@ fn a_small_run_reports_every_figure_and_baseline() {
     assert!(idle["waitingReadersRssBytes"].as_u64().unwrap() > 0);
     assert!(idle["liveMailboxesRssBytes"].as_u64().unwrap() > 0);
     assert_eq!(idle["liveMailboxes"], 300);
+    let peer = &figures["wormhole"];
+    assert_eq!(peer["roundTrip"].as_array().unwrap().len(), 2, "{peer}");
+    assert!(peer["sessionRate"]["sessions"].as_u64().unwrap() > 0, "{peer}");
     // Toy sizes never count as meeting the brief's memory targets.
     let targets = figures["targets"].as_array().unwrap();
-    assert!(targets.len() >= 5, "{targets:?}");
+    assert!(targets.len() >= 8, "{targets:?}");
     let memory =
         targets.iter().find(|t| t["target"].as_str().unwrap().contains("live mailboxes")).unwrap();
     assert_eq!(memory["met"], false);
