@@ -53,6 +53,22 @@ pub async fn fill_store(dir: &Path, count: usize) -> anyhow::Result<()> {
     for writer in writers {
         writer.await.context("a filling task failed")??;
     }
+    drop(store);
+    settle(dir).await
+}
+
+/// Waits until the filled store is closed (its WAL folded into the database) and on disk, so
+/// that the kernel's write-back of the fill is not charged to the relay measured next.
+async fn settle(dir: &Path) -> anyhow::Result<()> {
+    let wal = dir.join("tigress.sqlite3-wal");
+    for _ in 0..600 {
+        if !wal.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let synced = tokio::process::Command::new("sync").status().await.context("running sync")?;
+    anyhow::ensure!(synced.success(), "sync failed");
     Ok(())
 }
 

@@ -263,7 +263,6 @@ async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> 
     let relays = Setup::Sqlite.start()?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let empty_rss = relays.writer.resident_bytes()?;
-    let empty_cycle = share_cycle::run(&relays.writer.base, concurrency, duration).await?;
     let parked =
         idle::park_readers(&relays.writer.base, plan.readers, Duration::from_secs(60)).await?;
     // Give every read time to reach the relay and park.
@@ -284,10 +283,20 @@ async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> 
         "--data-dir".to_owned(),
         dir.path().to_string_lossy().into_owned(),
     ];
-    let relay = ServerProcess::spawn(&args)?;
-    let filled_cycle = share_cycle::run(&relay.base, concurrency, duration).await?;
-    let filled_rss = relay.resident_bytes()?;
-    drop(relay);
+    let filled = ServerProcess::spawn(&args)?;
+    let empty = Setup::Sqlite.start()?;
+    // The two relays run side by side and are measured in turns, so that a noisy moment of the
+    // machine weighs on both alike.
+    let half = duration / 2;
+    let mut filled_runs = Vec::new();
+    let mut empty_runs = Vec::new();
+    for _ in 0..2 {
+        empty_runs.push(share_cycle::run(&empty.writer.base, concurrency, half).await?);
+        filled_runs.push(share_cycle::run(&filled.base, concurrency, half).await?);
+    }
+    let filled_rss = filled.resident_bytes()?;
+    drop(filled);
+    drop(empty);
 
     Ok(Idle {
         empty_rss,
@@ -296,8 +305,8 @@ async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> 
         mailboxes: plan.mailboxes,
         fill_seconds,
         filled_rss,
-        filled_cycle,
-        empty_cycle,
+        filled_cycle: share_cycle::ShareCycleRow::combine(filled_runs),
+        empty_cycle: share_cycle::ShareCycleRow::combine(empty_runs),
     })
 }
 

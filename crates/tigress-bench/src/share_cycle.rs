@@ -22,6 +22,29 @@ pub struct ShareCycleRow {
     pub request: Latency,
 }
 
+impl ShareCycleRow {
+    /// Several runs at one concurrency as one: cycles added, the rate over their total time,
+    /// and the latencies of the longest run (percentiles cannot be merged).
+    pub fn combine(runs: Vec<Self>) -> Self {
+        let seconds: f64 = runs
+            .iter()
+            .map(|run| (run.cycles * 4) as f64 / run.requests_per_second.max(1e-9))
+            .sum();
+        let cycles: u64 = runs.iter().map(|run| run.cycles).sum();
+        let concurrency = runs.first().map_or(0, |run| run.concurrency);
+        let request = runs
+            .into_iter()
+            .max_by_key(|run| run.request.samples)
+            .map_or_else(|| Latency::of(Vec::new()), |run| run.request);
+        Self {
+            concurrency,
+            cycles,
+            requests_per_second: (cycles * 4) as f64 / seconds.max(1e-9),
+            request,
+        }
+    }
+}
+
 /// Runs `concurrency` workers against `base` for `duration`.
 pub async fn run(
     base: &str,
