@@ -113,17 +113,8 @@ pub async fn park_readers(
 
 async fn open_transfer(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {
     let (sender, receiver) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
-    let created: serde_json::Value = http
-        .post(format!("{base}/v1/m"))
-        .header("mailbox-device-claim", &sender)
-        .json(&crate::share_cycle::create_body())
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let url = created["urlLink"].as_str().context("no urlLink")?.to_owned();
-    http.post(&url).header("mailbox-device-claim", &receiver).send().await?.error_for_status()?;
+    let url = crate::share_cycle::create(http, base, &sender).await?;
+    crate::share_cycle::claim(http, &url, &receiver).await?;
     Ok((url, receiver))
 }
 

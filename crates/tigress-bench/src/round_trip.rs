@@ -49,22 +49,9 @@ async fn one_transfer(
     rounds: usize,
 ) -> anyhow::Result<Vec<Duration>> {
     let (sender, receiver) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
-    let created: Value = http
-        .post(format!("{base}/v1/m"))
-        .header("mailbox-device-claim", &sender)
-        .json(&crate::share_cycle::create_body())
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let url = created["urlLink"].as_str().context("no urlLink")?.to_owned();
+    let url = crate::share_cycle::create(http, base, &sender).await?;
     let reader_url = url.replacen(base, reader_base, 1);
-    http.post(&reader_url)
-        .header("mailbox-device-claim", &receiver)
-        .send()
-        .await?
-        .error_for_status()?;
+    crate::share_cycle::claim(http, &reader_url, &receiver).await?;
 
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds {

@@ -84,12 +84,37 @@ pub fn create_body() -> Value {
     })
 }
 
+/// Creates a mailbox on the relay at `base` as `sender`; answers its URL.
+pub async fn create(http: &reqwest::Client, base: &str, sender: &str) -> anyhow::Result<String> {
+    let created: Value = http
+        .post(format!("{base}/v1/m"))
+        .header("mailbox-device-claim", sender)
+        .header("mailbox-request-id", uuid::Uuid::new_v4().to_string())
+        .json(&create_body())
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(created["urlLink"].as_str().context("no urlLink")?.to_owned())
+}
+
+/// Reads mailbox `url` as `claim` (a fresh claim binds as the receiver).
+pub async fn claim(http: &reqwest::Client, url: &str, claim: &str) -> anyhow::Result<()> {
+    send(http.post(url).header("mailbox-device-claim", claim)).await
+}
+
+/// Sends `request` and reads its whole answer, which must be a success.
+async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<()> {
+    request.send().await?.error_for_status()?.bytes().await?;
+    Ok(())
+}
+
 async fn worker(
     http: &reqwest::Client,
     base: &str,
     deadline: Instant,
 ) -> anyhow::Result<(u64, Vec<Duration>)> {
-    let body = create_body();
     let mut latencies = Vec::new();
     let mut cycles = 0;
     while Instant::now() < deadline {
@@ -97,41 +122,19 @@ async fn worker(
             (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
 
         let started = Instant::now();
-        let created: Value = http
-            .post(format!("{base}/v1/m"))
-            .header("mailbox-device-claim", &sender)
-            .header("mailbox-request-id", uuid::Uuid::new_v4().to_string())
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        latencies.push(started.elapsed());
-        let url = created["urlLink"].as_str().context("no urlLink")?.to_owned();
-
-        let started = Instant::now();
-        http.get(&url).send().await?.error_for_status()?.bytes().await?;
+        let url = create(http, base, &sender).await?;
         latencies.push(started.elapsed());
 
         let started = Instant::now();
-        http.post(&url)
-            .header("mailbox-device-claim", &receiver)
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
+        send(http.get(&url)).await?;
         latencies.push(started.elapsed());
 
         let started = Instant::now();
-        http.delete(&url)
-            .header("mailbox-device-claim", &sender)
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
+        claim(http, &url, &receiver).await?;
+        latencies.push(started.elapsed());
+
+        let started = Instant::now();
+        send(http.delete(&url).header("mailbox-device-claim", &sender)).await?;
         latencies.push(started.elapsed());
         cycles += 1;
     }

@@ -12,6 +12,7 @@ use serde_json::json;
 use tempfile::TempDir;
 use tigress_relay::StoreConfig;
 
+use crate::redis_relay::tag_of;
 use crate::support::{Reply, TestRelay, create_body, new_uuid, read, spawn_read, write};
 
 /// A three-master cluster started by `scripts/redis-cluster` on `ports`, stopped on drop.
@@ -80,10 +81,6 @@ impl Drop for PrivateCluster {
         }
         let _ = self.script("stop");
     }
-}
-
-fn tag_of(path: &str) -> String {
-    path.rsplit('/').next().unwrap().replace('-', "")
 }
 
 async fn relay_on(cluster: &PrivateCluster) -> TestRelay {

@@ -68,7 +68,7 @@ async fn health_check_reaches_redis() {
 }
 
 /// The hex of a mailbox path's id: the hash tag of its keys and its wake channel.
-fn tag_of(path: &str) -> String {
+pub fn tag_of(path: &str) -> String {
     path.rsplit('/').next().unwrap().replace('-', "")
 }
 
