@@ -421,6 +421,8 @@ async fn read_secure_content(
     }
     let after = body.after.unwrap_or(0);
     let wait = requested_wait(&headers).map(|wait| wait.min(limits.max_wait));
+    // The header values share hyper's read buffer; let it go before a wait that may last long.
+    drop(headers);
     let view = match wait {
         None => state.store.read(id, caller, body.notification_token, after, unix_now()).await?,
         Some(wait) => {
