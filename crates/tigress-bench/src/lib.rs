@@ -127,6 +127,8 @@ pub async fn serve_relay(
     store: Option<tigress_relay::StoreConfig>,
 ) -> anyhow::Result<()> {
     let mut config = tigress_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), data_dir);
+    // The load comes from one address and the store is filled past the default cap on purpose.
+    config.abuse = tigress_relay::AbuseLimits::off();
     if no_sync {
         config.durability = tigress_relay::Durability::DangerOff;
     }

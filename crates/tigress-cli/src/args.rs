@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tigress_client::{AccessRights, Vertical};
-use tigress_relay::Limits;
+use tigress_relay::{AbuseLimits, Limits};
 
 /// The exit codes, as listed in `--help`; `crate::exit` defines them.
 macro_rules! exit_codes {
@@ -251,6 +251,29 @@ pub struct RelayArgs {
     #[arg(long, env = "TIGRESS_MAX_WAIT", value_name = "DURATION",
           default_value_t = Limits::default().max_wait.into())]
     pub max_wait: humantime::Duration,
+
+    /// Mailboxes one client address may create a minute (in a burst of as many); 0: no limit.
+    #[arg(long, env = "TIGRESS_CREATES_PER_MINUTE", value_name = "N",
+          default_value_t = AbuseLimits::default().creates_per_minute)]
+    pub creates_per_minute: u32,
+
+    /// Refused claims on mailboxes another device holds, per client address a minute; over it,
+    /// that client's reads are answered 429 until the limit refills. 0: no limit.
+    #[arg(long, env = "TIGRESS_REFUSED_CLAIMS_PER_MINUTE", value_name = "N",
+          default_value_t = AbuseLimits::default().refused_claims_per_minute)]
+    pub refused_claims_per_minute: u32,
+
+    /// Most mailboxes the SQLite store holds; creates beyond are answered 503. 0: no cap.
+    /// (A Redis Cluster store is bounded by its own maxmemory.)
+    #[arg(long, env = "TIGRESS_MAX_MAILBOXES", value_name = "N",
+          default_value_t = AbuseLimits::default().max_mailboxes.unwrap_or(0))]
+    pub max_mailboxes: u64,
+
+    /// Header in which a trusted reverse proxy passes the client's address (e.g.
+    /// X-Forwarded-For; its last entry is used). Set it only behind such a proxy: clients can
+    /// write anything in it.
+    #[arg(long, env = "TIGRESS_CLIENT_ADDRESS_HEADER", value_name = "NAME")]
+    pub client_address_header: Option<String>,
 
     /// TOML file configuring push providers ([apns], [fcm], [web_push]); see docs/PUSH.md.
     /// Without it, no push is sent and clients wait with long-polling reads.

@@ -4,7 +4,7 @@
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
-use tigress_relay::{Durability, Limits, RelayConfig, TlsFiles};
+use tigress_relay::{AbuseLimits, Durability, Limits, RelayConfig, TlsFiles};
 use tracing_subscriber::EnvFilter;
 
 use crate::args::{LogFormat, RelayArgs};
@@ -45,6 +45,12 @@ fn config(args: RelayArgs) -> RelayConfig {
         header_read_timeout: args.header_read_timeout.into(),
         max_messages: args.max_messages,
         max_wait: args.max_wait.into(),
+    };
+    config.abuse = AbuseLimits {
+        creates_per_minute: args.creates_per_minute,
+        refused_claims_per_minute: args.refused_claims_per_minute,
+        max_mailboxes: (args.max_mailboxes > 0).then_some(args.max_mailboxes),
+        client_address_header: args.client_address_header,
     };
     config.sweep_interval = args.sweep_interval.into();
     config.durability = if args.danger_no_fsync { Durability::DangerOff } else { Durability::Full };

@@ -24,6 +24,8 @@ pub struct RelayConfig {
     pub insecure_plain_http: bool,
     /// Request and field limits.
     pub limits: Limits,
+    /// Limits on how much one client, and everyone together, may take of the relay.
+    pub abuse: AbuseLimits,
     /// How often expired mailboxes are erased.
     pub sweep_interval: Duration,
     /// Whether commits wait for the disk. Only benchmarks turn this off.
@@ -43,6 +45,7 @@ impl RelayConfig {
             tls: None,
             insecure_plain_http: false,
             limits: Limits::default(),
+            abuse: AbuseLimits::default(),
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
             push: tigress_push::PushConfig::default(),
@@ -176,6 +179,48 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_messages: 64,
             max_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Limits against abuse. Rates are per client address (see [`crate::rate_limit`]) and held in
+/// memory only; over a rate the relay answers 429 with `Retry-After`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AbuseLimits {
+    /// Mailboxes one client may create a minute (in a burst of as many); 0: no limit.
+    pub creates_per_minute: u32,
+    /// Refused claims on mailboxes another device already claimed, per client a minute; once
+    /// over, that client's reads are answered 429 until the limit refills. 0: no limit.
+    pub refused_claims_per_minute: u32,
+    /// Most mailboxes the SQLite store holds (live ones, and expired ones until the next
+    /// sweep); a create beyond is answered 503. `None`: no cap. The Redis Cluster store is
+    /// bounded by its own `maxmemory` instead, which the relay also answers with 503.
+    pub max_mailboxes: Option<u64>,
+    /// A request header that carries the client's address, set by a trusted reverse proxy in
+    /// front of the relay (e.g. `X-Forwarded-For`; its last entry is used, the one the nearest
+    /// proxy wrote). Without it the relay uses the connection's peer address.
+    pub client_address_header: Option<String>,
+}
+
+impl Default for AbuseLimits {
+    fn default() -> Self {
+        Self {
+            creates_per_minute: 60,
+            refused_claims_per_minute: 30,
+            max_mailboxes: Some(1_000_000),
+            client_address_header: None,
+        }
+    }
+}
+
+impl AbuseLimits {
+    /// No limit at all: for benchmarks that drive the relay from one address.
+    pub fn off() -> Self {
+        Self {
+            creates_per_minute: 0,
+            refused_claims_per_minute: 0,
+            max_mailboxes: None,
+            client_address_header: None,
         }
     }
 }

@@ -5,6 +5,8 @@
 //! "expired" and "deleted" look identical to callers (one 404), so nobody can tell a deleted share
 //! from one that never existed. Denials are 401, as the drafts have it.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +49,13 @@ pub enum ApiError {
     Timeout,
     /// The store cannot serve now (503 with `Retry-After`).
     Unavailable,
+    /// The store holds as many mailboxes as the operator allows (503 with `Retry-After`).
+    Full,
+    /// This client is over a rate limit (429 with `Retry-After`).
+    RateLimited {
+        /// When the client may try again.
+        retry_after: Duration,
+    },
 }
 
 impl ApiError {
@@ -106,6 +115,27 @@ impl ApiError {
                 "unavailable",
                 "the relay cannot serve this request now; retry later".into(),
             ),
+            Self::Full => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "relay_full",
+                "the relay holds as many mailboxes as it may; retry later".into(),
+            ),
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from this client; retry later".into(),
+            ),
+        }
+    }
+
+    /// Seconds for `Retry-After`, on the answers that invite a retry.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Unavailable => Some(5),
+            Self::Full => Some(60),
+            // Whole seconds, rounded up, so that a client retrying on time is let through.
+            Self::RateLimited { retry_after } => Some(retry_after.as_secs_f64().ceil() as u64),
+            _ => None,
         }
     }
 }
@@ -113,9 +143,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
+        let retry_after = self.retry_after();
         let mut response = (status, Json(ErrorBody { code: code.into(), message })).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         response
     }
@@ -127,6 +158,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => Self::NotFound,
             StoreError::Conflict(denial) => Self::Denied(denial),
             StoreError::Unavailable => Self::Unavailable,
+            StoreError::Full => Self::Full,
             StoreError::Backend(source) => {
                 // The one place a backend failure is logged. SQL errors carry no request data:
                 // every value reaches SQLite as a bound parameter.

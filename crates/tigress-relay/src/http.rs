@@ -2,12 +2,15 @@
 //! through. Each handler extracts its inputs, makes one store call and maps the result; the
 //! rules live in [`crate::mailbox`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -24,9 +27,10 @@ use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::mailbox::{self, ClaimHash, RequestHash};
+use crate::mailbox::{self, ClaimHash, Denial, RequestHash};
 use crate::preview;
-use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView};
+use crate::rate_limit::{ClientKey, ClientLimits};
+use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
 use crate::waiters::Waiters;
 use tigress_push::{Delivery, Pusher};
 
@@ -51,6 +55,8 @@ pub struct Settings {
     pub limits: Limits,
     /// The OpenAPI document, rendered once.
     pub openapi_json: String,
+    /// Per-client rate limits, in memory only.
+    pub clients: ClientLimits,
 }
 
 impl Settings {
@@ -189,6 +195,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Claim {
     }
 }
 
+/// Who is asking, for the rate limits only: a keyed digest of the client's address (see
+/// [`crate::rate_limit`]); never logged, never stored.
+struct Client(ClientKey);
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        Ok(Self(state.settings.clients.client(&parts.headers, peer)))
+    }
+}
+
 /// The `Mailbox-Request-ID`, if sent. A malformed one is 400.
 struct RequestKey(Option<RequestHash>);
 
@@ -299,16 +321,26 @@ fn status_of(outcome: Outcome) -> StatusCode {
         (status = 400, description = "Malformed body, invalid field, or missing claim", body = tigress_proto::wire::ErrorBody),
         (status = 401, description = "Claim not a UUID", body = tigress_proto::wire::ErrorBody),
         (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
+        (status = 429, description = "This client created too many mailboxes this minute (rate_limited)", body = tigress_proto::wire::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a create is allowed again"))),
+        (status = 503, description = "The relay holds as many mailboxes as it may (relay_full), or the store does not answer (unavailable)", body = tigress_proto::wire::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
 async fn create_mailbox(
     State(state): State<AppState>,
+    Client(client): Client,
     claim: Claim,
     RequestKey(request): RequestKey,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CreateMailboxResponse>), ApiError> {
-    let sender = claim.required_400()?;
     let settings = &state.settings;
+    settings
+        .clients
+        .creates
+        .take(client, Instant::now())
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    let sender = claim.required_400()?;
     let body: CreateMailboxRequest = required_body(body, &settings.limits)?;
     let now = unix_now();
     let mailbox = new_mailbox(body, sender, now, &settings.limits)?;
@@ -404,15 +436,24 @@ fn wants_json(headers: &HeaderMap) -> bool {
         (status = 401, description = "Missing, invalid or rejected claim; or another device already claimed the mailbox", body = tigress_proto::wire::ErrorBody),
         (status = 404, description = "No such mailbox, or expired, or deleted (also ends a wait)", body = tigress_proto::wire::ErrorBody),
         (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
+        (status = 429, description = "This client had too many claims refused on mailboxes other devices hold (rate_limited)", body = tigress_proto::wire::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until reads are allowed again"))),
     )
 )]
 async fn read_secure_content(
     State(state): State<AppState>,
     MailboxPath(id): MailboxPath,
+    Client(client): Client,
     claim: Claim,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // A client that keeps trying claims on mailboxes other devices hold is cut off for a while,
+    // before its reads cost the store anything.
+    let refused_claims = &state.settings.clients.refused_claims;
+    if let Some(retry_after) = refused_claims.exhausted(client, Instant::now()) {
+        return Err(ApiError::RateLimited { retry_after });
+    }
     let caller = claim.required_401()?;
     let limits = &state.settings.limits;
     let body: ReadMailboxRequest = json_body(body, limits)?.unwrap_or_default();
@@ -424,11 +465,14 @@ async fn read_secure_content(
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
     let view = match wait {
-        None => state.store.read(id, caller, body.notification_token, after, unix_now()).await?,
-        Some(wait) => {
-            read_waiting(&state, id, caller, body.notification_token, after, wait).await?
+        None => state.store.read(id, caller, body.notification_token, after, unix_now()).await,
+        Some(wait) => read_waiting(&state, id, caller, body.notification_token, after, wait).await,
+    }
+    .inspect_err(|e| {
+        if matches!(e, StoreError::Conflict(Denial::AlreadyClaimed)) {
+            let _ = refused_claims.take(client, Instant::now());
         }
-    };
+    })?;
     let mut response = Json(ReadMailboxResponse {
         payload: view.payload,
         display_information: view.display,
@@ -455,7 +499,7 @@ async fn read_waiting(
     mut token: Option<NotificationToken>,
     after: u64,
     wait: Duration,
-) -> Result<ReadView, ApiError> {
+) -> Result<ReadView, StoreError> {
     let deadline = tokio::time::Instant::now() + wait;
     // Subscribe before reading, so a write between the read and the sleep still wakes us; the
     // subscription outlives the loop, so each wake costs no new subscription.

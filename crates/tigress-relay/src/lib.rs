@@ -17,10 +17,11 @@ pub mod error;
 pub mod http;
 pub mod mailbox;
 pub mod preview;
+pub mod rate_limit;
 mod server;
 pub mod store;
 pub mod waiters;
 
-pub use config::{Durability, Limits, RelayConfig, StoreConfig, TlsFiles};
+pub use config::{AbuseLimits, Durability, Limits, RelayConfig, StoreConfig, TlsFiles};
 pub use http::{AppState, Settings, app};
 pub use server::{RunningRelay, run_until, start, start_with_pusher};

@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 
 use crate::config::{Limits, RelayConfig, StoreConfig};
 use crate::http::{ApiDoc, AppState, Settings, app};
+use crate::rate_limit::ClientLimits;
 use crate::store::MailboxStore;
 use crate::store::sqlite::SqliteStore;
 use crate::waiters::Waiters;
@@ -97,11 +98,14 @@ pub async fn start_with_pusher(
         openapi_json: ApiDoc::openapi()
             .to_pretty_json()
             .context("rendering the OpenAPI document")?,
+        clients: ClientLimits::new(&config.abuse).with_context(|| {
+            format!("invalid client address header {:?}", config.abuse.client_address_header)
+        })?,
     };
     let state =
         AppState { store: Arc::clone(&store), settings: Arc::new(settings), waiters, pusher };
     let router = app(state);
-    let service = router.into_make_service();
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
 
     let handle = Handle::new();
     let server = match &config.tls {
@@ -163,6 +167,7 @@ async fn open_store(
                 .with_context(|| {
                     format!("could not open the store in {}", config.data_dir.display())
                 })?;
+            store.set_max_mailboxes(config.abuse.max_mailboxes);
             Ok(Arc::new(store))
         }
     }

@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The store cannot serve now (shutting down, overloaded); the caller may retry later.
     #[error("the store is unavailable")]
     Unavailable,
+    /// The store holds as many mailboxes as the operator allows; a create may succeed later.
+    #[error("the store is full")]
+    Full,
     /// The backend failed; the details are for the operator's log only.
     #[error("storage backend failure: {0}")]
     Backend(Arc<dyn std::error::Error + Send + Sync>),

@@ -514,6 +514,11 @@ pub(super) fn store_error(e: RedisError) -> StoreError {
         tracing::warn!(error = %e, "the Redis cluster is unavailable");
         return StoreError::Unavailable;
     }
+    // A node at its `maxmemory` refuses writes: the cluster is full, not broken.
+    if e.code() == Some("OOM") {
+        tracing::warn!("the Redis cluster is full (maxmemory)");
+        return StoreError::Full;
+    }
     backend(e)
 }
 

@@ -91,6 +91,39 @@ pub struct SqliteStore {
     stats: Arc<WriterStats>,
     log: LogLimits,
     reader_slots: Arc<Semaphore>,
+    capacity: Arc<Capacity>,
+}
+
+/// How many mailboxes the store holds, against the operator's cap. Only the writer thread
+/// changes the count, inside the jobs that insert or erase rows, so a create checks the cap
+/// against every commit before it and none can slip past it.
+#[derive(Debug)]
+struct Capacity {
+    /// Rows of `mailboxes`: live ones, and expired ones until the sweep erases them.
+    stored: AtomicU64,
+    /// The cap; `u64::MAX` for none.
+    cap: AtomicU64,
+}
+
+impl Capacity {
+    fn is_full(&self) -> bool {
+        self.stored.load(Ordering::Relaxed) >= self.cap.load(Ordering::Relaxed)
+    }
+
+    /// `n` rows were erased. Saturates, so that a miscount can never wrap into "full".
+    fn removed(&self, n: u64) {
+        let _ = self.stored.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |stored| {
+            Some(stored.saturating_sub(n))
+        });
+    }
+
+    /// Counts the rows again: after a failed commit, whose changes the count had taken in.
+    fn recount(&self, conn: &Connection) {
+        match conn.query_row("SELECT count(*) FROM mailboxes", [], |r| r.get::<_, u64>(0)) {
+            Ok(stored) => self.stored.store(stored, Ordering::Relaxed),
+            Err(e) => tracing::error!(error = %e, "sqlite could not count the mailboxes"),
+        }
+    }
 }
 
 /// Counters of the writer thread: how well group commit batches.
@@ -123,12 +156,18 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
 
+        let stored = conn
+            .query_row("SELECT count(*) FROM mailboxes", [], |r| r.get::<_, u64>(0))
+            .map_err(backend)?;
+        let capacity =
+            Arc::new(Capacity { stored: AtomicU64::new(stored), cap: AtomicU64::new(u64::MAX) });
+
         let (sender, receiver) = mpsc::channel();
         let stats = Arc::new(WriterStats::default());
-        let writer_stats = Arc::clone(&stats);
+        let (writer_stats, writer_capacity) = (Arc::clone(&stats), Arc::clone(&capacity));
         thread::Builder::new()
             .name("tigress-sqlite-writer".into())
-            .spawn(move || run_writer(conn, receiver, &writer_stats))
+            .spawn(move || run_writer(conn, receiver, &writer_stats, &writer_capacity))
             .map_err(backend)?;
         Ok(Self {
             jobs: Mutex::new(sender),
@@ -137,7 +176,19 @@ impl SqliteStore {
             stats,
             log,
             reader_slots: Arc::new(Semaphore::new(READERS)),
+            capacity,
         })
+    }
+
+    /// Caps the mailboxes the store holds (live ones, and expired ones until the next sweep):
+    /// a create beyond fails with [`StoreError::Full`]. `None` lifts the cap.
+    pub fn set_max_mailboxes(&self, cap: Option<u64>) {
+        self.capacity.cap.store(cap.unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// How many mailboxes the store holds, expired ones not yet swept included.
+    pub fn stored_mailboxes(&self) -> u64 {
+        self.capacity.stored.load(Ordering::Relaxed)
     }
 
     /// The writer's counters.
@@ -209,16 +260,21 @@ impl MailboxStore for SqliteStore {
         request: Option<RequestHash>,
         now: i64,
     ) -> Result<Created, StoreError> {
+        let capacity = Arc::clone(&self.capacity);
         self.write(move |conn| {
             if let Some(request) = &request {
                 if let Some(created) = find_created(conn, &mailbox.sender, request, now)? {
                     return Ok(created);
                 }
             }
+            if capacity.is_full() {
+                return Err(StoreError::Full);
+            }
             insert(conn, &mailbox)?;
             if let Some(request) = &request {
                 record_request(conn, &mailbox.id, &mailbox.sender, Operation::Create, request)?;
             }
+            capacity.stored.fetch_add(1, Ordering::Relaxed);
             let token_type = mailbox.sender_token.map(|t| t.kind);
             Ok(Created { outcome: Outcome::Done, id: mailbox.id, token_type })
         })
@@ -325,11 +381,12 @@ impl MailboxStore for SqliteStore {
     }
 
     async fn delete(&self, id: MailboxId, caller: ClaimHash, now: i64) -> Result<(), StoreError> {
-        let erased = Arc::clone(&self.erased);
+        let (erased, capacity) = (Arc::clone(&self.erased), Arc::clone(&self.capacity));
         self.write(move |conn| {
             let row = load_live(conn, &id, now)?;
             mailbox::decide_delete(&row.parties(), &caller)?;
             erase(conn, &id)?;
+            capacity.removed(1);
             erased.store(true, Ordering::Relaxed);
             Ok(())
         })
@@ -384,6 +441,7 @@ impl MailboxStore for SqliteStore {
     }
 
     async fn sweep(&self, now: i64) -> Result<u64, StoreError> {
+        let capacity = Arc::clone(&self.capacity);
         let swept = self
             .write(move |conn| {
                 for table in ["requests", "messages"] {
@@ -398,8 +456,9 @@ impl MailboxStore for SqliteStore {
                 }
                 let n = conn
                     .execute("DELETE FROM mailboxes WHERE expires_at <= ?1", params![now])
-                    .map_err(backend)?;
-                Ok(n as u64)
+                    .map_err(backend)? as u64;
+                capacity.removed(n);
+                Ok(n)
             })
             .await?;
         if swept > 0 || self.erased.swap(false, Ordering::Relaxed) {
@@ -415,7 +474,12 @@ impl MailboxStore for SqliteStore {
 
 /// The writer thread: gathers whatever jobs are waiting, runs them in one transaction (each in a
 /// savepoint, so a failed job leaves no trace), commits once, then answers every job.
-fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &WriterStats) {
+fn run_writer(
+    conn: Connection,
+    jobs: mpsc::Receiver<Job>,
+    stats: &WriterStats,
+    capacity: &Capacity,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -446,6 +510,7 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &WriterStats) 
             tracing::error!(error = %e, "sqlite commit failed");
             // Leaves the connection usable for the next batch; the jobs are answered with the error.
             let _ = conn.execute_batch("ROLLBACK");
+            capacity.recount(&conn);
         }
         for completion in completions {
             completion(commit.clone());

@@ -1,5 +1,6 @@
 //! Integration tests of the relay over real sockets: one binary, one module per area.
 
+mod abuse;
 mod api;
 mod binding;
 mod idempotency;
@@ -13,6 +14,7 @@ mod push;
 mod redis_outage;
 #[cfg(feature = "redis")]
 mod redis_relay;
+mod state_rules;
 mod store_contract;
 mod support;
 mod tls;

@@ -54,7 +54,7 @@ pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-fn claim() -> (DeviceClaim, ClaimHash) {
+pub fn claim() -> (DeviceClaim, ClaimHash) {
     let claim = DeviceClaim::random(&mut rand::rngs::OsRng);
     let hash = ClaimHash::of(&claim);
     (claim, hash)
@@ -64,7 +64,7 @@ fn request() -> RequestHash {
     RequestHash::of(&RequestId::random(&mut rand::rngs::OsRng))
 }
 
-fn payload(data: &str) -> Payload {
+pub fn payload(data: &str) -> Payload {
     Payload { kind: "AEAD_AES_128_GCM".into(), data: data.into() }
 }
 
@@ -72,7 +72,7 @@ fn token(data: &str) -> NotificationToken {
     NotificationToken { kind: "com.example.push".into(), token_data: data.into() }
 }
 
-fn new_mailbox(sender: ClaimHash, rights: &str, expires_at: i64) -> NewMailbox {
+pub fn new_mailbox(sender: ClaimHash, rights: &str, expires_at: i64) -> NewMailbox {
     NewMailbox {
         id: MailboxId::random(&mut rand::rngs::OsRng),
         sender,

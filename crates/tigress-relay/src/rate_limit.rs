@@ -1,0 +1,276 @@
+//! Per-client rate limits, held in memory only: never stored, never logged, gone on restart.
+//!
+//! Each limit is a token bucket per client: `per_minute` requests may come at once, and the
+//! bucket refills at `per_minute` a minute. A client is known by a keyed digest of its address,
+//! not the address itself, so not even a memory dump of the relay lists who used it. IPv6
+//! clients are counted per /64, the block one subscriber usually holds, so that walking through
+//! the addresses of one's own block does not reset the limit.
+//!
+//! The table is bounded: at [`MAX_CLIENTS`] it first forgets clients whose bucket has refilled
+//! (the same as never having seen them), and when every client is still limited it forgets them
+//! all. Under an attack from that many addresses at once the limit fails open rather than
+//! refusing clients it has never seen.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use axum::http::header::{HeaderName, InvalidHeaderName};
+
+use crate::config::AbuseLimits;
+
+/// Most clients one limit tracks at a time.
+pub const MAX_CLIENTS: usize = 100_000;
+
+/// A client, as a keyed digest of its address (or of its IPv6 /64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClientKey(u64);
+
+/// Makes [`ClientKey`]s with a key chosen at random when the relay starts.
+#[derive(Debug, Default)]
+pub struct ClientKeys(RandomState);
+
+impl ClientKeys {
+    /// The key of a client at `address`; `None` (an address the relay could not learn) is one
+    /// client of its own.
+    pub fn of(&self, address: Option<IpAddr>) -> ClientKey {
+        let octets: [u8; 17] = match address.map(|a| a.to_canonical()) {
+            Some(IpAddr::V4(v4)) => {
+                let mut octets = [0; 17];
+                octets[0] = 4;
+                octets[1..5].copy_from_slice(&v4.octets());
+                octets
+            }
+            Some(IpAddr::V6(v6)) => {
+                let mut octets = [0; 17];
+                octets[0] = 6;
+                octets[1..9].copy_from_slice(&v6.octets()[..8]);
+                octets
+            }
+            None => [0; 17],
+        };
+        ClientKey(self.0.hash_one(octets))
+    }
+}
+
+/// The relay's per-client limits, and how it tells clients apart.
+#[derive(Debug)]
+pub struct ClientLimits {
+    keys: ClientKeys,
+    address_header: Option<HeaderName>,
+    /// Mailbox creations.
+    pub creates: RateLimiter,
+    /// Claims refused because another device already claimed the mailbox.
+    pub refused_claims: RateLimiter,
+}
+
+impl ClientLimits {
+    /// The limits of `abuse`; fails when its client address header is not a header name.
+    pub fn new(abuse: &AbuseLimits) -> Result<Self, InvalidHeaderName> {
+        let address_header = match &abuse.client_address_header {
+            Some(name) => Some(HeaderName::try_from(name.as_str())?),
+            None => None,
+        };
+        Ok(Self {
+            keys: ClientKeys::default(),
+            address_header,
+            creates: RateLimiter::new(abuse.creates_per_minute),
+            refused_claims: RateLimiter::new(abuse.refused_claims_per_minute),
+        })
+    }
+
+    /// The client of a request: the last address in the configured header (the one the
+    /// nearest trusted proxy wrote), else the connection's peer.
+    pub fn client(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> ClientKey {
+        let forwarded = self.address_header.as_ref().and_then(|name| {
+            let last = headers.get_all(name).iter().next_back()?.to_str().ok()?;
+            last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        });
+        self.keys.of(forwarded.or(peer))
+    }
+}
+
+/// One limit: `per_minute` events per client, in bursts of up to `per_minute`.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<ClientKey, Bucket>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+impl RateLimiter {
+    /// A limit of `per_minute` events a minute per client; 0 turns it off.
+    pub fn new(per_minute: u32) -> Self {
+        Self { per_minute, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one event of `client` at `now`. `Err` carries how long until the next event would
+    /// be allowed; a refused event is not counted.
+    pub fn take(&self, client: ClientKey, now: Instant) -> Result<(), Duration> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&client) {
+            self.forget_refilled(&mut buckets, now);
+        }
+        let capacity = f64::from(self.per_minute);
+        let bucket = buckets.entry(client).or_insert(Bucket { tokens: capacity, updated: now });
+        self.refill(bucket, now);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(self.time_to_one(bucket.tokens))
+        }
+    }
+
+    /// Whether `client` has nothing left at `now`, and if so for how long; counts nothing.
+    pub fn exhausted(&self, client: ClientKey, now: Instant) -> Option<Duration> {
+        if self.per_minute == 0 {
+            return None;
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let bucket = buckets.get_mut(&client)?;
+        self.refill(bucket, now);
+        (bucket.tokens < 1.0).then(|| self.time_to_one(bucket.tokens))
+    }
+
+    /// How many clients the limit is tracking.
+    pub fn clients(&self) -> usize {
+        self.buckets.lock().map_or(0, |buckets| buckets.len())
+    }
+
+    fn per_second(&self) -> f64 {
+        f64::from(self.per_minute) / 60.0
+    }
+
+    fn refill(&self, bucket: &mut Bucket, now: Instant) {
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens =
+            (bucket.tokens + elapsed * self.per_second()).min(f64::from(self.per_minute));
+        bucket.updated = bucket.updated.max(now);
+    }
+
+    fn time_to_one(&self, tokens: f64) -> Duration {
+        Duration::from_secs_f64(((1.0 - tokens) / self.per_second()).max(0.0))
+    }
+
+    fn forget_refilled(&self, buckets: &mut HashMap<ClientKey, Bucket>, now: Instant) {
+        let capacity = f64::from(self.per_minute);
+        buckets.retain(|_, bucket| {
+            let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+            bucket.tokens + elapsed * self.per_second() < capacity
+        });
+        if buckets.len() >= MAX_CLIENTS {
+            tracing::warn!(
+                clients = buckets.len(),
+                "rate-limit table full; forgetting every client"
+            );
+            buckets.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+
+    fn key(keys: &ClientKeys, address: &str) -> ClientKey {
+        keys.of(Some(address.parse().unwrap()))
+    }
+
+    #[test]
+    fn a_burst_of_the_limit_passes_then_the_next_waits_for_the_refill() {
+        let (keys, limit, start) = (ClientKeys::default(), RateLimiter::new(6), Instant::now());
+        let client = key(&keys, "192.0.2.1");
+        for _ in 0..6 {
+            assert_eq!(limit.take(client, start), Ok(()));
+        }
+        let wait = limit.take(client, start).unwrap_err();
+        // Six a minute: one every ten seconds.
+        assert!((9.9..=10.0).contains(&wait.as_secs_f64()), "{wait:?}");
+        assert_eq!(limit.exhausted(client, start), Some(wait));
+        assert!(limit.take(client, start + Duration::from_secs(9)).is_err());
+        assert_eq!(limit.take(client, start + Duration::from_secs(10)), Ok(()));
+        assert!(limit.exhausted(client, start + Duration::from_secs(10)).is_some());
+    }
+
+    #[test]
+    fn clients_are_limited_apart_and_ipv6_per_64() {
+        let (keys, limit, now) = (ClientKeys::default(), RateLimiter::new(1), Instant::now());
+        assert!(limit.take(key(&keys, "192.0.2.1"), now).is_ok());
+        assert!(limit.take(key(&keys, "192.0.2.1"), now).is_err());
+        assert!(limit.take(key(&keys, "192.0.2.2"), now).is_ok());
+        assert!(limit.take(key(&keys, "2001:db8:1:2::1"), now).is_ok());
+        assert!(limit.take(key(&keys, "2001:db8:1:2:ffff::9"), now).is_err(), "same /64");
+        assert!(limit.take(key(&keys, "2001:db8:1:3::1"), now).is_ok());
+        // An IPv4 client seen through an IPv6 socket is the same client.
+        let mapped = IpAddr::V6(Ipv4Addr::new(192, 0, 2, 2).to_ipv6_mapped());
+        assert!(limit.take(keys.of(Some(mapped)), now).is_err());
+        assert_ne!(keys.of(None), keys.of(Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))));
+    }
+
+    #[test]
+    fn a_trusted_proxy_header_names_the_client_and_its_last_entry_counts() {
+        let abuse = AbuseLimits {
+            client_address_header: Some("X-Forwarded-For".into()),
+            ..AbuseLimits::default()
+        };
+        let limits = ClientLimits::new(&abuse).unwrap();
+        let proxy = Some("10.0.0.1".parse().unwrap());
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        let forwarded = limits.client(&headers, proxy);
+        assert_eq!(forwarded, limits.keys.of(Some("198.51.100.7".parse().unwrap())));
+        // Missing or garbled: the peer, i.e. the proxy itself.
+        assert_eq!(limits.client(&HeaderMap::new(), proxy), limits.keys.of(proxy));
+        headers.insert("x-forwarded-for", "not an address".parse().unwrap());
+        assert_eq!(limits.client(&headers, proxy), limits.keys.of(proxy));
+        // Without the setting the header is ignored: clients could write anything in it.
+        let direct = ClientLimits::new(&AbuseLimits::default()).unwrap();
+        headers.insert("x-forwarded-for", "198.51.100.7".parse().unwrap());
+        assert_eq!(direct.client(&headers, proxy), direct.keys.of(proxy));
+        let bad = AbuseLimits { client_address_header: Some("bad header".into()), ..abuse };
+        assert!(ClientLimits::new(&bad).is_err());
+    }
+
+    #[test]
+    fn zero_turns_the_limit_off() {
+        let (keys, limit, now) = (ClientKeys::default(), RateLimiter::new(0), Instant::now());
+        for _ in 0..1000 {
+            assert!(limit.take(keys.of(None), now).is_ok());
+        }
+        assert_eq!(limit.clients(), 0);
+    }
+
+    #[test]
+    fn the_table_stays_bounded() {
+        let (keys, limit, now) = (ClientKeys::default(), RateLimiter::new(2), Instant::now());
+        let fill = |from: u32, at: Instant| {
+            for n in from..from + MAX_CLIENTS as u32 {
+                assert!(limit.take(keys.of(Some(IpAddr::V4(Ipv4Addr::from(n)))), at).is_ok());
+            }
+        };
+        fill(0, now);
+        assert_eq!(limit.clients(), MAX_CLIENTS);
+        // A minute later every bucket has refilled: those clients are forgotten first.
+        let later = now + Duration::from_secs(60);
+        limit.take(keys.of(None), later).unwrap();
+        assert_eq!(limit.clients(), 1);
+        // When every tracked client is still limited, the table is emptied rather than grown.
+        fill(1 << 24, later);
+        limit.take(keys.of(Some("2001:db8::1".parse().unwrap())), later).unwrap();
+        assert!(limit.clients() <= MAX_CLIENTS, "{}", limit.clients());
+    }
+}

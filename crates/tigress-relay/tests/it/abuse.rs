@@ -1,0 +1,162 @@
+//! Abuse limits over real HTTP: creates per client, refused claims per client, and the cap on
+//! the mailboxes the store holds.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tigress_relay::AbuseLimits;
+use tigress_relay::store::MailboxStore;
+use tigress_relay::store::sqlite::SqliteStore;
+
+use crate::support::{CLAIM_HEADER, TestRelay, create_body, new_uuid};
+
+/// A relay behind a (pretend) proxy that names each client in `X-Forwarded-For`, so one test
+/// process can be several clients.
+async fn relay_with(abuse: AbuseLimits) -> TestRelay {
+    let abuse = AbuseLimits { client_address_header: Some("X-Forwarded-For".into()), ..abuse };
+    TestRelay::start_with(|config| config.abuse = abuse).await
+}
+
+async fn create_from(relay: &TestRelay, client: &str) -> reqwest::Response {
+    relay
+        .http
+        .post(relay.url("/v1/m"))
+        .header(CLAIM_HEADER, new_uuid())
+        .header("X-Forwarded-For", client)
+        .json(&create_body())
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn read_from(relay: &TestRelay, path: &str, claim: &str, client: &str) -> reqwest::Response {
+    relay
+        .http
+        .post(relay.url(path))
+        .header(CLAIM_HEADER, claim)
+        .header("X-Forwarded-For", client)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    let value = response.headers().get("retry-after").expect("Retry-After is set");
+    value.to_str().unwrap().parse().expect("Retry-After is whole seconds")
+}
+
+async fn code_of(response: reqwest::Response) -> String {
+    let body: serde_json::Value = response.json().await.expect("a JSON error body");
+    body["code"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn creates_over_the_rate_are_429_for_that_client_only() {
+    let relay = relay_with(AbuseLimits { creates_per_minute: 3, ..AbuseLimits::default() }).await;
+    for _ in 0..3 {
+        assert_eq!(create_from(&relay, "198.51.100.7").await.status(), StatusCode::OK);
+    }
+    let refused = create_from(&relay, "198.51.100.7").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Three a minute: the next one in about twenty seconds.
+    let wait = retry_after(&refused);
+    assert!((19..=20).contains(&wait), "Retry-After {wait}");
+    assert_eq!(code_of(refused).await, "rate_limited");
+    assert_eq!(relay.mailbox_rows(), 3, "a refused create stores nothing");
+
+    // Another client is not held back by the first one's creates.
+    assert_eq!(create_from(&relay, "203.0.113.20").await.status(), StatusCode::OK);
+    // The last entry of the header counts: a client cannot pick its own address by
+    // prepending one (the proxy appends the address it saw).
+    let spoofed = create_from(&relay, "192.0.2.99, 198.51.100.7").await;
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_rate_is_per_peer_address_without_a_trusted_header() {
+    let relay = TestRelay::start_with(|config| {
+        config.abuse = AbuseLimits { creates_per_minute: 1, ..AbuseLimits::default() };
+    })
+    .await;
+    assert_eq!(create_from(&relay, "198.51.100.1").await.status(), StatusCode::OK);
+    // Without the setting the header is ignored, so a new value in it is no new client.
+    let second = create_from(&relay, "198.51.100.2").await;
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_trying_claims_on_a_bound_mailbox_is_cut_off() {
+    let relay =
+        relay_with(AbuseLimits { refused_claims_per_minute: 2, ..AbuseLimits::default() }).await;
+    let (path, _sender) = relay.create(json!({})).await;
+    let receiver = new_uuid();
+    let bound = read_from(&relay, &path, &receiver, "203.0.113.5").await;
+    assert_eq!(bound.status(), StatusCode::OK);
+
+    let prober = "198.51.100.66";
+    for _ in 0..2 {
+        let refused = read_from(&relay, &path, &new_uuid(), prober).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(code_of(refused).await, "already_claimed");
+    }
+    let cut_off = read_from(&relay, &path, &new_uuid(), prober).await;
+    assert_eq!(cut_off.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!((29..=30).contains(&retry_after(&cut_off)));
+    assert_eq!(code_of(cut_off).await, "rate_limited");
+
+    // The bound receiver, elsewhere, reads on; another client still gets the true answer.
+    assert_eq!(read_from(&relay, &path, &receiver, "203.0.113.5").await.status(), StatusCode::OK);
+    let other = read_from(&relay, &path, &new_uuid(), "192.0.2.1").await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_full_store_answers_503_until_a_mailbox_goes() {
+    let abuse = AbuseLimits { max_mailboxes: Some(2), ..AbuseLimits::default() };
+    let relay = relay_with(abuse.clone()).await;
+    let (first, sender) = relay.create(json!({})).await;
+    relay.create(json!({})).await;
+    let refused = create_from(&relay, "198.51.100.7").await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after(&refused), 60);
+    assert_eq!(code_of(refused).await, "relay_full");
+    assert_eq!(relay.mailbox_rows(), 2);
+
+    let deleted = relay.send(Method::DELETE, &first, Some(&sender), None, None).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
+    assert_eq!(create_from(&relay, "198.51.100.7").await.status(), StatusCode::OK);
+    assert_eq!(create_from(&relay, "198.51.100.7").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // The count survives a restart: the store counts its rows when it opens.
+    let mut relay = relay;
+    relay.relay.take().unwrap().shutdown().await.unwrap();
+    let data = relay.dir.path().join("data");
+    let mut config = tigress_relay::RelayConfig::new("127.0.0.1:0".parse().unwrap(), &data);
+    config.abuse = AbuseLimits { client_address_header: Some("X-Forwarded-For".into()), ..abuse };
+    relay.relay = Some(tigress_relay::start(config).await.unwrap());
+    assert_eq!(create_from(&relay, "198.51.100.7").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn the_sweep_frees_room_in_a_full_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        dir.path(),
+        tigress_relay::Durability::DangerOff,
+        tigress_relay::Limits::default().log(),
+    )
+    .unwrap();
+    store.set_max_mailboxes(Some(1));
+    let now = 1_000_000;
+    let mailbox = |expires_at| {
+        crate::store_contract::new_mailbox(crate::store_contract::claim().1, "RD", expires_at)
+    };
+    store.create(mailbox(now + 10), None, now).await.unwrap();
+    let full = store.create(mailbox(now + 10), None, now).await;
+    assert!(matches!(full, Err(tigress_relay::store::StoreError::Full)), "a second create");
+    // Expired but not yet swept: still held, still counted.
+    assert!(store.create(mailbox(now + 30), None, now + 20).await.is_err());
+    assert_eq!(store.sweep(now + 20).await.unwrap(), 1);
+    assert_eq!(store.stored_mailboxes(), 0);
+    store.create(mailbox(now + 30), None, now + 20).await.unwrap();
+    assert_eq!(store.stored_mailboxes(), 1);
+}
