@@ -44,6 +44,7 @@ pub async fn fill_store(dir: &Path, count: usize) -> anyhow::Result<()> {
                     rights: AccessRights::default(),
                     expires_at,
                     sender_token: None,
+                    max_receivers: None,
                 };
                 store.create(mailbox, None, unix_now()).await?;
             }

@@ -27,6 +27,7 @@ fn options() -> ShareOptions {
         expires_at: None,
         vertical: None,
         algorithm: Algorithm::Aes256Gcm,
+        max_receivers: None,
         notification_token: None,
     }
 }

@@ -342,6 +342,11 @@ pub struct ShareArgs {
     #[arg(long, value_name = "RIGHTS")]
     pub access_rights: Option<AccessRights>,
 
+    /// How many devices may ever claim the share, counting those that let it go again
+    /// [default: no cap; 1 makes the first claim final].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_receivers: Option<u32>,
+
     /// Encrypt with AES-256-GCM instead of AES-128-GCM.
     #[arg(long)]
     pub aes_256: bool,

@@ -171,6 +171,7 @@ pub async fn demo() -> anyhow::Result<()> {
         expires_at: None,
         vertical: None,
         algorithm: Algorithm::Aes128Gcm,
+        max_receivers: None,
         notification_token: None,
     };
     let client = Client::new(relay.base_url())?;

@@ -51,6 +51,7 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         expires_at,
         vertical: args.vertical.map(Into::into),
         algorithm: if args.aes_256 { Algorithm::Aes256Gcm } else { Algorithm::Aes128Gcm },
+        max_receivers: args.max_receivers,
         notification_token: None,
     };
 

@@ -151,6 +151,7 @@ mod tests {
             expires_at: None,
             vertical: Some(Vertical::Home),
             algorithm: Algorithm::Aes256Gcm,
+            max_receivers: None,
             notification_token: None,
         }
     }

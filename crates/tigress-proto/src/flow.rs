@@ -260,6 +260,8 @@ pub struct ShareOptions {
     pub vertical: Option<Vertical>,
     /// The AEAD to encrypt with.
     pub algorithm: Algorithm,
+    /// How many distinct receivers may ever bind (extension `maxReceivers`); no cap when `None`.
+    pub max_receivers: Option<u32>,
     /// The sender's push token.
     pub notification_token: Option<NotificationToken>,
 }
@@ -298,13 +300,14 @@ impl Sender {
             Conversation::new(Party::Sender, Secret::generate(options.algorithm, rng));
         // The invitation is message 1 of the conversation.
         let payload = conversation.seal(info, rng);
-        let configuration =
-            (options.access_rights.is_some() || options.expires_at.is_some()).then(|| {
-                MailboxConfiguration {
-                    access_rights: options.access_rights.map(|r| r.to_string()),
-                    expiration: options.expires_at.map(expiration::format),
-                }
-            });
+        let configured = options.access_rights.is_some()
+            || options.expires_at.is_some()
+            || options.max_receivers.is_some();
+        let configuration = configured.then(|| MailboxConfiguration {
+            access_rights: options.access_rights.map(|r| r.to_string()),
+            expiration: options.expires_at.map(expiration::format),
+            max_receivers: options.max_receivers,
+        });
         Self {
             relay_base: relay_base.to_owned(),
             claim: DeviceClaim::random(rng),
@@ -732,6 +735,7 @@ mod tests {
             expires_at: Some(1_900_000_000),
             vertical: Some(Vertical::Home),
             algorithm: Algorithm::Aes128Gcm,
+            max_receivers: None,
             notification_token: None,
         }
     }
@@ -841,6 +845,7 @@ mod tests {
             messages: vec![],
             last_seq: None,
             role: None,
+            receiver_bound: None,
         };
         receiver
             .handle_response(HttpResponse {
@@ -901,6 +906,7 @@ mod tests {
             messages: vec![],
             last_seq: None,
             role: None,
+            receiver_bound: None,
         };
         let tampered = ready(200, serde_json::to_vec(&answer).unwrap());
         assert!(matches!(tampered, Err(FlowError::Open(OpenError::Undecryptable))));

@@ -80,6 +80,10 @@ pub struct MailboxConfiguration {
     /// RFC 3339 instant; the relay's default lifetime when absent, clamped to its maximum (§10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<String>,
+    /// How many distinct receivers may ever bind, across relinquishes (extension); no cap when
+    /// absent, as in the drafts.
+    #[serde(rename = "maxReceivers", default, skip_serializing_if = "Option::is_none")]
+    pub max_receivers: Option<u32>,
 }
 
 /// Body of CreateMailbox, `POST /v1/m` (§6.1).
@@ -213,6 +217,10 @@ pub struct ReadMailboxResponse {
     /// Which party the caller is (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Party>,
+    /// Whether a receiver is bound now (extension): the sender learns that its share was
+    /// opened, and that it was relinquished.
+    #[serde(rename = "receiverBound", default, skip_serializing_if = "Option::is_none")]
+    pub receiver_bound: Option<bool>,
 }
 
 /// The preview as JSON: `GET /v1/m/{id}` with `Accept: application/json` (our extension).

@@ -82,6 +82,7 @@ impl ApiError {
             Self::Denied(denial) => {
                 let code = match denial {
                     Denial::AlreadyClaimed => "already_claimed",
+                    Denial::NoReceiversLeft => "receivers_exhausted",
                     Denial::NotAParty | Denial::NotReceiver => "claim_rejected",
                     Denial::RightMissing => "access_denied",
                     Denial::LogFull => {

@@ -71,6 +71,15 @@ impl AppState {
         token_type.is_some_and(|t| self.pusher.supports(t))
     }
 
+    /// After a read that bound a receiver: wakes the sender's waiting reads and pushes to the
+    /// sender, so it learns at once that its share was opened.
+    fn announce_bind(&self, id: MailboxId, view: &ReadView) {
+        if view.just_bound {
+            self.waiters.wake(id);
+            self.wake_peer(id, view.sender_token.clone().map(|token| (Party::Sender, token)));
+        }
+    }
+
     /// Wakes the other party after an update, in the background: the update's answer never
     /// waits for, or fails with, a push. A token the provider calls gone is dropped.
     fn wake_peer(&self, id: MailboxId, peer: Option<(Party, NotificationToken)>) {
@@ -371,6 +380,7 @@ fn new_mailbox(
         payload: body.payload,
         display: body.display_information,
         rights: mailbox::resolve_rights(configuration.access_rights.as_deref())?,
+        max_receivers: mailbox::resolve_max_receivers(configuration.max_receivers)?,
         expires_at: mailbox::resolve_expiration(configuration.expiration.as_deref(), now, limits)?,
         sender_token: body.notification_token,
     })
@@ -465,11 +475,16 @@ async fn read_secure_content(
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
     let view = match wait {
-        None => state.store.read(id, caller, body.notification_token, after, unix_now()).await,
+        None => {
+            let read = state.store.read(id, caller, body.notification_token, after, unix_now());
+            read.await.inspect(|view| state.announce_bind(id, view))
+        }
         Some(wait) => read_waiting(&state, id, caller, body.notification_token, after, wait).await,
     }
     .inspect_err(|e| {
-        if matches!(e, StoreError::Conflict(Denial::AlreadyClaimed)) {
+        let refused =
+            matches!(e, StoreError::Conflict(Denial::AlreadyClaimed | Denial::NoReceiversLeft));
+        if refused {
             let _ = refused_claims.take(client, Instant::now());
         }
     })?;
@@ -480,6 +495,7 @@ async fn read_secure_content(
         messages: view.messages,
         last_seq: Some(view.last_seq),
         role: Some(view.role),
+        receiver_bound: Some(view.receiver_bound),
     })
     .into_response();
     if let Some(wait) = wait {
@@ -491,7 +507,8 @@ async fn read_secure_content(
 }
 
 /// Reads until the peer has written after `after`, the wait ends, or the mailbox goes away
-/// (deleted: woken at once; expired: woken at its expiry; both then answer 404).
+/// (deleted: woken at once; expired: woken at its expiry; both then answer 404). A sender's
+/// wait also ends when a receiver binds or relinquishes.
 async fn read_waiting(
     state: &AppState,
     id: MailboxId,
@@ -504,12 +521,19 @@ async fn read_waiting(
     // Subscribe before reading, so a write between the read and the sleep still wakes us; the
     // subscription outlives the loop, so each wake costs no new subscription.
     let mut subscription = state.waiters.subscribe(id).await?;
+    let mut bound_at_start = None;
     loop {
         let now = unix_now();
         let view = state.store.read(id, caller, token.take(), after, now).await?;
+        state.announce_bind(id, &view);
+        let bound_at_start = *bound_at_start.get_or_insert(view.receiver_bound);
+        let binding_changed = view.role == Party::Sender && view.receiver_bound != bound_at_start;
         let expiry = tokio::time::Instant::now()
             + Duration::from_secs(u64::try_from(view.expires_at - now).unwrap_or(0));
-        if mailbox::has_news(&view.messages, view.role) || tokio::time::Instant::now() >= deadline {
+        if mailbox::has_news(&view.messages, view.role)
+            || binding_changed
+            || tokio::time::Instant::now() >= deadline
+        {
             return Ok(view);
         }
         tokio::select! {
@@ -631,6 +655,10 @@ async fn relinquish_mailbox(
 ) -> Result<StatusCode, ApiError> {
     let caller = claim.required_401()?;
     let outcome = state.store.relinquish(id, caller, request, unix_now()).await?;
+    if outcome == Outcome::Done {
+        // A sender waiting on its share learns that the receiver let it go.
+        state.waiters.wake(id);
+    }
     Ok(status_of(outcome))
 }
 

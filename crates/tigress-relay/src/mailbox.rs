@@ -93,6 +93,9 @@ pub enum Denial {
     /// The message log is at its cap (count or bytes); the transfer should finish or start over.
     #[error("the mailbox's message log is full")]
     LogFull,
+    /// No receiver is bound, but as many as `maxReceivers` allows have bound before.
+    #[error("this share accepts no more receivers")]
+    NoReceiversLeft,
 }
 
 /// The facts about a mailbox that the rules look at.
@@ -103,6 +106,8 @@ pub struct Parties<'a> {
     pub receiver: Option<&'a ClaimHash>,
     /// The receiver's rights.
     pub rights: AccessRights,
+    /// How many more receivers may bind; `None` for no cap.
+    pub binds_left: Option<u32>,
 }
 
 impl Parties<'_> {
@@ -131,6 +136,7 @@ pub enum ReadAccess {
 pub fn decide_read(parties: &Parties<'_>, caller: &ClaimHash) -> Result<ReadAccess, Denial> {
     match (parties.role_of(caller), parties.receiver) {
         (Some(role), _) => Ok(ReadAccess::Party(role)),
+        (None, None) if parties.binds_left == Some(0) => Err(Denial::NoReceiversLeft),
         (None, None) => Ok(ReadAccess::Binds),
         (None, Some(_)) => Err(Denial::AlreadyClaimed),
     }
@@ -233,6 +239,9 @@ pub enum Invalid {
     /// `payload` is malformed.
     #[error("{0}")]
     Payload(String),
+    /// `maxReceivers` is out of range.
+    #[error("mailboxConfiguration.maxReceivers must be from 1 to {MAX_RECEIVERS}")]
+    MaxReceivers,
 }
 
 impl Invalid {
@@ -244,6 +253,7 @@ impl Invalid {
             Self::ImageUrl => "invalid_image_url",
             Self::Field(_) => "invalid_field",
             Self::Payload(_) => "invalid_payload",
+            Self::MaxReceivers => "invalid_max_receivers",
         }
     }
 }
@@ -338,6 +348,22 @@ pub fn resolve_expiration(
     Ok(at.min(latest))
 }
 
+/// The largest `maxReceivers` a sender may ask for: a cap is meant to be small.
+pub const MAX_RECEIVERS: u32 = 1000;
+
+/// Checks `mailboxConfiguration.maxReceivers`; `None` (no cap) is the drafts' behaviour.
+pub fn resolve_max_receivers(requested: Option<u32>) -> Result<Option<u32>, Invalid> {
+    match requested {
+        Some(n) if !(1..=MAX_RECEIVERS).contains(&n) => Err(Invalid::MaxReceivers),
+        other => Ok(other),
+    }
+}
+
+/// How many more receivers may bind, when `max` may ever bind and `bound` have.
+pub fn binds_left(max: Option<u32>, bound: u32) -> Option<u32> {
+    max.map(|max| max.saturating_sub(bound))
+}
+
 fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
@@ -353,15 +379,19 @@ mod tests {
     #[test]
     fn follows_the_binding_table() {
         let (sender, receiver, stranger) = (claim(), claim(), claim());
-        let unbound = Parties { sender: &sender, receiver: None, rights: AccessRights::default() };
+        let unbound = Parties {
+            sender: &sender,
+            receiver: None,
+            rights: AccessRights::default(),
+            binds_left: None,
+        };
         assert_eq!(decide_read(&unbound, &sender), Ok(ReadAccess::Party(Party::Sender)));
         assert_eq!(decide_read(&unbound, &stranger), Ok(ReadAccess::Binds));
         assert_eq!(decide_update(&unbound, &stranger), Err(Denial::NotAParty));
         assert_eq!(decide_delete(&unbound, &stranger), Err(Denial::NotAParty));
         assert_eq!(decide_relinquish(&unbound, &sender), Err(Denial::NotReceiver));
 
-        let bound =
-            Parties { sender: &sender, receiver: Some(&receiver), rights: AccessRights::default() };
+        let bound = Parties { receiver: Some(&receiver), ..unbound };
         assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Party::Receiver)));
         assert_eq!(decide_read(&bound, &stranger), Err(Denial::AlreadyClaimed));
         assert_eq!(decide_update(&bound, &receiver), Err(Denial::RightMissing));
@@ -378,10 +408,42 @@ mod tests {
     }
 
     #[test]
+    fn max_receivers_caps_binding_only() {
+        let (sender, receiver, stranger) = (claim(), claim(), claim());
+        let exhausted = Parties {
+            sender: &sender,
+            receiver: None,
+            rights: AccessRights::default(),
+            binds_left: binds_left(Some(2), 2),
+        };
+        assert_eq!(decide_read(&exhausted, &stranger), Err(Denial::NoReceiversLeft));
+        assert_eq!(decide_read(&exhausted, &sender), Ok(ReadAccess::Party(Party::Sender)));
+        assert_eq!(decide_update(&exhausted, &sender), Ok(Party::Sender));
+        // A bound receiver is already counted: it reads on, and strangers are told it is claimed.
+        let bound = Parties { receiver: Some(&receiver), ..exhausted };
+        assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Party::Receiver)));
+        assert_eq!(decide_read(&bound, &stranger), Err(Denial::AlreadyClaimed));
+        let one_left = Parties { binds_left: binds_left(Some(3), 2), ..exhausted };
+        assert_eq!(decide_read(&one_left, &stranger), Ok(ReadAccess::Binds));
+        assert_eq!(binds_left(None, 7), None);
+        assert_eq!(binds_left(Some(1), 5), Some(0));
+
+        assert_eq!(resolve_max_receivers(None), Ok(None));
+        assert_eq!(resolve_max_receivers(Some(1)), Ok(Some(1)));
+        assert_eq!(resolve_max_receivers(Some(MAX_RECEIVERS)), Ok(Some(MAX_RECEIVERS)));
+        assert_eq!(resolve_max_receivers(Some(0)), Err(Invalid::MaxReceivers));
+        assert_eq!(resolve_max_receivers(Some(MAX_RECEIVERS + 1)), Err(Invalid::MaxReceivers));
+    }
+
+    #[test]
     fn a_claim_equal_to_the_senders_is_the_sender() {
         let sender = claim();
-        let parties =
-            Parties { sender: &sender, receiver: Some(&sender), rights: AccessRights::default() };
+        let parties = Parties {
+            sender: &sender,
+            receiver: Some(&sender),
+            rights: AccessRights::default(),
+            binds_left: None,
+        };
         assert_eq!(parties.role_of(&sender), Some(Party::Sender));
     }
 

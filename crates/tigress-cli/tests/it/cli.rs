@@ -309,3 +309,28 @@ fn the_relay_logs_json_and_stops_gracefully_on_sigterm() {
         assert!(event["level"].is_string(), "{line}");
     }
 }
+
+#[tokio::test]
+async fn max_receivers_1_makes_the_first_claim_final() {
+    let relay = Relay::start();
+    let url = share(&relay, &["--max-receivers", "1"]).remove(0);
+    let mailbox = url.split(['?', '#']).next().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let claim = uuid::Uuid::new_v4().to_string();
+    let send = |method: reqwest::Method, claim: &str| {
+        let request = http.request(method, &mailbox).header("Mailbox-Device-Claim", claim);
+        async move { request.send().await.expect("the relay answers").status().as_u16() }
+    };
+    // One device opens the share and lets it go again.
+    assert_eq!(send(reqwest::Method::POST, &claim).await, 200);
+    assert_eq!(send(reqwest::Method::PATCH, &claim).await, 200);
+    // The share is unclaimed, but it was meant for one device only.
+    let url_for_blocking = url.clone();
+    let second =
+        tokio::task::spawn_blocking(move || run(&["receive", &url_for_blocking])).await.unwrap();
+    assert_exit(&second, 3);
+    assert!(stdout(&second).is_empty());
+
+    let invalid = run(&share_args(relay.base(), "-", &["--max-receivers", "0"]));
+    assert_exit(&invalid, 2);
+}

@@ -51,6 +51,7 @@ pub fn options(access_rights: Option<&str>) -> ShareOptions {
         expires_at: None,
         vertical: Some(Vertical::Car),
         algorithm: Algorithm::Aes128Gcm,
+        max_receivers: None,
         notification_token: None,
     }
 }

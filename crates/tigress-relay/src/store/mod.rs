@@ -55,6 +55,8 @@ pub struct NewMailbox {
     pub expires_at: i64,
     /// The sender's push token.
     pub sender_token: Option<NotificationToken>,
+    /// How many distinct receivers may ever bind; `None` for no cap.
+    pub max_receivers: Option<u32>,
 }
 
 /// Whether an operation ran now or repeated an earlier one (§7).
@@ -109,6 +111,12 @@ pub struct ReadView {
     pub messages: Vec<Message>,
     /// The highest `seq` in the log.
     pub last_seq: u64,
+    /// Whether a receiver is bound, after this read.
+    pub receiver_bound: bool,
+    /// Whether this read bound the caller as the receiver.
+    pub just_bound: bool,
+    /// When `just_bound`: the sender's push token, to tell it its share was opened.
+    pub sender_token: Option<NotificationToken>,
 }
 
 /// The mailbox store. `now` is Unix seconds; every operation treats a mailbox with

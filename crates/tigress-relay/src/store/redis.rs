@@ -145,6 +145,7 @@ impl RedisStore {
         let record = request.map(|request| record(Operation::Create, request)).unwrap_or_default();
         let first = log_entry(Party::Sender, &mailbox.payload)?;
         let flag = |granted: bool| if granted { "1" } else { "0" };
+        let max_receivers = mailbox.max_receivers.map(|n| n.to_string()).unwrap_or_default();
         self.run(
             &self.scripts.create,
             &mailbox.id,
@@ -165,6 +166,7 @@ impl RedisStore {
                 &first,
                 &mailbox.payload.data.len().to_string(),
                 &record,
+                &max_receivers,
             ],
         )
         .await
@@ -277,12 +279,28 @@ impl MailboxStore for RedisStore {
         };
         let expires_at = answer.number()?;
         let last_seq = answer.number()?;
+        let receiver_bound = answer.next()? == "1";
+        let just_bound = answer.next()? == "1";
+        let sender_token = match (answer.optional()?, answer.optional()?) {
+            (Some(kind), Some(token_data)) => Some(NotificationToken { kind, token_data }),
+            _ => None,
+        };
         let messages = answer
             .rest()
             .zip(after + 1..)
             .map(|(entry, seq)| message(seq, &entry))
             .collect::<Result<_, _>>()?;
-        Ok(ReadView { payload, display, expires_at, role, messages, last_seq })
+        Ok(ReadView {
+            payload,
+            display,
+            expires_at,
+            role,
+            messages,
+            last_seq,
+            receiver_bound,
+            just_bound,
+            sender_token,
+        })
     }
 
     async fn update(
@@ -445,6 +463,7 @@ fn denial(name: &str) -> Result<Denial, StoreError> {
         "LogFull" => Denial::LogFull,
         "NotAParty" => Denial::NotAParty,
         "NotReceiver" => Denial::NotReceiver,
+        "NoReceiversLeft" => Denial::NoReceiversLeft,
         "RightMissing" => Denial::RightMissing,
         _ => return Err(backend(Corrupt("denial"))),
     })
@@ -598,7 +617,8 @@ return 1
             ),
             // ARGV: now, expires_at, sender, rights, w, d, payload type and data, title,
             // description, image URL, token type and data (empty for none), first log entry, its
-            // size, request record (empty for none). Every key gets the mailbox's EXPIREAT.
+            // size, request record (empty for none), max receivers (empty for no cap). Every
+            // key gets the mailbox's EXPIREAT.
             create: Script::new(mailbox_script!(
                 r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('mailbox id in use') end
@@ -606,6 +626,7 @@ redis.call('HSET', KEYS[1], 'exp', ARGV[2], 's', ARGV[3], 'rights', ARGV[4], 'w'
   'd', ARGV[6], 'pt', ARGV[7], 'pd', ARGV[8], 'ti', ARGV[9], 'de', ARGV[10], 'im', ARGV[11],
   'seq', 1, 'bytes', ARGV[15])
 if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'stk', ARGV[12], 'std', ARGV[13]) end
+if ARGV[17] ~= '' then redis.call('HSET', KEYS[1], 'mr', ARGV[17]) end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('RPUSH', KEYS[2], ARGV[14])
 redis.call('EXPIREAT', KEYS[2], ARGV[2])
@@ -648,21 +669,36 @@ return {'ok'}
             )),
             // ARGV: now, caller, after, token type and data (empty for none).
             // mailbox::decide_read: a party reads; a fresh claim binds when the slot is empty
-            // (the script runs alone, so of concurrent first reads exactly one binds).
-            // Answers role, payload type and data, title, description, image URL, expires_at,
-            // last seq, then the log entries after `after`.
+            // and `mr` (maxReceivers) allows one more than the `rb` bound so far (the script
+            // runs alone, so of concurrent first reads exactly one binds). A bind wakes the
+            // sender's waiting reads. Answers role, payload type and data, title,
+            // description, image URL, expires_at, last seq, whether a receiver is bound,
+            // whether this read bound it, the sender's token (type, data) when it did, then
+            // the log entries after `after`.
             read: Script::new(mailbox_script!(
                 r"
 if not live() then return {'nf'} end
 local role = role_of(ARGV[2])
+local bound = '0'
 if not role then
   if redis.call('HEXISTS', KEYS[1], 'r') == 1 then return {'denied', 'AlreadyClaimed'} end
-  redis.call('HSET', KEYS[1], 'r', ARGV[2])
+  local max = redis.call('HGET', KEYS[1], 'mr')
+  local count = tonumber(redis.call('HGET', KEYS[1], 'rb') or '0')
+  if max and count >= tonumber(max) then return {'denied', 'NoReceiversLeft'} end
+  redis.call('HSET', KEYS[1], 'r', ARGV[2], 'rb', count + 1)
+  redis.call('SPUBLISH', KEYS[4], '')
   role = 'r'
+  bound = '1'
 end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], role .. 'tk', ARGV[4], role .. 'td', ARGV[5]) end
-local b = redis.call('HMGET', KEYS[1], 'pt', 'pd', 'ti', 'de', 'im', 'exp', 'seq')
-local answer = {'ok', role, b[1], b[2], b[3], b[4], b[5], b[6], b[7]}
+local b = redis.call('HMGET', KEYS[1], 'pt', 'pd', 'ti', 'de', 'im', 'exp', 'seq', 'r', 'stk',
+  'std')
+local stk, std = '', ''
+if bound == '1' then stk, std = opt(b[9]), opt(b[10]) end
+local has_receiver = '0'
+if b[8] then has_receiver = '1' end
+local answer = {'ok', role, b[1], b[2], b[3], b[4], b[5], b[6], b[7], has_receiver, bound, stk,
+  std}
 for _, entry in ipairs(redis.call('LRANGE', KEYS[2], tonumber(ARGV[3]), -1)) do
   table.insert(answer, entry)
 end
@@ -670,7 +706,8 @@ return answer
 "
             )),
             // ARGV: now, caller, relinquish record. Replay first, then
-            // mailbox::decide_relinquish; unbinds the receiver and drops its token.
+            // mailbox::decide_relinquish; unbinds the receiver and drops its token, and wakes
+            // the sender's waiting reads.
             relinquish: Script::new(mailbox_script!(
                 r"
 if not live() then return {'nf'} end
@@ -678,6 +715,7 @@ if is_replay(ARGV[2], ARGV[3]) then return {'replayed'} end
 if role_of(ARGV[2]) ~= 'r' then return {'denied', 'NotReceiver'} end
 redis.call('HDEL', KEYS[1], 'r', 'rtk', 'rtd')
 remember(ARGV[2], ARGV[3])
+redis.call('SPUBLISH', KEYS[4], '')
 return {'ok'}
 "
             )),

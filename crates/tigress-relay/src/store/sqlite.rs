@@ -48,7 +48,9 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     receiver_token_type TEXT,
     receiver_token_data TEXT,
     last_seq INTEGER NOT NULL,
-    log_bytes INTEGER NOT NULL
+    log_bytes INTEGER NOT NULL,
+    max_receivers INTEGER,
+    receivers_bound INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS mailboxes_by_expiry ON mailboxes (expires_at);
 CREATE TABLE IF NOT EXISTS requests (
@@ -70,7 +72,14 @@ CREATE TABLE IF NOT EXISTS messages (
 ";
 
 /// The store's format; a file of another format is refused rather than misread.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Brings a store of format 2 to format 3: the cap on receivers and the count of those bound.
+/// Mailboxes of format 2 have no cap, so their count need not be known.
+const MIGRATE_2_TO_3: &str = "
+ALTER TABLE mailboxes ADD COLUMN max_receivers INTEGER;
+ALTER TABLE mailboxes ADD COLUMN receivers_bound INTEGER NOT NULL DEFAULT 0;
+";
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
@@ -152,7 +161,9 @@ impl SqliteStore {
              PRAGMA busy_timeout = 5000;"
         ))
         .map_err(backend)?;
-        check_schema_version(&conn)?;
+        if check_schema_version(&conn)? == 2 {
+            conn.execute_batch(MIGRATE_2_TO_3).map_err(backend)?;
+        }
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
 
@@ -315,22 +326,26 @@ impl MailboxStore for SqliteStore {
             }
         }
         self.write(move |conn| {
-            let row = load_live(conn, &id, now)?;
-            let role = match mailbox::decide_read(&row.parties(), &caller)? {
-                ReadAccess::Party(role) => role,
+            let mut row = load_live(conn, &id, now)?;
+            let (role, just_bound) = match mailbox::decide_read(&row.parties(), &caller)? {
+                ReadAccess::Party(role) => (role, false),
                 ReadAccess::Binds => {
                     conn.execute(
-                        "UPDATE mailboxes SET receiver_claim = ?2 WHERE id = ?1",
+                        "UPDATE mailboxes SET receiver_claim = ?2,
+                         receivers_bound = receivers_bound + 1 WHERE id = ?1",
                         params![&id.as_bytes()[..], &caller.0[..]],
                     )
                     .map_err(backend)?;
-                    Party::Receiver
+                    row.receiver = Some(caller);
+                    (Party::Receiver, true)
                 }
             };
             if let Some(token) = &token {
                 store_token(conn, &id, role, Some(token))?;
             }
-            row.into_view(conn, &id, role, after)
+            let sender_token = row.sender_token.clone().filter(|_| just_bound);
+            let view = row.into_view(conn, &id, role, after)?;
+            Ok(ReadView { just_bound, sender_token, ..view })
         })
         .await
     }
@@ -575,11 +590,18 @@ struct Row {
     /// Also the number of messages: the log is never pruned, so it has no gaps from 1.
     last_seq: u64,
     log_bytes: u64,
+    max_receivers: Option<u32>,
+    receivers_bound: u32,
 }
 
 impl Row {
     fn parties(&self) -> Parties<'_> {
-        Parties { sender: &self.sender, receiver: self.receiver.as_ref(), rights: self.rights }
+        Parties {
+            sender: &self.sender,
+            receiver: self.receiver.as_ref(),
+            rights: self.rights,
+            binds_left: mailbox::binds_left(self.max_receivers, self.receivers_bound),
+        }
     }
 
     fn token(&self, role: Party) -> Option<&NotificationToken> {
@@ -608,6 +630,9 @@ impl Row {
             role,
             messages,
             last_seq: self.last_seq,
+            receiver_bound: self.receiver.is_some(),
+            just_bound: false,
+            sender_token: None,
         })
     }
 }
@@ -617,7 +642,8 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
         .prepare_cached(
             "SELECT sender_claim, receiver_claim, access_rights, expires_at, payload_type,
              payload_data, title, description, image_url, sender_token_type, sender_token_data,
-             receiver_token_type, receiver_token_data, last_seq, log_bytes
+             receiver_token_type, receiver_token_data, last_seq, log_bytes, max_receivers,
+             receivers_bound
              FROM mailboxes WHERE id = ?1",
         )
         .map_err(backend)?
@@ -641,6 +667,8 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
                 receiver_token: token(r.get(11)?, r.get(12)?),
                 last_seq: r.get(13)?,
                 log_bytes: r.get(14)?,
+                max_receivers: r.get(15)?,
+                receivers_bound: r.get(16)?,
             })
         })
         .optional()
@@ -662,6 +690,8 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
         receiver_token: raw.receiver_token,
         last_seq: raw.last_seq,
         log_bytes: raw.log_bytes,
+        max_receivers: raw.max_receivers,
+        receivers_bound: raw.receivers_bound,
     })
 }
 
@@ -677,6 +707,8 @@ struct RawRow {
     receiver_token: Option<NotificationToken>,
     last_seq: u64,
     log_bytes: u64,
+    max_receivers: Option<u32>,
+    receivers_bound: u32,
 }
 
 fn load_messages(
@@ -724,14 +756,18 @@ fn append_message(
     Ok(())
 }
 
-fn check_schema_version(conn: &Connection) -> Result<(), StoreError> {
+/// The format of the store in `conn`: [`SCHEMA_VERSION`] for a new one, or 2 for one to migrate.
+fn check_schema_version(conn: &Connection) -> Result<i64, StoreError> {
     let version: i64 =
         conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(backend)?;
     let empty: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
         .map_err(backend)?;
-    if version == SCHEMA_VERSION || empty == 0 {
-        return Ok(());
+    if empty == 0 {
+        return Ok(SCHEMA_VERSION);
+    }
+    if version == SCHEMA_VERSION || version == 2 {
+        return Ok(version);
     }
     Err(backend(CorruptRow("store format: this data directory was written by another version")))
 }
@@ -749,7 +785,8 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO mailboxes (id, sender_claim, payload_type, payload_data, title, description,
          image_url, access_rights, expires_at, sender_token_type, sender_token_data, last_seq,
-         log_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12)",
+         log_bytes, max_receivers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12,
+         ?13)",
     )
     .map_err(backend)?
     .execute(params![
@@ -765,6 +802,7 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
         token_type,
         token_data,
         m.payload.data.len() as u64,
+        m.max_receivers,
     ])
     .map_err(backend)?;
     // The create payload is the first message of the log, from the sender.
@@ -912,7 +950,54 @@ mod tests {
             rights: AccessRights::default(),
             expires_at,
             sender_token: None,
+            max_receivers: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_store_of_format_2_is_migrated_and_its_mailboxes_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailbox = new_mailbox(4_000_000_000);
+        let (id, sender) = (mailbox.id, mailbox.sender);
+        {
+            // Format 2: the same tables without the two receiver columns.
+            let conn = Connection::open(dir.path().join("tigress.sqlite3")).unwrap();
+            let format_2 = SCHEMA.replace(
+                "log_bytes INTEGER NOT NULL,\n    max_receivers INTEGER,\n    \
+                 receivers_bound INTEGER NOT NULL DEFAULT 0",
+                "log_bytes INTEGER NOT NULL",
+            );
+            assert_ne!(format_2, SCHEMA, "the format-2 schema is derived from this one");
+            conn.execute_batch(&format_2).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO mailboxes (id, sender_claim, payload_type, payload_data, title,
+                 description, image_url, access_rights, expires_at, last_seq, log_bytes)
+                 VALUES (?1, ?2, 'AEAD_AES_128_GCM', 'AAAA', 't', 'd', 'https://i.example/x.png',
+                 'RD', 4000000000, 1, 4)",
+                params![&id.as_bytes()[..], &sender.0[..]],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
+        let now = 3_000_000_000;
+        assert_eq!(store.stored_mailboxes(), 1);
+        let view = store.read(id, sender, None, 0, now).await.unwrap();
+        assert_eq!((view.role, view.receiver_bound), (Party::Sender, false));
+        // No cap on a migrated mailbox: receivers bind and relinquish as before.
+        for _ in 0..3 {
+            let receiver = ClaimHash::of(&DeviceClaim::random(&mut rand::rngs::OsRng));
+            assert!(store.read(id, receiver, None, 0, now).await.unwrap().just_bound);
+            store.relinquish(id, receiver, None, now).await.unwrap();
+        }
+        drop(store);
+        let conn = Connection::open(dir.path().join("tigress.sqlite3")).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // A format this relay does not know is refused, not misread.
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(SqliteStore::open(dir.path(), Durability::Full, LOG).is_err());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

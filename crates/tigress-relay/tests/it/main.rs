@@ -10,6 +10,7 @@ mod openapi;
 mod preview;
 mod privacy;
 mod push;
+mod receivers;
 #[cfg(feature = "redis")]
 mod redis_outage;
 #[cfg(feature = "redis")]

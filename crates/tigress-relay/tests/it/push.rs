@@ -65,7 +65,7 @@ async fn recorded(recorder: &Recorder, n: usize) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn each_update_wakes_the_other_party_only() {
+async fn a_bind_and_each_update_wake_the_other_party_only() {
     let (relay, recorder) = relay_with_recorder().await;
     let sender = new_uuid();
     let mut body = create_body();
@@ -86,6 +86,9 @@ async fn each_update_wakes_the_other_party_only() {
         )
         .await;
     assert_eq!(read.status, StatusCode::OK);
+    // The sender learns that its share was opened; a second read binds nothing new.
+    assert_eq!(recorded(&recorder, 1).await, vec!["sender-token"]);
+    relay.send(Method::POST, &path, Some(&receiver), None, None).await;
 
     let id = new_uuid();
     let reply = relay
@@ -98,7 +101,7 @@ async fn each_update_wakes_the_other_party_only() {
         )
         .await;
     assert_eq!(reply.json()["isPushNotificationSupported"], true, "about the caller's own token");
-    assert_eq!(recorded(&recorder, 1).await, vec!["sender-token"]);
+    assert_eq!(recorded(&recorder, 2).await, vec!["sender-token"; 2]);
 
     // A repeated update does nothing new, so it wakes no one.
     let again = relay
@@ -114,12 +117,15 @@ async fn each_update_wakes_the_other_party_only() {
     relay
         .send(Method::PUT, &path, Some(&sender), None, Some(&json!({"payload": payload("QkJC")})))
         .await;
-    assert_eq!(recorded(&recorder, 2).await, vec!["sender-token", "receiver-token"]);
+    assert_eq!(
+        recorded(&recorder, 3).await,
+        vec!["sender-token", "sender-token", "receiver-token"]
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         recorder.sent.lock().unwrap().len(),
-        2,
-        "no push for the replay or to the writer itself"
+        3,
+        "no push for a second read, the replay or to the writer itself"
     );
 }
 
@@ -144,7 +150,8 @@ async fn unknown_token_types_are_stored_but_not_pushed() {
 #[tokio::test]
 async fn a_gone_token_is_dropped_and_a_failing_push_never_fails_the_update() {
     let (relay, recorder) = relay_with_recorder().await;
-    for (token, sends_after_two_updates) in [("gone-token", 1), ("flaky-token", 4)] {
+    // The bind pushes to the sender, then each of the receiver's two updates does.
+    for (token, sends_after_two_updates) in [("gone-token", 1), ("flaky-token", 6)] {
         recorder.sent.lock().unwrap().clear();
         let sender = new_uuid();
         let mut body = create_body();
@@ -155,6 +162,7 @@ async fn a_gone_token_is_dropped_and_a_failing_push_never_fails_the_update() {
         );
         let receiver = new_uuid();
         relay.send(Method::POST, &path, Some(&receiver), None, None).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         for _ in 0..2 {
             let update = relay
                 .send(
@@ -169,8 +177,8 @@ async fn a_gone_token_is_dropped_and_a_failing_push_never_fails_the_update() {
             // Let the background delivery (and a drop of the token) finish.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        // Gone: one attempt, then the token is dropped and the second update pushes nothing.
-        // Transient: two attempts per update, both updates push, and the token is kept.
+        // Gone: one attempt (the bind's), then the token is dropped and no update pushes.
+        // Transient: two attempts per push, every push is tried, and the token is kept.
         assert_eq!(
             recorded(&recorder, sends_after_two_updates).await.len(),
             sends_after_two_updates,

@@ -111,6 +111,19 @@ async fn a_reader_waiting_on_one_relay_wakes_when_the_peer_writes_through_anothe
 }
 
 #[tokio::test]
+async fn a_sender_waiting_on_one_relay_learns_of_a_bind_through_another() {
+    let (a, b) = (redis_relay().await, redis_relay().await);
+    let (path, sender) = a.create(json!({})).await;
+    let waiting = spawn_read(&b, &path, &sender, 1, Some(15));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (bound, _) = read(&a, &path, &new_uuid(), 0, None).await;
+    assert_eq!(bound.status, StatusCode::OK);
+    let (woken, waited) = waiting.await.unwrap();
+    assert_eq!(woken.json()["receiverBound"], true, "{}", woken.text);
+    assert!(waited < Duration::from_secs(10), "woken by the bind: {waited:?}");
+}
+
+#[tokio::test]
 async fn a_delete_through_one_relay_ends_waits_on_another() {
     let (a, b) = (redis_relay().await, redis_relay().await);
     let (path, sender) = a.create(json!({"accessRights": "RW"})).await;

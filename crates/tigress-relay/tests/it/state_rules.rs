@@ -1,8 +1,9 @@
 //! A property test of the relay's state rules: random sequences of reads, updates, deletes,
 //! relinquishes and the passing of time, from the sender and three other claims, with request
-//! ids drawn from a small set so that repeats happen. Each store's answers are compared with a
-//! model written from the digest's tables (§7 idempotency, §8 binding, §9 rights, §10 expiry),
-//! not from the relay's own rule functions.
+//! ids drawn from a small set so that repeats happen, and with or without a `maxReceivers` cap.
+//! Each store's answers are compared with a model written from the digest's tables (§7
+//! idempotency, §8 binding, §9 rights, §10 expiry) and the cap's rule, not from the relay's own
+//! rule functions.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +60,9 @@ struct Model {
     now: i64,
     deleted: bool,
     receiver: Option<usize>,
+    /// `maxReceivers`, and how many receivers have bound so far.
+    max_receivers: Option<u32>,
+    binds: u32,
     messages: u64,
     /// §7: the last successful de-duplicated request of each claim.
     last: HashMap<usize, (Kind, usize)>,
@@ -87,8 +91,12 @@ impl Model {
             Op::Read { claim: 0 } => Answer::Done(Some(Party::Sender)),
             Op::Read { claim } if receiver(claim) => Answer::Done(Some(Party::Receiver)),
             Op::Read { claim } => match self.receiver {
+                None if self.max_receivers.is_some_and(|max| self.binds >= max) => {
+                    Answer::Denied(Denial::NoReceiversLeft)
+                }
                 None => {
                     self.receiver = Some(claim);
+                    self.binds += 1;
                     Answer::Done(Some(Party::Receiver))
                 }
                 Some(_) => Answer::Denied(Denial::AlreadyClaimed),
@@ -203,7 +211,8 @@ fn check_store(backend: impl std::future::Future<Output = Backend>, cases: u32) 
     let backend = runtime.block_on(backend);
     let store: Arc<dyn MailboxStore> = Arc::clone(&backend.store);
     let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
-    proptest!(config, |(rights in rights(), lifetime in 30i64..120, ops in prop::collection::vec(op(), 1..30))| {
+    let max_receivers = proptest::option::of(1u32..4);
+    proptest!(config, |(rights in rights(), max_receivers in max_receivers.clone(), lifetime in 30i64..120, ops in prop::collection::vec(op(), 1..30))| {
         runtime.block_on(async {
             let claims: Vec<ClaimHash> = (0..CLAIMS).map(|_| store_contract::claim().1).collect();
             let requests: Vec<RequestHash> = (0..REQUEST_IDS)
@@ -212,6 +221,7 @@ fn check_store(backend: impl std::future::Future<Output = Backend>, cases: u32) 
             let now = store_contract::now();
             let mut mailbox = store_contract::new_mailbox(claims[0], rights, now + lifetime);
             mailbox.sender_token = None;
+            mailbox.max_receivers = max_receivers;
             let id = mailbox.id;
             store.create(mailbox, Some(requests[0]), now).await.expect("create");
             let upper = rights.to_ascii_uppercase();
@@ -222,6 +232,8 @@ fn check_store(backend: impl std::future::Future<Output = Backend>, cases: u32) 
                 now,
                 deleted: false,
                 receiver: None,
+                max_receivers,
+                binds: 0,
                 messages: 1,
                 last: HashMap::from([(0, (Kind::Create, 0))]),
             };

@@ -85,6 +85,7 @@ pub fn new_mailbox(sender: ClaimHash, rights: &str, expires_at: i64) -> NewMailb
         rights: rights.parse::<AccessRights>().unwrap(),
         expires_at,
         sender_token: Some(token("sender-token")),
+        max_receivers: None,
     }
 }
 
@@ -125,6 +126,44 @@ pub async fn create_preview_and_read(b: Backend) {
     let missing = MailboxId::random(&mut rand::rngs::OsRng);
     assert!(absent(store.preview(missing, now()).await));
     assert!(absent(store.read(missing, sender, None, 0, now()).await));
+}
+
+pub async fn max_receivers_caps_binds_across_relinquishes(b: Backend) {
+    let store = &*b.store;
+    let (_, sender) = claim();
+    let mut mailbox = new_mailbox(sender, "RD", now() + 3600);
+    mailbox.max_receivers = Some(2);
+    let id = mailbox.id;
+    store.create(mailbox, None, now()).await.unwrap();
+    let unbound = store.read(id, sender, None, 0, now()).await.unwrap();
+    assert!(!unbound.receiver_bound && !unbound.just_bound);
+
+    for _ in 0..2 {
+        let (_, receiver) = claim();
+        let first = store.read(id, receiver, None, 0, now()).await.unwrap();
+        assert!(first.receiver_bound && first.just_bound);
+        assert_eq!(
+            first.sender_token.as_ref().map(|t| t.token_data.as_str()),
+            Some("sender-token")
+        );
+        let again = store.read(id, receiver, None, 0, now()).await.unwrap();
+        assert!(again.receiver_bound && !again.just_bound && again.sender_token.is_none());
+        assert!(store.read(id, sender, None, 0, now()).await.unwrap().receiver_bound);
+        store.relinquish(id, receiver, None, now()).await.unwrap();
+        assert!(!store.read(id, sender, None, 0, now()).await.unwrap().receiver_bound);
+    }
+    let third = store.read(id, claim().1, None, 0, now()).await;
+    assert_eq!(denied(third), Denial::NoReceiversLeft);
+    // The sender is not a receiver and is never counted.
+    assert_eq!(store.read(id, sender, None, 0, now()).await.unwrap().role, Party::Sender);
+
+    // Without a cap, binding after a relinquish goes on as the drafts have it.
+    let (id, _) = created(store, "RD").await;
+    for _ in 0..5 {
+        let (_, receiver) = claim();
+        assert!(store.read(id, receiver, None, 0, now()).await.unwrap().just_bound);
+        store.relinquish(id, receiver, None, now()).await.unwrap();
+    }
 }
 
 pub async fn exactly_one_of_concurrent_first_reads_binds(b: Backend) {
@@ -332,6 +371,7 @@ macro_rules! contract {
 
             contract!(@case $backend, create_preview_and_read);
             contract!(@case $backend, exactly_one_of_concurrent_first_reads_binds);
+            contract!(@case $backend, max_receivers_caps_binds_across_relinquishes);
             contract!(@case $backend, rights_decide_who_may_update_and_delete);
             contract!(@case $backend, updates_append_in_order_up_to_the_cap);
             contract!(@case $backend, replays_answer_without_acting_again);
