@@ -275,6 +275,12 @@ pub struct RelayArgs {
     #[arg(long, env = "TIGRESS_CLIENT_ADDRESS_HEADER", value_name = "NAME")]
     pub client_address_header: Option<String>,
 
+    /// TOML file of the device makers' public keys whose attestation every create must carry
+    /// ([[key]] entries with `id` and `public_key`, a PEM); see docs/API.md. Without it the
+    /// attestation header is ignored.
+    #[arg(long, env = "TIGRESS_ATTESTATION_KEYS", value_name = "FILE")]
+    pub attestation_keys: Option<PathBuf>,
+
     /// TOML file configuring push providers ([apns], [fcm], [web_push]); see docs/PUSH.md.
     /// Without it, no push is sent and clients wait with long-polling reads.
     #[arg(long, env = "TIGRESS_PUSH_CONFIG", value_name = "FILE")]
@@ -380,6 +386,15 @@ pub struct ShareArgs {
     /// certificate.
     #[arg(long, env = "TIGRESS_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+
+    /// Device maker's private key (PKCS#8 PEM, P-256 or Ed25519) to attest the create with,
+    /// for a relay that requires device attestation.
+    #[arg(long, value_name = "FILE", requires = "attestation_key_id")]
+    pub attestation_key: Option<PathBuf>,
+
+    /// The id under which the relay's operator trusts that key.
+    #[arg(long, value_name = "ID", requires = "attestation_key")]
+    pub attestation_key_id: Option<String>,
 }
 
 /// Options of `tigress receive`.

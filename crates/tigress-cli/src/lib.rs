@@ -82,11 +82,21 @@ fn client(
 ) -> anyhow::Result<tigress_client::Client> {
     use anyhow::Context as _;
 
+    client_builder(relay_base, ca_cert)?.build().context("invalid relay settings")
+}
+
+/// The builder behind [`client`], for callers that add to it.
+fn client_builder(
+    relay_base: &str,
+    ca_cert: Option<&std::path::Path>,
+) -> anyhow::Result<tigress_client::ClientBuilder> {
+    use anyhow::Context as _;
+
     let mut builder = tigress_client::Client::builder(relay_base);
     if let Some(path) = ca_cert {
         let pem = std::fs::read(path)
             .with_context(|| format!("could not read the CA certificate {}", path.display()))?;
         builder = builder.root_certificate_pem(pem);
     }
-    builder.build().context("invalid relay settings")
+    Ok(builder)
 }

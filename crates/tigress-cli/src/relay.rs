@@ -2,9 +2,12 @@
 //! or Ctrl-C.
 
 use std::io::IsTerminal as _;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use tigress_relay::{AbuseLimits, Durability, Limits, RelayConfig, TlsFiles};
+use serde::Deserialize;
+use tigress_attest::TrustedKeys;
+use tigress_relay::{AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, TlsFiles};
 use tracing_subscriber::EnvFilter;
 
 use crate::args::{LogFormat, RelayArgs};
@@ -17,8 +20,13 @@ pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
         Some(path) => push_config(path)?,
         None => tigress_push::PushConfig::default(),
     };
+    let attestation = match &args.attestation_keys {
+        Some(path) => AttestationPolicy::Verify(Arc::new(attestation_keys(path)?)),
+        None => AttestationPolicy::None,
+    };
     let mut config = config(args);
     config.push = push;
+    config.attestation = attestation;
     tigress_relay::run_until(config, shutdown_signal())
         .await
         .context("the relay stopped with an error")
@@ -64,6 +72,37 @@ fn push_config(path: &std::path::Path) -> anyhow::Result<tigress_push::PushConfi
     toml::from_str(&text).map_err(|e| {
         UsageError(format!("invalid push configuration {}: {e}", path.display())).into()
     })
+}
+
+/// Reads the device makers' public keys a create's attestation must be signed with. An unknown
+/// member, or a key that is not a P-256 or Ed25519 public key, is an error that names it.
+fn attestation_keys(path: &std::path::Path) -> anyhow::Result<TrustedKeys> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        key: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        id: String,
+        public_key: String,
+    }
+    let invalid =
+        |why: String| UsageError(format!("invalid attestation keys {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the attestation keys {}", path.display()))?;
+    let file: File = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    if file.key.is_empty() {
+        return Err(invalid("it holds no [[key]]".into()).into());
+    }
+    let mut keys = TrustedKeys::new();
+    for entry in file.key {
+        keys.add(&entry.id, &entry.public_key)
+            .map_err(|e| invalid(format!("key {:?}: {e}", entry.id)))?;
+    }
+    Ok(keys)
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).

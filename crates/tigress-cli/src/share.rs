@@ -32,7 +32,11 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
     };
     let info = ProvisioningInformation::new(args.format, content)
         .map_err(|e| UsageError(format!("invalid Provisioning Information: {e}")))?;
-    let client = crate::client(&args.relay, args.ca_cert.as_deref())?;
+    let mut builder = crate::client_builder(&args.relay, args.ca_cert.as_deref())?;
+    if let Some((path, id)) = args.attestation_key.as_deref().zip(args.attestation_key_id) {
+        builder = builder.attestation_key(attestation_key(path, id)?);
+    }
+    let client = builder.build().context("invalid relay settings")?;
     let expires_at = args
         .expires_in
         .map(|lifetime| -> anyhow::Result<i64> {
@@ -66,6 +70,17 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
     eprintln!("Encrypting the share and storing it on the relay...");
     let share = client.share(&info, options).await.context("could not create the share")?;
     print_share(&share, separate_secret, qr)
+}
+
+/// Reads a device maker's private key (PKCS#8 PEM, P-256 or Ed25519) to attest creates with.
+fn attestation_key(
+    path: &Path,
+    id: String,
+) -> anyhow::Result<tigress_client::tigress_attest::SigningKey> {
+    let pem = fs::read_to_string(path)
+        .with_context(|| format!("could not read the attestation key {}", path.display()))?;
+    tigress_client::tigress_attest::SigningKey::from_pkcs8_pem(id, &pem)
+        .map_err(|e| UsageError(format!("invalid attestation key {}: {e}", path.display())).into())
 }
 
 /// Prints the share URL on stdout (and the secret on a second line, when separate), and the QR

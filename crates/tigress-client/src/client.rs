@@ -1,11 +1,13 @@
 //! The client, its builder, and the thin transport that carries the protocol's requests.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Url;
+use tigress_attest::{Binding, SigningKey};
 use tigress_proto::flow::{HttpRequest, HttpResponse, Method};
-use tigress_proto::wire::HEADER_REQUEST_ID;
+use tigress_proto::wire::{HEADER_DEVICE_ATTESTATION, HEADER_DEVICE_CLAIM, HEADER_REQUEST_ID};
 
 use crate::Error;
 
@@ -25,6 +27,7 @@ pub struct Client {
     http: reqwest::Client,
     relay_base: String,
     timeout: Duration,
+    attestation: Option<Arc<SigningKey>>,
 }
 
 impl Client {
@@ -40,7 +43,27 @@ impl Client {
             relay_base: relay_base_url.to_owned(),
             root_certificates: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            attestation: None,
         }
+    }
+
+    /// Adds a `Mailbox-Device-Attestation` to a create request when the client has a key: a
+    /// token made now, bound to this relay, this claim and these body bytes.
+    pub(crate) fn attest(&self, mut request: HttpRequest) -> HttpRequest {
+        let Some(key) = &self.attestation else {
+            return request;
+        };
+        let claim = request.headers.iter().find(|(name, _)| *name == HEADER_DEVICE_CLAIM);
+        let claim = claim.map(|(_, value)| value.clone()).unwrap_or_default();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let binding = Binding {
+            audience: &self.relay_base,
+            claim: &claim,
+            body: request.body.as_deref().unwrap_or_default(),
+        };
+        let token = key.issue(&binding, now);
+        request.headers.push((HEADER_DEVICE_ATTESTATION, token));
+        request
     }
 
     /// The relay's base URL, without a trailing slash.
@@ -121,6 +144,7 @@ pub struct ClientBuilder {
     relay_base: String,
     root_certificates: Vec<Vec<u8>>,
     timeout: Duration,
+    attestation: Option<Arc<SigningKey>>,
 }
 
 impl ClientBuilder {
@@ -128,6 +152,13 @@ impl ClientBuilder {
     /// self-signed certificate of a private relay. The public web PKI roots stay trusted.
     pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(pem.into());
+        self
+    }
+
+    /// Attests each share this client creates with `key` (a device maker's key, see
+    /// [`tigress_attest`]), for relays whose operator requires device attestation.
+    pub fn attestation_key(mut self, key: SigningKey) -> Self {
+        self.attestation = Some(Arc::new(key));
         self
     }
 
@@ -176,6 +207,7 @@ impl ClientBuilder {
             http,
             relay_base: base.as_str().trim_end_matches('/').to_owned(),
             timeout: self.timeout,
+            attestation: self.attestation,
         })
     }
 }

@@ -36,6 +36,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use error::Error;
 pub use receive::{PendingShare, ReceivedShare};
 pub use share::Share;
+pub use tigress_attest;
 pub use tigress_proto::flow::{Preview, ShareOptions};
 pub use tigress_proto::wire::{DisplayInformation, NotificationToken, Party};
 pub use tigress_proto::{

@@ -80,7 +80,8 @@ impl Client {
         let mut sender = flow::Sender::new(self.relay_base(), info, options, &mut OsRng);
         let mut retried = false;
         while let Some(request) = sender.poll_request() {
-            match self.send(request).await {
+            // A retry is attested anew: the token's time is the send's.
+            match self.send(self.attest(request)).await {
                 Ok(response) => sender.handle_response(response)?,
                 Err(Error::Unreachable(_)) if !retried => {
                     tracing::debug!("the create request failed in transit; sending it again");

@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything the relay needs to run.
@@ -26,6 +27,8 @@ pub struct RelayConfig {
     pub limits: Limits,
     /// Limits on how much one client, and everyone together, may take of the relay.
     pub abuse: AbuseLimits,
+    /// What a create must prove about the sender's device.
+    pub attestation: AttestationPolicy,
     /// How often expired mailboxes are erased.
     pub sweep_interval: Duration,
     /// Whether commits wait for the disk. Only benchmarks turn this off.
@@ -46,6 +49,7 @@ impl RelayConfig {
             insecure_plain_http: false,
             limits: Limits::default(),
             abuse: AbuseLimits::default(),
+            attestation: AttestationPolicy::None,
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
             push: tigress_push::PushConfig::default(),
@@ -181,6 +185,17 @@ impl Default for Limits {
             max_wait: Duration::from_secs(60),
         }
     }
+}
+
+/// The operator's policy for `Mailbox-Device-Attestation` on CreateMailbox.
+#[derive(Clone, Debug, Default)]
+pub enum AttestationPolicy {
+    /// The header is ignored, as the drafts allow. The default.
+    #[default]
+    None,
+    /// Every create must carry a fresh token bound to it and signed by one of these device
+    /// makers' keys, asserting user presence ([`tigress_attest`]); otherwise 401.
+    Verify(Arc<tigress_attest::TrustedKeys>),
 }
 
 /// Limits against abuse. Rates are per client address (see [`crate::rate_limit`]) and held in

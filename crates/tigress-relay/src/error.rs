@@ -51,6 +51,9 @@ pub enum ApiError {
     Unavailable,
     /// The store holds as many mailboxes as the operator allows (503 with `Retry-After`).
     Full,
+    /// The create's device attestation was missing or refused under the operator's policy
+    /// (401).
+    Attestation(tigress_attest::AttestationError),
     /// This client is over a rate limit (429 with `Retry-After`).
     RateLimited {
         /// When the client may try again.
@@ -90,6 +93,9 @@ impl ApiError {
                     }
                 };
                 (StatusCode::UNAUTHORIZED, code, denial.to_string())
+            }
+            Self::Attestation(refusal) => {
+                (StatusCode::UNAUTHORIZED, refusal.code(), refusal.to_string())
             }
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -18,20 +18,21 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tigress_proto::wire::{
-    CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_CLAIM, HEADER_PREFER,
-    HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID, LEGACY_DEVICE_CLAIM_HEADERS, NotificationToken,
-    Party, PreviewResponse, ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest,
-    UpdateMailboxResponse,
+    CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_ATTESTATION, HEADER_DEVICE_CLAIM,
+    HEADER_PREFER, HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID, LEGACY_DEVICE_ATTESTATION_HEADERS,
+    LEGACY_DEVICE_CLAIM_HEADERS, NotificationToken, Party, PreviewResponse, ReadMailboxRequest,
+    ReadMailboxResponse, UpdateMailboxRequest, UpdateMailboxResponse,
 };
 use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
-use crate::config::Limits;
+use crate::config::{AttestationPolicy, Limits};
 use crate::error::ApiError;
 use crate::mailbox::{self, ClaimHash, Denial, RequestHash};
 use crate::preview;
 use crate::rate_limit::{ClientKey, ClientLimits};
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
 use crate::waiters::Waiters;
+use tigress_attest::{AttestationError, Binding};
 use tigress_push::{Delivery, Pusher};
 
 /// What every handler shares.
@@ -57,6 +58,8 @@ pub struct Settings {
     pub openapi_json: String,
     /// Per-client rate limits, in memory only.
     pub clients: ClientLimits,
+    /// What a create must prove about the sender's device.
+    pub attestation: AttestationPolicy,
 }
 
 impl Settings {
@@ -166,6 +169,14 @@ enum Claim {
 }
 
 impl Claim {
+    /// The claim as sent, when it is one.
+    fn device_claim(&self) -> Option<&DeviceClaim> {
+        match self {
+            Self::Present(claim) => Some(claim),
+            Self::Missing | Self::Invalid => None,
+        }
+    }
+
     /// For Create and Update, where a missing claim is 400.
     fn required_400(self) -> Result<ClaimHash, ApiError> {
         self.required(true)
@@ -218,6 +229,23 @@ impl FromRequestParts<AppState> for Client {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         Ok(Self(state.settings.clients.client(&parts.headers, peer)))
     }
+}
+
+/// The `Mailbox-Device-Attestation` token (or a legacy spelling; the canonical one wins).
+fn attestation_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let names = std::iter::once(HEADER_DEVICE_ATTESTATION).chain(LEGACY_DEVICE_ATTESTATION_HEADERS);
+    for name in names {
+        match single_header(headers, name) {
+            Single::Absent => continue,
+            Single::Many => return Err(ApiError::Attestation(AttestationError::Malformed)),
+            Single::One(value) => {
+                return value
+                    .to_str()
+                    .map_err(|_| ApiError::Attestation(AttestationError::Malformed));
+            }
+        }
+    }
+    Err(ApiError::Attestation(AttestationError::Missing))
 }
 
 /// The `Mailbox-Request-ID`, if sent. A malformed one is 400.
@@ -322,13 +350,14 @@ fn status_of(outcome: Outcome) -> StatusCode {
     params(
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The sender's claim; legacy aliases deviceClaim and Device-Claim are accepted."),
         ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed on every response."),
+        ("Mailbox-Device-Attestation" = Option<String>, Header, description = "Ignored unless the operator requires attestation: then a compact JWS (ES256 or EdDSA) from a trusted device maker, bound to this request (see docs/API.md)."),
     ),
     request_body = CreateMailboxRequest,
     responses(
         (status = 200, description = "Created", body = CreateMailboxResponse),
         (status = 201, description = "A repeat of the claim's last request id: the original answer, nothing created", body = CreateMailboxResponse),
         (status = 400, description = "Malformed body, invalid field, or missing claim", body = tigress_proto::wire::ErrorBody),
-        (status = 401, description = "Claim not a UUID", body = tigress_proto::wire::ErrorBody),
+        (status = 401, description = "Claim not a UUID; or, where the operator requires device attestation, Mailbox-Device-Attestation missing or refused (attestation_required, attestation_malformed, attestation_untrusted, attestation_stale, attestation_unbound, attestation_no_user_presence)", body = tigress_proto::wire::ErrorBody),
         (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
         (status = 429, description = "This client created too many mailboxes this minute (rate_limited)", body = tigress_proto::wire::ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until a create is allowed again"))),
@@ -341,6 +370,7 @@ async fn create_mailbox(
     Client(client): Client,
     claim: Claim,
     RequestKey(request): RequestKey,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CreateMailboxResponse>), ApiError> {
     let settings = &state.settings;
@@ -349,6 +379,14 @@ async fn create_mailbox(
         .creates
         .take(client, Instant::now())
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    if let (AttestationPolicy::Verify(keys), Some(device), Ok(bytes)) =
+        (&settings.attestation, claim.device_claim(), &body)
+    {
+        let token = attestation_token(&headers)?;
+        let claim_text = device.to_header_value();
+        let binding = Binding { audience: &settings.public_url, claim: &claim_text, body: bytes };
+        keys.verify(token, &binding, unix_now()).map_err(ApiError::Attestation)?;
+    }
     let sender = claim.required_400()?;
     let body: CreateMailboxRequest = required_body(body, &settings.limits)?;
     let now = unix_now();

@@ -22,6 +22,8 @@ mod server;
 pub mod store;
 pub mod waiters;
 
-pub use config::{AbuseLimits, Durability, Limits, RelayConfig, StoreConfig, TlsFiles};
+pub use config::{
+    AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, StoreConfig, TlsFiles,
+};
 pub use http::{AppState, Settings, app};
 pub use server::{RunningRelay, run_until, start, start_with_pusher};

@@ -101,6 +101,7 @@ pub async fn start_with_pusher(
         clients: ClientLimits::new(&config.abuse).with_context(|| {
             format!("invalid client address header {:?}", config.abuse.client_address_header)
         })?,
+        attestation: config.attestation.clone(),
     };
     let state =
         AppState { store: Arc::clone(&store), settings: Arc::new(settings), waiters, pusher };

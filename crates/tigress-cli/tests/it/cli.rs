@@ -334,3 +334,53 @@ async fn max_receivers_1_makes_the_first_claim_final() {
     let invalid = run(&share_args(relay.base(), "-", &["--max-receivers", "0"]));
     assert_exit(&invalid, 2);
 }
+
+#[test]
+fn a_relay_that_requires_attestation_takes_only_shares_attested_with_a_trusted_key() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let trusted = keys_dir.path().join("makers.toml");
+    let entry = format!(
+        "[[key]]\nid = \"maker-1\"\npublic_key = \"\"\"\n{}\"\"\"\n",
+        pair.public_key_pem()
+    );
+    fs::write(&trusted, entry).unwrap();
+    let private = keys_dir.path().join("device-maker.pem");
+    fs::write(&private, pair.serialize_pem()).unwrap();
+    let private = private.to_str().unwrap();
+
+    let relay = Relay::start_with(&["--attestation-keys", trusted.to_str().unwrap()]);
+    let url = share(&relay, &["--attestation-key", private, "--attestation-key-id", "maker-1"]);
+    assert_received(&run(&["receive", &url[0]]));
+
+    let content = content_file(&relay, &content().to_string());
+    let content = content.to_str().unwrap();
+    let unattested = run(&share_args(relay.base(), content, &[]));
+    assert_exit(&unattested, 1);
+    assert!(stderr(&unattested).contains("attestation"), "{}", stderr(&unattested));
+    let wrong_id = ["--attestation-key", private, "--attestation-key-id", "maker-2"];
+    let refused = run(&share_args(relay.base(), content, &wrong_id));
+    assert_exit(&refused, 1);
+    assert!(stderr(&refused).contains("trusted device maker"), "{}", stderr(&refused));
+
+    // A keys file that is not one stops the relay before it listens, naming the file.
+    fs::write(&trusted, "[[key]]\nid = \"maker-1\"\npublic_key = \"not a key\"\n").unwrap();
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let data = keys_dir.path().join("data");
+    let bad = run(&[
+        "relay",
+        "--listen",
+        &listen,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--attestation-keys",
+        trusted.to_str().unwrap(),
+    ]);
+    assert_exit(&bad, 2);
+    assert!(
+        stderr(&bad).contains("makers.toml") && stderr(&bad).contains("maker-1"),
+        "{}",
+        stderr(&bad)
+    );
+}

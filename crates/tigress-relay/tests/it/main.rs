@@ -2,6 +2,7 @@
 
 mod abuse;
 mod api;
+mod attestation;
 mod binding;
 mod idempotency;
 mod input;

@@ -1,0 +1,451 @@
+//! Device attestation for CreateMailbox (`Mailbox-Device-Attestation`), as Tigress defines it:
+//! a compact JWS signed by a device maker's key (ES256 or EdDSA), bound to one create request,
+//! fresh, and asserting that a user was present. The drafts leave the header's content to each
+//! vendor; a relay whose operator trusts some makers' keys can require it ([`TrustedKeys`]), and
+//! a device (or the CLI, for tests) makes it with a [`SigningKey`].
+//!
+//! The token's claims:
+//!
+//! | claim | value |
+//! |---|---|
+//! | `aud` | the relay's public base URL, e.g. `https://relay.example` |
+//! | `htm`, `htu` | `POST` and `/v1/m`: the one request it is for |
+//! | `bdy` | base64url SHA-256 of the exact request body |
+//! | `clm` | base64url SHA-256 of the sender's `Mailbox-Device-Claim` (lower-case UUID) |
+//! | `iat` | Unix seconds when it was made |
+//! | `up` | `true`: the user was present (the device maker's own check) |
+//!
+//! Binding the body and the claim means a token seen in transit or at the relay cannot be moved
+//! onto any other mailbox: a different share has a different body. Sending the very same request
+//! again only repeats that create (the relay answers a repeated `Mailbox-Request-ID` with the
+//! same mailbox). No I/O here: the caller passes the time.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
+use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+/// The longest token a relay reads; longer is refused before any decoding.
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// How old a token may be.
+pub const MAX_AGE_SECONDS: i64 = 120;
+/// How far ahead of the relay's clock a token's `iat` may be.
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 30;
+
+/// The request a token is for.
+#[derive(Clone, Copy, Debug)]
+pub struct Binding<'a> {
+    /// The relay's public base URL, without a trailing slash.
+    pub audience: &'a str,
+    /// The sender's device claim, as sent (a UUID; compared lower-case).
+    pub claim: &'a str,
+    /// The exact bytes of the request body.
+    pub body: &'a [u8],
+}
+
+/// Why a token was refused. Each is a 401 at the relay, with its own code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AttestationError {
+    /// The relay requires attestation and the request has none.
+    #[error("this relay requires a device attestation on create")]
+    Missing,
+    /// Not a well-formed token of a supported algorithm, or too long.
+    #[error("the device attestation is not a well-formed ES256 or EdDSA token")]
+    Malformed,
+    /// Signed by a key the relay does not trust, or the signature does not verify.
+    #[error("the device attestation is not signed by a trusted device maker")]
+    Untrusted,
+    /// Too old, or from the future.
+    #[error("the device attestation is not fresh")]
+    Stale,
+    /// Made for another relay, request, body or claim.
+    #[error("the device attestation was made for another request")]
+    Unbound,
+    /// It does not assert that a user was present.
+    #[error("the device attestation does not assert user presence")]
+    NoUserPresence,
+}
+
+impl AttestationError {
+    /// A stable machine-readable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Missing => "attestation_required",
+            Self::Malformed => "attestation_malformed",
+            Self::Untrusted => "attestation_untrusted",
+            Self::Stale => "attestation_stale",
+            Self::Unbound => "attestation_unbound",
+            Self::NoUserPresence => "attestation_no_user_presence",
+        }
+    }
+}
+
+/// A key that cannot be read.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(&'static str);
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    kid: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    aud: String,
+    htm: String,
+    htu: String,
+    bdy: String,
+    clm: String,
+    iat: i64,
+    up: bool,
+}
+
+impl Claims {
+    fn of(binding: &Binding<'_>, issued_at: i64) -> Self {
+        Self {
+            aud: binding.audience.trim_end_matches('/').to_owned(),
+            htm: "POST".into(),
+            htu: "/v1/m".into(),
+            bdy: digest(binding.body),
+            clm: digest(binding.claim.to_ascii_lowercase().as_bytes()),
+            iat: issued_at,
+            up: true,
+        }
+    }
+}
+
+fn digest(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
+}
+
+enum Signer {
+    Es256(p256::ecdsa::SigningKey),
+    EdDsa(ed25519_dalek::SigningKey),
+}
+
+/// A device maker's private key, issuing tokens under its key id.
+pub struct SigningKey {
+    id: String,
+    key: Signer,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({})", self.id)
+    }
+}
+
+impl SigningKey {
+    /// Reads a PKCS#8 PEM private key, P-256 (ES256) or Ed25519 (EdDSA).
+    pub fn from_pkcs8_pem(id: impl Into<String>, pem: &str) -> Result<Self, KeyError> {
+        let key = if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+            Signer::Es256(key)
+        } else if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
+            Signer::EdDsa(key)
+        } else {
+            return Err(KeyError("not a P-256 or Ed25519 private key in PKCS#8 PEM"));
+        };
+        Ok(Self { id: id.into(), key })
+    }
+
+    /// A token for the create request `binding`, made at `now` (Unix seconds).
+    pub fn issue(&self, binding: &Binding<'_>, now: i64) -> String {
+        self.sign_claims(&Claims::of(binding, now))
+    }
+
+    fn sign_claims(&self, claims: &Claims) -> String {
+        let alg = match self.key {
+            Signer::Es256(_) => "ES256",
+            Signer::EdDsa(_) => "EdDSA",
+        };
+        let header = Header { alg: alg.into(), kid: self.id.clone() };
+        let mut token = encode_json(&header);
+        token.push('.');
+        token.push_str(&encode_json(claims));
+        let signature = match &self.key {
+            Signer::Es256(key) => {
+                let signature: p256::ecdsa::Signature = key.sign(token.as_bytes());
+                signature.to_bytes().to_vec()
+            }
+            Signer::EdDsa(key) => key.sign(token.as_bytes()).to_bytes().to_vec(),
+        };
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        token
+    }
+}
+
+fn encode_json(value: &impl Serialize) -> String {
+    // Serialising these plain structs cannot fail.
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
+}
+
+enum Verifier {
+    Es256(p256::ecdsa::VerifyingKey),
+    EdDsa(ed25519_dalek::VerifyingKey),
+}
+
+/// The device makers' public keys a relay trusts, by key id.
+#[derive(Default)]
+pub struct TrustedKeys {
+    keys: HashMap<String, Verifier>,
+}
+
+impl fmt::Debug for TrustedKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ids: Vec<_> = self.keys.keys().collect();
+        ids.sort();
+        f.debug_tuple("TrustedKeys").field(&ids).finish()
+    }
+}
+
+impl TrustedKeys {
+    /// No key yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts the public key `pem` (SPKI PEM, P-256 or Ed25519) under `id`.
+    pub fn add(&mut self, id: impl Into<String>, pem: &str) -> Result<(), KeyError> {
+        let key = if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_pem(pem) {
+            Verifier::Es256(key)
+        } else if let Ok(key) = ed25519_dalek::VerifyingKey::from_public_key_pem(pem) {
+            Verifier::EdDsa(key)
+        } else {
+            return Err(KeyError("not a P-256 or Ed25519 public key in PEM"));
+        };
+        self.keys.insert(id.into(), key);
+        Ok(())
+    }
+
+    /// How many keys are trusted.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Checks `token` for the create request `binding` at `now` (Unix seconds): a trusted
+    /// signature first, then freshness, the binding and user presence.
+    pub fn verify(
+        &self,
+        token: &str,
+        binding: &Binding<'_>,
+        now: i64,
+    ) -> Result<(), AttestationError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AttestationError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(claims), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AttestationError::Malformed);
+        };
+        let header: Header = decode_json(header)?;
+        let signature =
+            URL_SAFE_NO_PAD.decode(signature).map_err(|_| AttestationError::Malformed)?;
+        let key = self.keys.get(&header.kid).ok_or(AttestationError::Untrusted)?;
+        // The key decides the algorithm, never the token's header: a header naming another
+        // algorithm than the key's (or `none`) is refused, so no algorithm can be swapped in.
+        let signed = &token.as_bytes()[..token.len() - signature_text_len(token)];
+        let verified = match (key, header.alg.as_str()) {
+            (Verifier::Es256(key), "ES256") => p256::ecdsa::Signature::from_slice(&signature)
+                .map_err(|_| AttestationError::Malformed)
+                .map(|signature| key.verify(signed, &signature).is_ok())?,
+            (Verifier::EdDsa(key), "EdDSA") => {
+                let signature = ed25519_dalek::Signature::from_slice(&signature)
+                    .map_err(|_| AttestationError::Malformed)?;
+                key.verify_strict(signed, &signature).is_ok()
+            }
+            _ => return Err(AttestationError::Untrusted),
+        };
+        if !verified {
+            return Err(AttestationError::Untrusted);
+        }
+        let claims: Claims = decode_json(claims)?;
+        if claims.iat > now.saturating_add(MAX_CLOCK_SKEW_SECONDS)
+            || claims.iat < now.saturating_sub(MAX_AGE_SECONDS)
+        {
+            return Err(AttestationError::Stale);
+        }
+        let expected = Claims::of(binding, claims.iat);
+        let bound = claims.aud == expected.aud
+            && claims.htm == expected.htm
+            && claims.htu == expected.htu
+            && claims.bdy == expected.bdy
+            && claims.clm == expected.clm;
+        if !bound {
+            return Err(AttestationError::Unbound);
+        }
+        if !claims.up {
+            return Err(AttestationError::NoUserPresence);
+        }
+        Ok(())
+    }
+}
+
+/// The length of the signature part and the dot before it.
+fn signature_text_len(token: &str) -> usize {
+    token.rsplit_once('.').map_or(0, |(_, signature)| signature.len() + 1)
+}
+
+fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, AttestationError> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| AttestationError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| AttestationError::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 2_000_000_000;
+    const CLAIM: &str = "0E5B6A1C-3F0D-4C7A-9A51-2B8E7D6C5F40";
+
+    fn binding(body: &[u8]) -> Binding<'_> {
+        Binding { audience: "https://relay.example", claim: CLAIM, body }
+    }
+
+    /// A key pair of `algorithm`: the signer and a trust store holding its public key.
+    fn maker(algorithm: &'static rcgen::SignatureAlgorithm, id: &str) -> (SigningKey, TrustedKeys) {
+        let pair = rcgen::KeyPair::generate_for(algorithm).unwrap();
+        let signer = SigningKey::from_pkcs8_pem(id, &pair.serialize_pem()).unwrap();
+        let mut trusted = TrustedKeys::new();
+        trusted.add(id, &pair.public_key_pem()).unwrap();
+        (signer, trusted)
+    }
+
+    fn makers() -> Vec<(SigningKey, TrustedKeys)> {
+        vec![
+            maker(&rcgen::PKCS_ECDSA_P256_SHA256, "maker-es256"),
+            maker(&rcgen::PKCS_ED25519, "maker-eddsa"),
+        ]
+    }
+
+    #[test]
+    fn a_token_verifies_for_its_own_request_only() {
+        for (signer, trusted) in makers() {
+            let body = br#"{"payload":{}}"#;
+            let token = signer.issue(&binding(body), NOW);
+            assert_eq!(trusted.verify(&token, &binding(body), NOW), Ok(()), "{signer:?}");
+            // The claim is compared without regard to case, as UUIDs are.
+            let lower = Binding { claim: &CLAIM.to_lowercase(), ..binding(body) };
+            assert_eq!(trusted.verify(&token, &lower, NOW + 5), Ok(()));
+            let other_body = binding(br#"{"payload":{"x":1}}"#);
+            assert_eq!(trusted.verify(&token, &other_body, NOW), Err(AttestationError::Unbound));
+            let other_claim =
+                Binding { claim: "1e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40", ..binding(body) };
+            assert_eq!(trusted.verify(&token, &other_claim, NOW), Err(AttestationError::Unbound));
+            let other_relay = Binding { audience: "https://other.example", ..binding(body) };
+            assert_eq!(trusted.verify(&token, &other_relay, NOW), Err(AttestationError::Unbound));
+        }
+    }
+
+    #[test]
+    fn only_fresh_tokens_pass() {
+        for (signer, trusted) in makers() {
+            let token = signer.issue(&binding(b"{}"), NOW);
+            assert!(trusted.verify(&token, &binding(b"{}"), NOW + MAX_AGE_SECONDS).is_ok());
+            let late = NOW + MAX_AGE_SECONDS + 1;
+            assert_eq!(trusted.verify(&token, &binding(b"{}"), late), Err(AttestationError::Stale));
+            let early = NOW - MAX_CLOCK_SKEW_SECONDS - 1;
+            assert_eq!(
+                trusted.verify(&token, &binding(b"{}"), early),
+                Err(AttestationError::Stale)
+            );
+        }
+    }
+
+    #[test]
+    fn untrusted_keys_forged_signatures_and_swapped_algorithms_are_refused() {
+        let [(es, es_trust), (ed, ed_trust)]: [_; 2] = makers().try_into().unwrap();
+        let token = es.issue(&binding(b"{}"), NOW);
+        assert_eq!(ed_trust.verify(&token, &binding(b"{}"), NOW), Err(AttestationError::Untrusted));
+        // A key under a trusted id, but not the trusted key.
+        let (impostor, _) = maker(&rcgen::PKCS_ECDSA_P256_SHA256, "maker-es256");
+        let forged = impostor.issue(&binding(b"{}"), NOW);
+        assert_eq!(
+            es_trust.verify(&forged, &binding(b"{}"), NOW),
+            Err(AttestationError::Untrusted)
+        );
+        // Claims changed after signing.
+        let (head, rest) = token.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let mut claims: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD.decode(rest.split('.').next().unwrap()).unwrap(),
+        )
+        .unwrap();
+        claims["iat"] = serde_json::json!(NOW + 1);
+        let edited = format!("{head}.{}.{signature}", encode_json(&claims));
+        assert_eq!(
+            es_trust.verify(&edited, &binding(b"{}"), NOW),
+            Err(AttestationError::Untrusted)
+        );
+        // The header names another algorithm than the key's, or none.
+        for alg in ["EdDSA", "none", "HS256"] {
+            let header = encode_json(&Header { alg: alg.into(), kid: "maker-es256".into() });
+            let swapped = format!("{header}.{}", token.split_once('.').unwrap().1);
+            assert_eq!(
+                es_trust.verify(&swapped, &binding(b"{}"), NOW),
+                Err(AttestationError::Untrusted),
+                "{alg}"
+            );
+        }
+        let ed_token = ed.issue(&binding(b"{}"), NOW);
+        assert!(ed_trust.verify(&ed_token, &binding(b"{}"), NOW).is_ok());
+    }
+
+    #[test]
+    fn user_presence_is_required() {
+        let (signer, trusted) = maker(&rcgen::PKCS_ED25519, "maker");
+        let mut claims = Claims::of(&binding(b"{}"), NOW);
+        claims.up = false;
+        let token = signer.sign_claims(&claims);
+        assert_eq!(
+            trusted.verify(&token, &binding(b"{}"), NOW),
+            Err(AttestationError::NoUserPresence)
+        );
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_without_panicking() {
+        let (_, trusted) = maker(&rcgen::PKCS_ECDSA_P256_SHA256, "maker");
+        let long = "a".repeat(MAX_TOKEN_LEN + 1);
+        for token in ["", ".", "..", "a.b.c", "a.b.c.d", "e30.e30.", &long, "é.é.é"] {
+            assert_eq!(
+                trusted.verify(token, &binding(b"{}"), NOW),
+                Err(AttestationError::Malformed),
+                "{token:?}"
+            );
+        }
+        let header = encode_json(&Header { alg: "ES256".into(), kid: "maker".into() });
+        let short_signature = format!("{header}.e30.AAAA");
+        assert_eq!(
+            trusted.verify(&short_signature, &binding(b"{}"), NOW),
+            Err(AttestationError::Malformed)
+        );
+    }
+
+    #[test]
+    fn keys_that_are_not_keys_are_refused() {
+        assert!(SigningKey::from_pkcs8_pem("k", "not a key").is_err());
+        assert!(
+            TrustedKeys::new()
+                .add("k", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .is_err()
+        );
+        // A private key is not a public key.
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        assert!(TrustedKeys::new().add("k", &pair.serialize_pem()).is_err());
+    }
+}
