@@ -170,6 +170,16 @@ impl Conversation {
         let (info, hash, binding) = self.decrypt(payload)?;
         let bound = binding.is_some();
         match binding {
+            // The first message is the peer's. One that names this device as its writer is this
+            // device's own message reflected back, or a forgery.
+            Some(binding) if binding.from == self.me => {
+                let ours = self.sent.iter().any(|(_, sent)| *sent == hash);
+                return Err(if ours {
+                    TransferError::Reflected
+                } else {
+                    TransferError::NotSentByUs
+                });
+            }
             Some(binding) => self.check_position(&binding)?,
             None if self.next_seq == 1 => {}
             None => return Err(TransferError::MissingBinding),
@@ -187,9 +197,12 @@ impl Conversation {
         let mut info = ProvisioningInformation::from_slice(&plaintext)?;
         let binding = match info.extra.remove(BINDING_MEMBER) {
             None => None,
-            Some(value) => {
+            // Only the object form: serde would also read a struct from a JSON array of its
+            // members in order, a spelling no client writes and none should be able to slip in.
+            Some(value @ serde_json::Value::Object(_)) => {
                 Some(serde_json::from_value(value).map_err(|_| TransferError::MissingBinding)?)
             }
+            Some(_) => return Err(TransferError::MissingBinding),
         };
         Ok((info, hash, binding))
     }
@@ -328,6 +341,36 @@ mod tests {
             victim.open(&forged_next, Party::Sender),
             Err(TransferError::BrokenChain)
         ));
+    }
+
+    /// Found by the `binding` fuzz target: `open_first` did not look at the writer, so the sender
+    /// took its own invitation, and a receiver a first message naming the receiver, as the
+    /// peer's.
+    #[test]
+    fn rejects_a_first_message_that_names_this_device_as_its_writer() {
+        let secret = Secret::generate(Algorithm::Aes128Gcm, &mut OsRng);
+        let mut sender = Conversation::new(Party::Sender, secret.clone());
+        let invitation = sender.seal(&info("invite"), &mut OsRng);
+        let result = sender.open_first(&invitation);
+        assert!(matches!(result, Err(TransferError::Reflected)), "{result:?}");
+
+        let forged = br#"{"format":"f","content":{},"messageBinding":{"from":"receiver","seq":1}}"#;
+        let mut receiver = Conversation::new(Party::Receiver, secret.clone());
+        let result = receiver.open_first(&secret.seal(forged, &mut OsRng));
+        assert!(matches!(result, Err(TransferError::NotSentByUs)), "{result:?}");
+    }
+
+    /// A binding written as a JSON array of its members was read as if it were the object; the
+    /// `binding` fuzz target holds every accepted binding to the object form.
+    #[test]
+    fn rejects_a_binding_that_is_not_an_object() {
+        let secret = Secret::generate(Algorithm::Aes128Gcm, &mut OsRng);
+        let array = br#"{"format":"f","content":{},"messageBinding":[null,"sender",1]}"#;
+        let mut receiver = Conversation::new(Party::Receiver, secret.clone());
+        let result = receiver.open(&secret.seal(array, &mut OsRng), Party::Sender);
+        assert!(matches!(result, Err(TransferError::MissingBinding)), "{result:?}");
+        let result = receiver.open_first(&secret.seal(array, &mut OsRng));
+        assert!(matches!(result, Err(TransferError::MissingBinding)), "{result:?}");
     }
 
     #[test]

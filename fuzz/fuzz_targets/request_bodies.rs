@@ -1,0 +1,121 @@
+//! Attacks the relay's request bodies: arbitrary bytes as `CreateMailboxRequest`,
+//! `UpdateMailboxRequest` and `ReadMailboxRequest`, parsed as the relay parses them, then through
+//! the relay's own checks (`tigress_relay::mailbox`) with the default `Limits`, and the sender's
+//! display information through the preview page. Asserts nothing panics, that a body parses back
+//! to itself once serialised (what the SDK sends is what the relay reads), that an accepted
+//! expiration lies in (now, now + maximum lifetime], that accepted access rights grant something
+//! and have one spelling per letter, that accepted payload data is base64, and that the preview
+//! page holds no markup or quote that came from the sender.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tigress_proto::aead::decode_lenient;
+use tigress_proto::wire::{
+    CreateMailboxRequest, DisplayInformation, NotificationToken, Payload, ReadMailboxRequest,
+    UpdateMailboxRequest,
+};
+use tigress_relay::Limits;
+use tigress_relay::{mailbox, preview};
+
+/// A fixed clock: the checks take `now` as an argument, and a crash must replay.
+const NOW: i64 = 2_000_000_000;
+
+/// The public URL the preview page names; any mailbox URL the relay emits looks like it.
+const URL: &str = "https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40";
+
+fuzz_target!(|data: &[u8]| {
+    let limits = Limits::default();
+
+    if let Some(create) = parse::<CreateMailboxRequest>(data) {
+        check_payload(&create.payload, &limits);
+        let display = &create.display_information;
+        if mailbox::check_display(display, &limits).is_ok() {
+            assert!(!display.title.is_empty() && !display.image_url.is_empty());
+            assert!(!display.image_url.chars().any(char::is_whitespace), "a URL with blanks");
+        }
+        check_preview(display);
+        if let Some(token) = &create.notification_token {
+            check_token(token, &limits);
+        }
+        let configuration = create.mailbox_configuration.unwrap_or_default();
+        check_rights(configuration.access_rights.as_deref());
+        check_expiration(configuration.expiration.as_deref(), &limits);
+    }
+
+    if let Some(update) = parse::<UpdateMailboxRequest>(data) {
+        check_payload(&update.payload, &limits);
+        if let Some(token) = &update.notification_token {
+            check_token(token, &limits);
+        }
+    }
+
+    // A read's body is optional: the relay takes a blank one for none.
+    if !data.iter().all(u8::is_ascii_whitespace)
+        && let Some(read) = parse::<ReadMailboxRequest>(data)
+        && let Some(token) = &read.notification_token
+    {
+        check_token(token, &limits);
+    }
+});
+
+/// Parses a body as the relay does (`serde_json::from_slice`), and checks that serialising it
+/// gives a body that parses to the same value.
+fn parse<T: DeserializeOwned + Serialize + PartialEq>(data: &[u8]) -> Option<T> {
+    let value: T = serde_json::from_slice(data).ok()?;
+    let json = serde_json::to_vec(&value).expect("a request body serialises");
+    let again: T = serde_json::from_slice(&json).expect("a serialised request body parses");
+    // Bodies carry ciphertext and push tokens: compared, never printed.
+    assert!(again == value, "a request body changed on a JSON round trip");
+    Some(value)
+}
+
+fn check_payload(payload: &Payload, limits: &Limits) {
+    if mailbox::check_payload(payload, limits).is_ok() {
+        assert!(!payload.kind.is_empty() && !payload.data.is_empty());
+        assert!(decode_lenient(&payload.data).is_some(), "accepted payload data is not base64");
+    }
+}
+
+fn check_token(token: &NotificationToken, limits: &Limits) {
+    if mailbox::check_token(token, limits).is_ok() {
+        assert!(!token.kind.is_empty() && !token.token_data.is_empty());
+    }
+}
+
+fn check_rights(requested: Option<&str>) {
+    let Ok(rights) = mailbox::resolve_rights(requested) else {
+        return;
+    };
+    assert!(rights.read || rights.write || rights.delete, "accepted rights grant nothing");
+    let canonical = rights.to_string();
+    assert_eq!(canonical.parse(), Ok(rights));
+    if let Some(text) = requested {
+        // Each letter at most once: the request is a reordering (or recasing) of the canonical.
+        assert_eq!(text.chars().count(), canonical.len());
+    }
+}
+
+fn check_expiration(requested: Option<&str>, limits: &Limits) {
+    let Ok(at) = mailbox::resolve_expiration(requested, NOW, limits) else {
+        return;
+    };
+    let latest = NOW + i64::try_from(limits.max_lifetime.as_secs()).expect("a sane lifetime");
+    assert!(NOW < at && at <= latest, "expiration {at} outside ({NOW}, {latest}]");
+}
+
+/// The preview page is markup around the sender's text: whatever the text, the page has exactly
+/// the tags and quotes of its template.
+fn check_preview(display: &DisplayInformation) {
+    let empty = DisplayInformation {
+        title: String::new(),
+        description: String::new(),
+        image_url: String::new(),
+    };
+    let template = preview::render(&empty, URL);
+    let page = preview::render(display, URL);
+    for c in ['<', '>', '"', '\''] {
+        assert_eq!(page.matches(c).count(), template.matches(c).count(), "{c:?} from the sender");
+    }
+}
