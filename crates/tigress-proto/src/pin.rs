@@ -2,10 +2,11 @@
 //!
 //! `tigress share … --pin` holds the credential back until the receiver proves a short PIN that
 //! the sender tells it over another channel (by voice, for instance). The two devices run SPAKE2
-//! over Ed25519 through the mailbox, inside the transfer's [`Conversation`](crate::transfer), so
-//! every message below is a [`ProvisioningInformation`] plaintext that the conversation encrypts
-//! under the share's secret and binds to the mailbox, writer, position and predecessor. The
-//! credential itself only enters the mailbox once both sides have confirmed the PAKE key.
+//! over Ed25519 through the mailbox, inside the transfer's
+//! [`Conversation`](crate::transfer::Conversation), so every message below is a
+//! [`ProvisioningInformation`] plaintext that the conversation encrypts under the share's secret
+//! and binds to the mailbox, writer, position and predecessor. The credential itself only enters
+//! the mailbox once both sides have confirmed the PAKE key.
 //!
 //! ```text
 //! sender (A)                                        receiver (B)
