@@ -1214,7 +1214,11 @@ mod tests {
         for content in [
             json!({"attempt": 1, "pake": "not base64!", "mac": "AAAA"}),
             json!({"attempt": 1, "pake": challenge.content["pake"]}),
-            json!({"attempt": 2, "pake": challenge.content["pake"], "mac": challenge.content["mac"]}),
+            json!({
+                "attempt": 2,
+                "pake": challenge.content["pake"],
+                "mac": challenge.content["mac"],
+            }),
             json!([1, 2]),
         ] {
             let message = ProvisioningInformation {
