@@ -122,6 +122,12 @@ impl Secret {
         self.algorithm
     }
 
+    /// The key's bytes, for keys derived from the share's secret inside this crate (the PIN
+    /// exchange). Never leaves the crate, so no caller can log or store the raw key.
+    pub(crate) fn key_bytes(&self) -> &[u8] {
+        &self.key
+    }
+
     /// Encrypts `plaintext` under a fresh random nonce drawn from `rng`.
     pub fn seal(&self, plaintext: &[u8], rng: &mut (impl RngCore + CryptoRng)) -> Payload {
         let mut nonce = [0u8; NONCE_LEN];

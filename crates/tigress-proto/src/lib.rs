@@ -2,8 +2,9 @@
 //!
 //! This crate holds what both ends of a transfer must agree on: the v1 wire types of the relay API
 //! ([`wire`]), the domain identifiers ([`ids`]), access rights and expiration rules, the share URL
-//! ([`ShareUrl`]), payload encryption ([`aead`]), Provisioning Information, and the sender and
-//! receiver state machines ([`flow`]) that say which HTTP request to send next.
+//! ([`ShareUrl`]), payload encryption ([`aead`]), Provisioning Information, the sender and receiver
+//! state machines ([`flow`]) that say which HTTP request to send next, and the PIN exchange
+//! ([`pin`]) that holds a credential back until the receiver proves a second factor.
 //!
 //! It does not open sockets, read clocks or draw randomness on its own: the clock and the random
 //! number generator come in as arguments, and the caller carries the requests. That keeps it
@@ -40,6 +41,7 @@ pub mod aead;
 pub mod expiration;
 pub mod flow;
 pub mod ids;
+pub mod pin;
 pub mod provisioning;
 pub mod share_url;
 pub mod transfer;
@@ -48,5 +50,6 @@ pub mod wire;
 pub use access::AccessRights;
 pub use aead::{Algorithm, OpenError, Secret};
 pub use ids::{DeviceClaim, MailboxId, RequestId};
+pub use pin::{Pin, PinReceiver, PinSender};
 pub use provisioning::ProvisioningInformation;
 pub use share_url::{ShareUrl, Vertical};
