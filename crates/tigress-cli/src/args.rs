@@ -378,9 +378,17 @@ pub struct ShareArgs {
     #[arg(long, value_name = "FILE", requires = "stateful")]
     pub owner_key: Option<PathBuf>,
 
-    /// With --stateful: how long to wait for the other device at each step.
-    #[arg(long, value_name = "DURATION", default_value = "48h", requires = "stateful")]
+    /// With --stateful or --pin: how long to wait for the other device at each step.
+    #[arg(long, value_name = "DURATION", default_value = "48h")]
     pub patience: humantime::Duration,
+
+    /// Require a PIN: the key stays on this device until the receiver's device proves the PIN,
+    /// and three wrong PINs end the share. Give 4 to 12 digits, or leave the value out to have
+    /// six generated and shown. Tell the PIN to the receiver over another channel (by voice),
+    /// never with the link. The command then waits (see --patience) for the receiver.
+    #[arg(long, value_name = "PIN", num_args = 0..=1, default_missing_value = "",
+          conflicts_with = "stateful")]
+    pub pin: Option<String>,
 
     /// Extra CA certificate (PEM) to trust, for a relay with a private or self-signed
     /// certificate.
@@ -421,9 +429,14 @@ pub struct ReceiveArgs {
     #[arg(long, value_name = "FILE")]
     pub key_out: Option<PathBuf>,
 
-    /// For a stateful share: how long to wait for the other device at each step.
+    /// For a stateful or PIN share: how long to wait for the other device at each step.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub patience: humantime::Duration,
+
+    /// For a share that needs a PIN: the PIN the sender told you. Without it, the PIN is asked
+    /// for on the terminal (up to the attempts the sender allows).
+    #[arg(long, env = "TIGRESS_PIN", hide_env_values = true, value_name = "PIN")]
+    pub pin: Option<String>,
 
     /// Extra CA certificate (PEM) to trust, for a relay with a private or self-signed
     /// certificate.

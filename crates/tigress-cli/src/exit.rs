@@ -22,7 +22,15 @@ pub enum Exit {
     Unreachable = 6,
     /// 7: the user declined the share.
     Declined = 7,
+    /// 8: a PIN share failed: the PIN was wrong, or the share was ended after too many wrong
+    /// PINs, or nobody proved the PIN in time.
+    PinFailed = 8,
 }
+
+/// A PIN share that did not deliver (exit code 8).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PinFailed(pub String);
 
 /// An error about the command line itself (exit code 2), raised after clap's own checks.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +43,9 @@ impl Exit {
         for cause in error.chain() {
             if cause.is::<UsageError>() {
                 return Self::Usage;
+            }
+            if cause.is::<PinFailed>() {
+                return Self::PinFailed;
             }
             if let Some(error) = cause.downcast_ref::<ClientError>() {
                 return match error {
@@ -64,6 +75,7 @@ pub fn describe(error: &anyhow::Error, exit: Exit) -> String {
         Exit::Decrypt => "; check that the secret was copied whole, or ask for a new share",
         Exit::Unreachable => "; check the relay URL and the network (or --ca-cert for TLS)",
         Exit::Declined => "; nothing was received and the link still works",
+        Exit::PinFailed => "; nothing of the key was sent: share it again with a new PIN",
         Exit::Other | Exit::Usage => "",
     };
     // `{:#}` joins the causes with ": "; a cause spanning lines is folded onto this one.

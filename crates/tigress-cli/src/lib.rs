@@ -34,6 +34,7 @@
 mod args;
 mod car_key;
 mod exit;
+mod pin;
 mod receive;
 mod relay;
 mod share;

@@ -30,6 +30,15 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         other => other.context("could not receive the share")?,
     };
 
+    if received.needs_pin() {
+        let info = crate::pin::receive(received, args.pin.as_deref(), args.patience.into())
+            .await
+            .context("the PIN share did not complete")?;
+        let json = serde_json::to_string_pretty(&info)
+            .context("could not format the Provisioning Information")?;
+        println!("{json}");
+        return Ok(());
+    }
     if car_key::is_invitation(received.provisioning()) {
         eprintln!("This is a car key: this device answers the owner's device step by step.");
         let key =

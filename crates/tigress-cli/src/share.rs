@@ -19,6 +19,7 @@ use crate::exit::UsageError;
 /// Runs `tigress share`. Everything that can be checked locally is checked before the relay is
 /// contacted.
 pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
+    let pin = args.pin.as_deref().map(crate::pin::chosen_or_generated).transpose()?;
     let content = read_content(&args.content)?;
     let stateful = if args.stateful {
         if args.format != FORMAT_CAR_KEY_CCC {
@@ -60,6 +61,10 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
     };
 
     let (separate_secret, qr) = (args.separate_secret, args.qr);
+    if let Some(pin) = pin {
+        let print = |share: &Share| print_share(share, separate_secret, qr);
+        return crate::pin::share(&client, &info, options, &pin, args.patience.into(), print).await;
+    }
     if let Some((offer, key)) = stateful {
         let print = |share: &Share| print_share(share, separate_secret, qr);
         return car_key::share_as_owner(&client, offer, key, options, args.patience.into(), print)

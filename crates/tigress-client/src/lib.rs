@@ -15,6 +15,10 @@
 //!   [`Transfer::send`]s messages and waits for the peer's with [`Transfer::next_message`], and
 //!   one side [`Transfer::finish`]es. Every message is bound to the conversation, so the relay
 //!   cannot reflect, replay, reorder or drop one unnoticed.
+//! - For a share that needs a PIN, the sender calls [`Client::share_with_pin`] and
+//!   [`PinShare::deliver`]; the receiver, whose [`ReceivedShare::needs_pin`], continues with
+//!   [`ReceivedShare::into_pin_exchange`] and [`PinExchange::attempt`]. The credential leaves the
+//!   sender's device only after the PIN is proven, under a key the relay cannot derive.
 //! - [`Client::read`], [`Client::update`], [`Client::relinquish`] and [`Client::delete`] are the
 //!   single operations.
 //!
@@ -28,15 +32,18 @@
 mod client;
 mod error;
 mod mailbox;
+mod pin;
 mod receive;
 mod share;
 mod transfer;
 
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use error::Error;
+pub use pin::{PinAttempt, PinEvent, PinExchange, PinOutcome, PinShare};
 pub use receive::{PendingShare, ReceivedShare};
 pub use share::Share;
 pub use tigress_attest;
+pub use tigress_proto::Pin;
 pub use tigress_proto::flow::{Preview, ShareOptions};
 pub use tigress_proto::wire::{DisplayInformation, NotificationToken, Party};
 pub use tigress_proto::{

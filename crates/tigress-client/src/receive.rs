@@ -15,14 +15,15 @@ impl Client {
     ///
     /// Every request goes to the share's mailbox URL; the fragment is never sent.
     pub async fn receive(&self, share: &ShareUrl, secret: Secret) -> Result<PendingShare, Error> {
-        let mut receiver = flow::Receiver::new(share, secret, &mut OsRng);
+        let mut receiver = flow::Receiver::new(share, secret.clone(), &mut OsRng);
         drive(self, &mut receiver).await?;
         let preview = receiver
             .preview()
             .filter(|_| receiver.is_deciding())
             .cloned()
             .ok_or_else(|| Error::Protocol("the preview did not arrive".into()))?;
-        Ok(PendingShare { client: self.clone(), share: share.without_secret(), receiver, preview })
+        let share = share.without_secret();
+        Ok(PendingShare { client: self.clone(), share, secret, receiver, preview })
     }
 }
 
@@ -30,6 +31,7 @@ impl Client {
 pub struct PendingShare {
     client: Client,
     share: ShareUrl,
+    secret: Secret,
     receiver: flow::Receiver,
     preview: Preview,
 }
@@ -61,7 +63,12 @@ impl PendingShare {
         if self.receiver.received().is_none() {
             return Err(Error::Protocol("the read ended without a payload".into()));
         }
-        Ok(ReceivedShare { client: self.client, share: self.share, receiver: self.receiver })
+        Ok(ReceivedShare {
+            client: self.client,
+            share: self.share,
+            secret: self.secret,
+            receiver: self.receiver,
+        })
     }
 
     /// Declines the share. Nothing is sent, nothing is bound, and the link still works.
@@ -89,6 +96,7 @@ impl fmt::Debug for PendingShare {
 pub struct ReceivedShare {
     client: Client,
     share: ShareUrl,
+    secret: Secret,
     receiver: flow::Receiver,
 }
 
@@ -113,6 +121,11 @@ impl ReceivedShare {
             .into_session()
             .ok_or_else(|| Error::Protocol("the share did not become a transfer".into()))?;
         Ok(Transfer::new(self.client, session))
+    }
+
+    /// The secret the share was decrypted with.
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.secret
     }
 
     /// The share, without its secret.

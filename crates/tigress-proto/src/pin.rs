@@ -396,6 +396,19 @@ fn valid_pake_message(msg: &[u8], side: u8) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Sender
 
+/// The invitation a [`PinSender`] sends, for callers that must create the mailbox (and so learn
+/// the share's secret) before they can build the sender: it depends on nothing secret.
+pub fn invitation() -> ProvisioningInformation {
+    invitation_with(MAX_ATTEMPTS)
+}
+
+fn invitation_with(attempts: u32) -> ProvisioningInformation {
+    message(
+        FORMAT_INVITATION,
+        &InvitationContent { version: VERSION, pake: PAKE_NAME.to_owned(), attempts },
+    )
+}
+
 /// Where the sender's side of the exchange stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SenderStatus {
@@ -468,14 +481,7 @@ impl PinSender {
     /// The first message of the conversation: what the mailbox holds at creation. It names the
     /// PAKE and the attempts, and carries nothing of the credential.
     pub fn invitation(&self) -> ProvisioningInformation {
-        message(
-            FORMAT_INVITATION,
-            &InvitationContent {
-                version: VERSION,
-                pake: PAKE_NAME.to_owned(),
-                attempts: self.max_attempts,
-            },
-        )
+        invitation_with(self.max_attempts)
     }
 
     /// Sets the mailbox, once the relay has chosen it; the PAKE is bound to it.

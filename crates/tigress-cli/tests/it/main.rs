@@ -3,6 +3,7 @@
 mod car_key;
 mod cli;
 mod interop;
+mod pin;
 mod process;
 mod several_relays;
 mod support;
