@@ -337,7 +337,7 @@ fn status_of(outcome: Outcome) -> StatusCode {
     post, path = "/v1/m", tag = "mailbox",
     params(
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The sender's claim; legacy aliases deviceClaim and Device-Claim are accepted."),
-        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed on every response."),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed on every response.", min_length = 1, max_length = 128, pattern = "^[!-~]+$"),
     ),
     request_body = CreateMailboxRequest,
     responses(
@@ -583,7 +583,7 @@ fn requested_wait(headers: &HeaderMap) -> Option<Duration> {
     params(
         ("id" = String, Path, format = Uuid, description = "Mailbox id"),
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The caller's claim"),
-        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed", min_length = 1, max_length = 128, pattern = "^[!-~]+$"),
     ),
     request_body = UpdateMailboxRequest,
     responses(
@@ -655,7 +655,7 @@ async fn delete_mailbox(
     params(
         ("id" = String, Path, format = Uuid, description = "Mailbox id"),
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The bound receiver's claim"),
-        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed", min_length = 1, max_length = 128, pattern = "^[!-~]+$"),
     ),
     responses(
         (status = 200, description = "Unbound"),
