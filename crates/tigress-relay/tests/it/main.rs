@@ -3,6 +3,7 @@
 mod abuse;
 mod api;
 mod binding;
+mod browser;
 mod idempotency;
 mod input;
 mod messages;
