@@ -26,9 +26,11 @@ pub const MAILBOX_PATH: &str = "/v1/m";
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payload {
     /// AEAD name, e.g. `AEAD_AES_128_GCM`. The relay does not restrict it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     #[serde(rename = "type")]
     pub kind: String,
     /// Standard base64 of nonce, ciphertext and tag.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub data: String,
 }
 
@@ -44,10 +46,12 @@ impl fmt::Debug for Payload {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisplayInformation {
     /// Short title, e.g. "Car Key".
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub title: String,
     /// One or two sentences.
     pub description: String,
     /// An `https` URL of a picture. The relay never fetches it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     #[serde(rename = "imageURL")]
     pub image_url: String,
 }
@@ -57,9 +61,11 @@ pub struct DisplayInformation {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotificationToken {
     /// Token type, e.g. `com.apple.apns`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     #[serde(rename = "type")]
     pub kind: String,
     /// Vendor-defined token data.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     #[serde(rename = "tokenData")]
     pub token_data: String,
 }
@@ -78,10 +84,12 @@ pub struct MailboxConfiguration {
     #[serde(rename = "accessRights", default, skip_serializing_if = "Option::is_none")]
     pub access_rights: Option<String>,
     /// RFC 3339 instant; the relay's default lifetime when absent, clamped to its maximum (§10).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<String>,
     /// How many distinct receivers may ever bind, across relinquishes (extension); no cap when
     /// absent, as in the drafts.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     #[serde(rename = "maxReceivers", default, skip_serializing_if = "Option::is_none")]
     pub max_receivers: Option<u32>,
 }

@@ -318,7 +318,23 @@ fn json_body<T: serde::de::DeserializeOwned>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| ApiError::malformed_body(&e))
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_body(&e))?;
+    if array_for_object(&value) {
+        return Err(ApiError::Invalid {
+            code: "malformed_body",
+            message: "the request body and its members that are objects must not be arrays".into(),
+        });
+    }
+    serde_json::from_value(value).map(Some).map_err(|e| ApiError::malformed_body(&e))
+}
+
+/// Serde's derived structs also read a JSON array, member by member in order, so `[…]` would
+/// pass for the body or one of its object members. Every body is an object, as are these members.
+fn array_for_object(body: &serde_json::Value) -> bool {
+    const OBJECT_MEMBERS: [&str; 4] =
+        ["payload", "displayInformation", "notificationToken", "mailboxConfiguration"];
+    body.is_array() || OBJECT_MEMBERS.iter().any(|m| body.get(m).is_some_and(|v| v.is_array()))
 }
 
 fn required_body<T: serde::de::DeserializeOwned>(
@@ -349,7 +365,7 @@ fn status_of(outcome: Outcome) -> StatusCode {
     post, path = "/v1/m", tag = "mailbox",
     params(
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The sender's claim; legacy aliases deviceClaim and Device-Claim are accepted."),
-        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed on every response."),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed on every response.", min_length = 1, max_length = 128, pattern = "^[!-~]+$"),
         ("Mailbox-Device-Attestation" = Option<String>, Header, description = "Ignored unless the operator requires attestation: then a compact JWS (ES256 or EdDSA) from a trusted device maker, bound to this request (see docs/API.md)."),
     ),
     request_body = CreateMailboxRequest,
@@ -504,7 +520,9 @@ async fn read_secure_content(
     }
     let caller = claim.required_401()?;
     let limits = &state.settings.limits;
-    let body: ReadMailboxRequest = json_body(body, limits)?.unwrap_or_default();
+    // The body is optional, and JSON `null` says so as well as an empty body does.
+    let body: Option<ReadMailboxRequest> = json_body(body, limits)?.flatten();
+    let body = body.unwrap_or_default();
     if let Some(token) = &body.notification_token {
         mailbox::check_token(token, limits)?;
     }
@@ -603,7 +621,7 @@ fn requested_wait(headers: &HeaderMap) -> Option<Duration> {
     params(
         ("id" = String, Path, format = Uuid, description = "Mailbox id"),
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The caller's claim"),
-        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed", min_length = 1, max_length = 128, pattern = "^[!-~]+$"),
     ),
     request_body = UpdateMailboxRequest,
     responses(
@@ -675,7 +693,7 @@ async fn delete_mailbox(
     params(
         ("id" = String, Path, format = Uuid, description = "Mailbox id"),
         ("Mailbox-Device-Claim" = String, Header, format = Uuid, description = "The bound receiver's claim"),
-        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed"),
+        ("Mailbox-Request-ID" = Option<String>, Header, description = "De-duplicates retries; echoed", min_length = 1, max_length = 128, pattern = "^[!-~]+$"),
     ),
     responses(
         (status = 200, description = "Unbound"),

@@ -292,3 +292,33 @@ async fn unknown_members_and_query_parameters_are_ignored() {
         StatusCode::OK
     );
 }
+
+/// Serde's derived structs also read a JSON array, member by member in order; the API's bodies
+/// are objects, and an array where an object belongs is refused, not read by position.
+#[tokio::test]
+async fn arrays_in_place_of_objects_are_refused() {
+    let relay = TestRelay::start().await;
+    let (path, sender) = relay.create(json!({})).await;
+    let display = json!(["Room 412", "Hotel key", "https://img.example/hotel.png"]);
+    let cases: Vec<(Method, &str, Value)> = vec![
+        (Method::POST, path.as_str(), json!([null, null])),
+        (Method::POST, path.as_str(), json!({"notificationToken": ["com.apple.apns", "abc"]})),
+        (Method::PUT, path.as_str(), json!([["AEAD_AES_128_GCM", "AAAA"], null])),
+        (Method::PUT, path.as_str(), json!({"payload": ["AEAD_AES_128_GCM", "AAAA"]})),
+        (
+            Method::POST,
+            "/v1/m",
+            json!([create_body()["payload"], create_body()["displayInformation"], null, null]),
+        ),
+        (Method::POST, "/v1/m", add(create_body(), "displayInformation", display)),
+        (Method::POST, "/v1/m", add(create_body(), "mailboxConfiguration", json!(["RWD"]))),
+    ];
+    for (method, target, body) in cases {
+        let reply = relay.send(method.clone(), target, Some(&sender), None, Some(&body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{method} {body}: {}", reply.text);
+        assert_eq!(reply.code(), "malformed_body", "{method} {body}");
+    }
+    assert_eq!(relay.mailbox_rows(), 1, "nothing was created");
+    let read = relay.send(Method::POST, &path, Some(&sender), None, None).await;
+    assert_eq!(read.json()["lastSeq"], 1, "nothing was written");
+}

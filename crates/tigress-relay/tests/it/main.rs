@@ -4,6 +4,7 @@ mod abuse;
 mod api;
 mod attestation;
 mod binding;
+mod browser;
 mod idempotency;
 mod input;
 mod messages;

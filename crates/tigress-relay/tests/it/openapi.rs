@@ -259,3 +259,97 @@ async fn real_responses_have_documented_statuses_and_fit_their_schemas() {
         assert!(seen.contains(must), "{must} in {seen:?}");
     }
 }
+
+/// The schema of a parameter of an operation, by name.
+fn parameter<'a>(doc: &'a Value, path: &str, method: &str, name: &str) -> &'a Value {
+    doc["paths"][path][method]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path} documents {name}"))
+}
+
+/// The document says which request ids the relay takes, so a client generating from it (as
+/// Schemathesis does) is not refused with 400 for an id it was allowed to send; the relay takes
+/// every id the rules allow, up to the longest.
+#[tokio::test]
+async fn documents_the_request_id_rules_the_relay_enforces() {
+    let relay = TestRelay::start().await;
+    let doc: Value =
+        relay.http.get(relay.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for (path, method) in [("/v1/m", "post"), ("/v1/m/{id}", "put"), ("/v1/m/{id}", "patch")] {
+        let schema = &parameter(&doc, path, method, "Mailbox-Request-ID")["schema"];
+        assert_eq!(schema["minLength"], 1, "{method} {path}: {schema}");
+        assert_eq!(schema["maxLength"], 128, "{method} {path}: {schema}");
+        assert_eq!(schema["pattern"], "^[!-~]+$", "{method} {path}: {schema}");
+    }
+    let longest: String = ('!'..='~').cycle().take(128).collect();
+    let (claim, body) = (new_uuid(), create_body());
+    let created =
+        relay.send(Method::POST, "/v1/m", Some(&claim), Some(&longest), Some(&body)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    for refused in ["", "with space", &"x".repeat(129), "caf\u{e9}"] {
+        let reply = relay
+            .http
+            .post(relay.url("/v1/m"))
+            .header(CLAIM_HEADER, new_uuid())
+            .header(REQUEST_ID_HEADER, refused.as_bytes())
+            .json(&create_body())
+            .send()
+            .await
+            .unwrap();
+        let reply = Reply::from(reply).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{refused:?}");
+        assert_eq!(reply.code(), "invalid_request_id");
+    }
+}
+
+/// The fields the relay requires to be non-empty say so, and the bounds that are the same on
+/// every relay are stated.
+#[tokio::test]
+async fn documents_the_fixed_bounds_of_the_request_bodies() {
+    let relay = TestRelay::start().await;
+    let doc: Value =
+        relay.http.get(relay.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("Payload", "type"),
+        ("Payload", "data"),
+        ("DisplayInformation", "title"),
+        ("DisplayInformation", "imageURL"),
+        ("NotificationToken", "type"),
+        ("NotificationToken", "tokenData"),
+    ] {
+        let member = &schemas[schema]["properties"][field];
+        assert_eq!(member["minLength"], 1, "{schema}.{field}: {member}");
+    }
+    let configuration = &schemas["MailboxConfiguration"]["properties"];
+    assert_eq!(configuration["maxReceivers"]["minimum"], 1, "{configuration}");
+    assert_eq!(configuration["maxReceivers"]["maximum"], 1000, "{configuration}");
+    assert_eq!(configuration["expiration"]["format"], "date-time", "{configuration}");
+}
+
+/// The read's body is documented as optional JSON that may be `null`; the relay takes `null` as
+/// it takes no body at all.
+#[tokio::test]
+async fn a_read_takes_a_null_body_as_no_body() {
+    let relay = TestRelay::start().await;
+    let doc: Value =
+        relay.http.get(relay.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let body = &doc["paths"]["/v1/m/{id}"]["post"]["requestBody"];
+    assert_ne!(body["required"], true, "{body}");
+    let (path, _) = relay.create(json!({})).await;
+    let reply = relay
+        .http
+        .post(relay.url(&path))
+        .header(CLAIM_HEADER, new_uuid())
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    let reply = Reply::from(reply).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["role"], "receiver", "the read bound the caller");
+}
