@@ -21,7 +21,8 @@ Exit codes:
   4  the share has expired or no longer exists
   5  wrong secret, or the payload was tampered with
   6  the relay could not be reached (connection, timeout or TLS failure)
-  7  the share was declined"
+  7  the share was declined
+  8  a PIN share failed: wrong PIN, too many attempts, or no one proved it in time"
     };
 }
 
@@ -100,6 +101,35 @@ code is still 0: the credential was delivered, and the mailbox expires on its ow
     exit_codes!()
 );
 
+const INSPECT_HELP: &str = "Examples:
+  tigress inspect 'https://relay.example/v1/m/5b1c0e9a-3f0d-4c7a-9a51-2b8e7d6c5f40?v=h#hXlr6aRC7KgJpOLTNZaLsw=='
+  tigress inspect --json \"$URL\" | jq .mailbox";
+
+const COMPLETIONS_HELP: &str = "Examples:
+  tigress completions bash > /etc/bash_completion.d/tigress
+  tigress completions zsh > \"${fpath[1]}/_tigress\"
+  tigress completions fish > ~/.config/fish/completions/tigress.fish";
+
+/// Options of `tigress inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The share URL to explain; its secret is never printed.
+    #[arg(value_name = "SHARE_URL")]
+    pub share_url: String,
+
+    /// Print the explanation as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `tigress completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
 /// The `tigress` command.
 #[derive(Debug, Parser)]
 #[command(
@@ -129,6 +159,13 @@ pub enum Command {
     /// Run a narrated demonstration: a relay and both devices in this process.
     #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
+    /// Explain a share URL (relay, mailbox, kind of key, whether it carries a secret) without
+    /// contacting the relay or printing the secret.
+    #[command(after_help = INSPECT_HELP)]
+    Inspect(InspectArgs),
+    /// Print a shell completion script for tigress.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
 }
 
 /// Options of `tigress demo`.
@@ -366,6 +403,11 @@ pub struct ShareArgs {
     #[arg(long)]
     pub qr: bool,
 
+    /// Print the share as one JSON object on stdout (`shareUrl`, `mailbox`, `relay`, and
+    /// `secret` with --separate-secret) instead of plain lines.
+    #[arg(long)]
+    pub json: bool,
+
     /// Stay running and answer each step of a stateful share. Only the car key
     /// (digitalwallet.carkey.ccc) is stateful; its content file holds the offer:
     /// {"vehicleId", "entitlements", "validFrom", "validUntil"}.
@@ -419,6 +461,11 @@ pub struct ReceiveArgs {
     /// Keep the mailbox after receiving instead of deleting it.
     #[arg(long)]
     pub keep: bool,
+
+    /// Print one JSON object on stdout: the Provisioning Information with the share's public
+    /// preview, instead of the Provisioning Information alone.
+    #[arg(long)]
+    pub json: bool,
 
     /// Accept without asking.
     #[arg(long, short = 'y')]

@@ -34,6 +34,7 @@
 mod args;
 mod car_key;
 mod exit;
+mod inspect;
 mod pin;
 mod receive;
 mod relay;
@@ -64,6 +65,17 @@ pub fn main() -> ExitCode {
             Command::Receive(args) => receive::run(args).await,
             Command::Share(args) => share::run(args).await,
             Command::Demo(_) => car_key::demo().await,
+            Command::Inspect(args) => inspect::run(&args),
+            Command::Completions(args) => {
+                let mut command = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(
+                    args.shell,
+                    &mut command,
+                    "tigress",
+                    &mut std::io::stdout(),
+                );
+                Ok(())
+            }
         }
     });
     match result {

@@ -4,7 +4,7 @@ use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use tigress_client::{Preview, Secret, ShareUrl};
+use tigress_client::{Preview, ProvisioningInformation, Secret, ShareUrl};
 
 use crate::args::ReceiveArgs;
 use crate::car_key;
@@ -20,6 +20,7 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
     let pending =
         client.receive(&share, secret).await.context("could not fetch the share's preview")?;
     show_preview(pending.preview());
+    let preview = pending.preview().clone();
 
     let accept = args.yes || !io::stdin().is_terminal() || ask("Accept this share? [y/N] ")?;
     if accept {
@@ -34,8 +35,12 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         let info = crate::pin::receive(received, args.pin.as_deref(), args.patience.into())
             .await
             .context("the PIN share did not complete")?;
-        let json = serde_json::to_string_pretty(&info)
-            .context("could not format the Provisioning Information")?;
+        let json = if args.json {
+            envelope(&info, &preview).to_string()
+        } else {
+            serde_json::to_string_pretty(&info)
+                .context("could not format the Provisioning Information")?
+        };
         println!("{json}");
         return Ok(());
     }
@@ -49,8 +54,12 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         println!("{json}");
         return Ok(());
     }
-    let json = serde_json::to_string_pretty(received.provisioning())
-        .context("could not format the Provisioning Information")?;
+    let json = if args.json {
+        envelope(received.provisioning(), &preview).to_string()
+    } else {
+        serde_json::to_string_pretty(received.provisioning())
+            .context("could not format the Provisioning Information")?
+    };
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "{json}").context("could not write the Provisioning Information")?;
     stdout.flush().context("could not write the Provisioning Information")?;
@@ -65,6 +74,16 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// `--json`: the Provisioning Information with the share's public preview, on one line.
+fn envelope(info: &ProvisioningInformation, preview: &Preview) -> serde_json::Value {
+    serde_json::json!({
+        "provisioningInformation": info,
+        "displayInformation": preview.display,
+        "expiration": preview.expiration,
+        "vertical": preview.vertical.code(),
+    })
 }
 
 /// Parses the share URL and picks the secret: `--secret` if given, else the URL's fragment.

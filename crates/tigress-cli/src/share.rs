@@ -60,13 +60,13 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         notification_token: None,
     };
 
-    let (separate_secret, qr) = (args.separate_secret, args.qr);
+    let output = Output { separate_secret: args.separate_secret, qr: args.qr, json: args.json };
     if let Some(pin) = pin {
-        let print = |share: &Share| print_share(share, separate_secret, qr);
+        let print = |share: &Share| print_share(share, output);
         return crate::pin::share(&client, &info, options, &pin, args.patience.into(), print).await;
     }
     if let Some((offer, key)) = stateful {
-        let print = |share: &Share| print_share(share, separate_secret, qr);
+        let print = |share: &Share| print_share(share, output);
         return car_key::share_as_owner(&client, offer, key, options, args.patience.into(), print)
             .await
             .context("the car-key share did not complete");
@@ -74,7 +74,7 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
 
     eprintln!("Encrypting the share and storing it on the relay...");
     let share = client.share(&info, options).await.context("could not create the share")?;
-    print_share(&share, separate_secret, qr)
+    print_share(&share, output)
 }
 
 /// Reads a device maker's private key (PKCS#8 PEM, P-256 or Ed25519) to attest creates with.
@@ -90,16 +90,29 @@ fn attestation_key(
 
 /// Prints the share URL on stdout (and the secret on a second line, when separate), and the QR
 /// code and a reminder on stderr.
-fn print_share(share: &Share, separate_secret: bool, qr: bool) -> anyhow::Result<()> {
+fn print_share(share: &Share, output: Output) -> anyhow::Result<()> {
+    let Output { separate_secret, qr, json } = output;
     let (link, secret) = if separate_secret {
         (share.url().without_secret().to_string(), Some(share.secret().to_base64()))
     } else {
         (share.url().to_string(), None)
     };
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{link}").context("could not write the share URL")?;
-    if let Some(secret) = &secret {
-        writeln!(stdout, "{secret}").context("could not write the secret")?;
+    if json {
+        let mut object = serde_json::json!({
+            "shareUrl": link,
+            "mailbox": share.url().mailbox().to_string(),
+            "relay": share.url().relay_base(),
+        });
+        if let Some(secret) = &secret {
+            object["secret"] = secret.as_str().into();
+        }
+        writeln!(stdout, "{object}").context("could not write the share")?;
+    } else {
+        writeln!(stdout, "{link}").context("could not write the share URL")?;
+        if let Some(secret) = &secret {
+            writeln!(stdout, "{secret}").context("could not write the secret")?;
+        }
     }
     stdout.flush().context("could not write the share URL")?;
     drop(stdout);
@@ -108,16 +121,21 @@ fn print_share(share: &Share, separate_secret: bool, qr: bool) -> anyhow::Result
         eprintln!("{}", qr_code(&link)?);
     }
     if secret.is_some() {
-        eprintln!(
-            "Share created. Send the URL (line 1) and the secret (line 2) over two different \
-             channels."
-        );
+        eprintln!("Share created. Send the URL and the secret over two different channels.");
     } else {
         eprintln!(
             "Share created. Anyone holding this URL can accept the share: send it privately."
         );
     }
     Ok(())
+}
+
+/// How the share is printed.
+#[derive(Clone, Copy)]
+struct Output {
+    separate_secret: bool,
+    qr: bool,
+    json: bool,
 }
 
 /// Reads the content file (`-` for stdin) and checks that it holds a JSON object.

@@ -242,7 +242,7 @@ fn a_relay_with_a_private_certificate_needs_its_ca_certificate() {
 
 #[test]
 fn every_command_s_help_shows_an_example() {
-    for command in [&[][..], &["relay"], &["share"], &["receive"]] {
+    for command in [&[][..], &["relay"], &["share"], &["receive"], &["inspect"], &["completions"]] {
         let mut args = command.to_vec();
         args.push("--help");
         let output = run(&args);
@@ -383,4 +383,63 @@ fn a_relay_that_requires_attestation_takes_only_shares_attested_with_a_trusted_k
         "{}",
         stderr(&bad)
     );
+}
+
+#[test]
+fn inspect_explains_a_share_url_without_the_relay_or_its_secret() {
+    // No relay runs: inspect never contacts one.
+    let url = "https://relay.example/v1/m/5b1c0e9a-3f0d-4c7a-9a51-2b8e7d6c5f40?v=h#hXlr6aRC7KgJpOLTNZaLsw==";
+    let shown = run(&["inspect", url]);
+    assert_exit(&shown, 0);
+    let text = stdout(&shown);
+    for expected in
+        ["https://relay.example", "5b1c0e9a-3f0d-4c7a-9a51-2b8e7d6c5f40", "home key", "128-bit"]
+    {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    assert!(!text.contains("hXlr6aRC7KgJpOLTNZaLsw"), "the secret is never printed: {text}");
+
+    let json = run(&["inspect", "--json", url.split('#').next().unwrap()]);
+    assert_exit(&json, 0);
+    let explained: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(explained["mailbox"], "5b1c0e9a-3f0d-4c7a-9a51-2b8e7d6c5f40");
+    assert_eq!(explained["vertical"], "h");
+    assert_eq!(explained["hasSecret"], false);
+    assert_eq!(explained["secretBits"], Value::Null);
+
+    assert_exit(&run(&["inspect", "https://relay.example/not-a-share"]), 2);
+}
+
+#[test]
+fn share_and_receive_speak_json_when_asked() {
+    let relay = Relay::start();
+    let lines = share(&relay, &["--json", "--separate-secret", "--vertical", "c"]);
+    assert_eq!(lines.len(), 1, "one JSON object: {lines:?}");
+    let shared: Value = serde_json::from_str(&lines[0]).unwrap();
+    let url = shared["shareUrl"].as_str().unwrap();
+    assert!(!url.contains('#') && url.ends_with("?v=c"), "{url}");
+    assert_eq!(shared["relay"], relay.base());
+    assert!(url.contains(shared["mailbox"].as_str().unwrap()));
+    let secret = shared["secret"].as_str().unwrap();
+
+    let received = run(&["receive", url, "--secret", secret, "--yes", "--json"]);
+    assert_exit(&received, 0);
+    let printed: Value = serde_json::from_str(stdout(&received).trim()).unwrap();
+    assert_eq!(printed["provisioningInformation"], expected());
+    assert_eq!(printed["displayInformation"]["title"], "Room 12");
+    assert_eq!(printed["vertical"], "c");
+    assert!(printed["expiration"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let output = run(&["completions", shell]);
+        assert_exit(&output, 0);
+        let script = stdout(&output);
+        for command in ["share", "receive", "relay", "inspect"] {
+            assert!(script.contains(command), "{shell} lacks {command}");
+        }
+    }
+    assert_exit(&run(&["completions", "tcsh"]), 2);
 }
