@@ -1340,10 +1340,10 @@ mod tests {
 
     impl RngCore for Script {
         fn next_u32(&mut self) -> u32 {
-            unimplemented!()
+            rand_core::impls::next_u32_via_fill(self)
         }
         fn next_u64(&mut self) -> u64 {
-            unimplemented!()
+            rand_core::impls::next_u64_via_fill(self)
         }
         fn fill_bytes(&mut self, dest: &mut [u8]) {
             for byte in dest {
