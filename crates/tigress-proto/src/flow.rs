@@ -266,6 +266,23 @@ pub struct ShareOptions {
     pub notification_token: Option<NotificationToken>,
 }
 
+impl ShareOptions {
+    /// Options with this preview text and the relay's defaults for everything else: rights
+    /// `RD`, the relay's default lifetime, general access, AES-128-GCM, no cap on receivers and
+    /// no push token. Change the fields to choose otherwise.
+    pub fn new(display: DisplayInformation) -> Self {
+        Self {
+            display,
+            access_rights: None,
+            expires_at: None,
+            vertical: None,
+            algorithm: Algorithm::Aes128Gcm,
+            max_receivers: None,
+            notification_token: None,
+        }
+    }
+}
+
 enum SenderState {
     ToCreate,
     Creating,
