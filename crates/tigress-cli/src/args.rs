@@ -334,6 +334,22 @@ pub struct RelayArgs {
     /// Log line format.
     #[arg(long, env = "TIGRESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// TOML file of settings: each option above by its name with underscores (e.g.
+    /// `max_body_bytes = 65536`), and an optional [push] table like --push-config's file.
+    /// Options on the command line and TIGRESS_* variables override it; an unknown key is an
+    /// error.
+    #[arg(long, env = "TIGRESS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the effective configuration as TOML (where each value came from, secrets
+    /// redacted) and exit without starting the relay.
+    #[arg(long)]
+    pub print_config: bool,
+
+    /// Where each setting came from; filled in by `config_file::parse`.
+    #[arg(skip)]
+    pub sources: crate::config_file::Sources,
 }
 
 /// How the relay writes its logs.

@@ -33,6 +33,7 @@
 
 mod args;
 mod car_key;
+mod config_file;
 mod exit;
 mod inspect;
 mod pin;
@@ -43,15 +44,16 @@ mod terminal;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub use args::Cli;
 use args::Command;
 pub use exit::Exit;
 
 /// Parses the command line, runs the command, and returns the process's exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match config_file::parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(error) => return fail(&error),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -80,12 +82,15 @@ pub fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            let exit = Exit::of(&error);
-            eprintln!("error: {}", exit::describe(&error, exit));
-            exit.into()
-        }
+        Err(error) => fail(&error),
     }
+}
+
+/// Prints the one line about `error` and gives its exit code.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    let exit = Exit::of(error);
+    eprintln!("error: {}", exit::describe(error, exit));
+    exit.into()
 }
 
 /// A client of the relay at `relay_base`, trusting the extra CA certificate in `ca_cert` if any.

@@ -2,6 +2,7 @@
 //! or Ctrl-C.
 
 use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -14,16 +15,27 @@ use crate::args::{LogFormat, RelayArgs};
 use crate::exit::UsageError;
 
 /// Runs the relay until a shutdown signal, then shuts it down gracefully.
-pub async fn run(args: RelayArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format)?;
-    let push = match &args.push_config {
-        Some(path) => push_config(path)?,
+pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
+    // `--push-config` (a flag, a variable or the file's key) wins over a [push] table.
+    let push_source = match (&args.push_config, args.sources.push_table.take()) {
+        (Some(path), _) => Some(PushSource::File(path.clone(), push_table(path)?)),
+        (None, Some(table)) => Some(PushSource::Table(table)),
+        (None, None) => None,
+    };
+    let push = match &push_source {
+        Some(source) => source.config()?,
         None => tigress_push::PushConfig::default(),
     };
     let attestation = match &args.attestation_keys {
         Some(path) => AttestationPolicy::Verify(Arc::new(attestation_keys(path)?)),
         None => AttestationPolicy::None,
     };
+    if args.print_config {
+        let push = push_source.as_ref().map(PushSource::shown);
+        print!("{}", crate::config_file::render(&args.sources, push));
+        return Ok(());
+    }
+    init_logging(args.log_format)?;
     let mut config = config(args);
     config.push = push;
     config.attestation = attestation;
@@ -65,8 +77,37 @@ fn config(args: RelayArgs) -> RelayConfig {
     config
 }
 
-/// Reads the push providers' configuration. An unknown key is an error that names it.
-fn push_config(path: &std::path::Path) -> anyhow::Result<tigress_push::PushConfig> {
+/// Where the push providers' configuration came from, as TOML.
+enum PushSource {
+    /// The `--push-config` file.
+    File(PathBuf, toml::Table),
+    /// The `[push]` table of the `--config` file.
+    Table(toml::Table),
+}
+
+impl PushSource {
+    /// The typed configuration. An unknown key is an error that names it.
+    fn config(&self) -> anyhow::Result<tigress_push::PushConfig> {
+        let (table, origin) = match self {
+            Self::File(path, table) => (table, path.display().to_string()),
+            Self::Table(table) => (table, "the [push] table of the configuration".to_owned()),
+        };
+        toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e| UsageError(format!("invalid push configuration {origin}: {e}")).into())
+    }
+
+    /// What `--print-config` shows: where it came from, and the table.
+    fn shown(&self) -> (&str, &toml::Table) {
+        match self {
+            Self::File(path, table) => (path.to_str().unwrap_or("the push configuration"), table),
+            Self::Table(table) => ("push", table),
+        }
+    }
+}
+
+/// Reads the `--push-config` file as TOML.
+fn push_table(path: &Path) -> anyhow::Result<toml::Table> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read the push configuration {}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
@@ -76,7 +117,7 @@ fn push_config(path: &std::path::Path) -> anyhow::Result<tigress_push::PushConfi
 
 /// Reads the device makers' public keys a create's attestation must be signed with. An unknown
 /// member, or a key that is not a P-256 or Ed25519 public key, is an error that names it.
-fn attestation_keys(path: &std::path::Path) -> anyhow::Result<TrustedKeys> {
+fn attestation_keys(path: &Path) -> anyhow::Result<TrustedKeys> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct File {

@@ -247,6 +247,31 @@ async fn a_configured_provider_makes_push_supported_for_its_token_type() {
     let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
     std::fs::write(&file, format!("[web_push]\nsubject = \"mailto:ops@relay.example\"\nvapid_private_key_pem = '''\n{key}'''\n")).unwrap();
     let relay = Relay::start_with(&["--push-config", file.to_str().unwrap()]);
+    assert_web_push_supported(&relay).await;
+}
+
+#[tokio::test]
+async fn a_push_table_in_the_configuration_file_runs_its_provider_and_prints_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("relay.toml");
+    let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    std::fs::write(&file, format!("max_messages = 32\n[push.web_push]\nsubject = \"mailto:ops@relay.example\"\nvapid_private_key_pem = '''\n{key}'''\n")).unwrap();
+
+    let printed =
+        tigress().args(["relay", "--print-config", "--config"]).arg(&file).output().unwrap();
+    assert!(printed.status.success(), "{printed:?}");
+    let printed = String::from_utf8(printed.stdout).unwrap();
+    assert!(printed.contains("vapid_private_key_pem = \"[redacted]\""), "{printed}");
+    assert!(printed.contains("subject = \"mailto:ops@relay.example\""), "{printed}");
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(!printed.contains(key_body), "the private key was printed:\n{printed}");
+
+    let relay = Relay::start_with(&["--config", file.to_str().unwrap()]);
+    assert_web_push_supported(&relay).await;
+}
+
+/// A create with a Web Push token is told push is supported; one with an APNs token is not.
+async fn assert_web_push_supported(relay: &Relay) {
     let http = reqwest::Client::new();
     let mut body = create_body("QUFB");
     for (kind, supported) in [("org.w3.webpush", true), ("com.apple.apns", false)] {
@@ -262,5 +287,85 @@ async fn a_configured_provider_makes_push_supported_for_its_token_type() {
         .await;
         assert_eq!(status, 200, "{created}");
         assert_eq!(created["isPushNotificationSupported"], supported, "{kind}");
+    }
+}
+
+/// Runs `tigress relay --print-config` with `args` and `env`, and returns its stdout.
+fn print_config(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> String {
+    let output = tigress()
+        .args(["relay", "--print-config"])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_configuration_file_sets_the_relay_and_variables_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("relay.toml");
+    std::fs::write(
+        &file,
+        "max_title_chars = 5\ncreates_per_minute = 7\nmax_wait = \"3s\"\nsweep_interval = \"9s\"\n",
+    )
+    .unwrap();
+    let config = [std::ffi::OsStr::new("--config"), file.as_os_str()];
+
+    let from_file = print_config(&config, &[]);
+    for line in
+        ["max_title_chars = 5 # file", "creates_per_minute = 7 # file", "max_wait = \"3s\" # file"]
+    {
+        assert!(from_file.contains(line), "{line} in:\n{from_file}");
+    }
+    let mut args = config.to_vec();
+    args.extend(["--max-wait", "4s"].map(std::ffi::OsStr::new));
+    let overridden =
+        print_config(&args, &[("TIGRESS_CREATES_PER_MINUTE", "9"), ("TIGRESS_MAX_WAIT", "8s")]);
+    for line in [
+        "max_title_chars = 5 # file",
+        "creates_per_minute = 9 # environment",
+        "max_wait = \"4s\" # flag",
+        "sweep_interval = \"9s\" # file",
+        "max_body_bytes = 65536 # default",
+    ] {
+        assert!(overridden.contains(line), "{line} in:\n{overridden}");
+    }
+
+    // The running relay takes the file's values: a title over 5 characters is refused.
+    let relay = Relay::start_with(&["--config", file.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/m", relay.base());
+    let mut body = create_body("QUFB");
+    let (status, answer) =
+        send(&http, reqwest::Method::POST, &url, &uuid(), &uuid(), Some(&body)).await;
+    assert_eq!(status, 400, "{answer}");
+    body["displayInformation"]["title"] = json!("Door");
+    let (status, answer) =
+        send(&http, reqwest::Method::POST, &url, &uuid(), &uuid(), Some(&body)).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[test]
+fn a_bad_configuration_file_stops_the_relay_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("relay.toml");
+    for (text, named) in [
+        ("max_title_chars = 5\nmax_tilte_chars = 6\n", "unknown key `max_tilte_chars`"),
+        ("max_wait = \"soon\"\n", "`max_wait`"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let output = tigress()
+            .args(["relay", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named) && stderr.contains("relay.toml"), "{stderr}");
+        assert!(!dir.path().join("data").exists(), "the relay started");
     }
 }
