@@ -39,9 +39,41 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
     let mut config = config(args);
     config.push = push;
     config.attestation = attestation;
-    tigress_relay::run_until(config, shutdown_signal())
-        .await
-        .context("the relay stopped with an error")
+    let relay = tigress_relay::start(config).await.context("the relay could not start")?;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut reload = reload_signals();
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(()) = reload.recv() => match relay.reload_tls().await {
+                Ok(()) => tracing::info!("reloaded the TLS certificate"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "TLS reload failed"),
+            },
+        }
+    }
+    tracing::info!("shutting down");
+    relay.shutdown().await.context("the relay stopped with an error")
+}
+
+/// SIGHUP, which asks the relay to read its TLS certificate and key again (after a renewal).
+/// Never yields where there is no such signal.
+fn reload_signals() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    if let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    {
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                // A reload already waiting covers this one too.
+                let _ = tx.try_send(());
+            }
+        });
+        return rx;
+    }
+    // Keep the sender alive so `recv` waits forever rather than ending.
+    std::mem::forget(tx);
+    rx
 }
 
 fn config(args: RelayArgs) -> RelayConfig {

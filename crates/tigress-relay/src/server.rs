@@ -13,7 +13,7 @@ use hyper_util::rt::TokioTimer;
 use tokio::task::JoinHandle;
 use utoipa::OpenApi;
 
-use crate::config::{Limits, RelayConfig, StoreConfig};
+use crate::config::{Limits, RelayConfig, StoreConfig, TlsFiles};
 use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::rate_limit::ClientLimits;
 use crate::store::MailboxStore;
@@ -31,6 +31,7 @@ pub struct RunningRelay {
     handle: Handle,
     server: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
+    tls: Option<(RustlsConfig, TlsFiles)>,
 }
 
 impl RunningRelay {
@@ -42,6 +43,22 @@ impl RunningRelay {
     /// The public base URL in use, e.g. `http://127.0.0.1:8080` or the configured public URL.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Reads the TLS certificate chain and key files again and serves new connections with
+    /// them; connections already open keep theirs. On an error (a missing or mismatched file)
+    /// the relay keeps serving the certificate it had. Does nothing without TLS.
+    pub async fn reload_tls(&self) -> anyhow::Result<()> {
+        let Some((tls_config, files)) = &self.tls else {
+            return Ok(());
+        };
+        tls_config.reload_from_pem_file(&files.cert, &files.key).await.with_context(|| {
+            format!(
+                "could not reload the TLS certificate {} and key {}; still serving the previous one",
+                files.cert.display(),
+                files.key.display()
+            )
+        })
     }
 
     /// Stops accepting, finishes requests in flight (up to ten seconds), and stops the sweeper.
@@ -109,6 +126,7 @@ pub async fn start_with_pusher(
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
 
     let handle = Handle::new();
+    let mut reloadable = None;
     let server = match &config.tls {
         Some(tls) => {
             // Several crypto providers may be compiled in; the relay uses ring. Installing twice
@@ -122,6 +140,7 @@ pub async fn start_with_pusher(
                         tls.key.display()
                     )
                 })?;
+            reloadable = Some((tls_config.clone(), tls.clone()));
             let mut server = axum_server::from_tcp_rustls(listener, tls_config);
             harden(server.http_builder(), &config.limits);
             tokio::spawn(server.handle(handle.clone()).serve(service))
@@ -134,7 +153,7 @@ pub async fn start_with_pusher(
     };
     let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval));
     tracing::info!(listen = %addr, tls = config.tls.is_some(), "relay listening");
-    Ok(RunningRelay { addr, base_url, handle, server, sweeper })
+    Ok(RunningRelay { addr, base_url, handle, server, sweeper, tls: reloadable })
 }
 
 /// Opens the configured store; a store shared with other relays also feeds `waiters` the

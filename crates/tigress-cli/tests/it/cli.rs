@@ -241,6 +241,40 @@ fn a_relay_with_a_private_certificate_needs_its_ca_certificate() {
 }
 
 #[test]
+fn sighup_makes_the_relay_serve_its_renewed_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (old_ca, new_ca) = (dir.path().join("old-ca.pem"), dir.path().join("new-ca.pem"));
+    let issue = |ca: &PathBuf| {
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                .unwrap();
+        fs::write(&cert, certified.cert.pem()).unwrap();
+        fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+        fs::write(ca, certified.cert.pem()).unwrap();
+    };
+    issue(&old_ca);
+    let relay = Relay::start_tls(&cert, &key);
+    let path = content_file(&relay, &content().to_string());
+    let path = path.to_str().unwrap();
+    let share_trusting =
+        |ca: &PathBuf| run(&share_args(relay.base(), path, &["--ca-cert", ca.to_str().unwrap()]));
+    assert_exit(&share_trusting(&old_ca), 0);
+
+    issue(&new_ca);
+    let status =
+        Command::new("kill").args(["-HUP", &relay.pid().to_string()]).status().expect("run kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !relay.log().contains("reloaded the TLS certificate") {
+        assert!(std::time::Instant::now() < deadline, "no reload; log:\n{}", relay.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_exit(&share_trusting(&new_ca), 0);
+    assert_exit(&share_trusting(&old_ca), 6);
+}
+
+#[test]
 fn every_command_s_help_shows_an_example() {
     for command in [&[][..], &["relay"], &["share"], &["receive"], &["inspect"], &["completions"]] {
         let mut args = command.to_vec();

@@ -62,3 +62,48 @@ async fn refuses_plain_http_on_a_public_address() {
     let error = tigress_relay::start(config).await.err().expect("refused");
     assert!(error.to_string().contains("TLS"), "{error}");
 }
+
+/// Writes a fresh self-signed certificate for 127.0.0.1 and its key to `cert` and `key`, and
+/// returns the certificate for a client to trust.
+fn new_certificate(cert: &std::path::Path, key: &std::path::Path) -> reqwest::Certificate {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    std::fs::write(cert, certified.cert.pem()).unwrap();
+    std::fs::write(key, certified.key_pair.serialize_pem()).unwrap();
+    reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap()
+}
+
+/// Whether a new connection from a client that trusts only `root` gets a health check through.
+async fn trusted_by(base: &str, root: &reqwest::Certificate) -> bool {
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root.clone())
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap();
+    client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
+}
+
+#[tokio::test]
+async fn a_reload_serves_the_renewed_certificate_and_a_broken_one_is_not_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let old = new_certificate(&cert, &key);
+    let relay =
+        TestRelay::start_with(|c| c.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() }))
+            .await;
+    let base = relay.base();
+    let running = relay.relay.as_ref().unwrap();
+    assert!(trusted_by(&base, &old).await);
+
+    // Renewed on disk: still the old one until reloaded.
+    let renewed = new_certificate(&cert, &key);
+    assert!(trusted_by(&base, &old).await && !trusted_by(&base, &renewed).await);
+    running.reload_tls().await.unwrap();
+    assert!(trusted_by(&base, &renewed).await && !trusted_by(&base, &old).await);
+
+    // A key that does not parse: the reload fails and the renewed certificate stays.
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap();
+    let error = running.reload_tls().await.unwrap_err();
+    assert!(format!("{error:#}").contains("still serving the previous one"), "{error:#}");
+    assert!(trusted_by(&base, &renewed).await);
+}
