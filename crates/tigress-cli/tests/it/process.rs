@@ -369,3 +369,62 @@ fn a_bad_configuration_file_stops_the_relay_naming_the_key() {
         assert!(!dir.path().join("data").exists(), "the relay started");
     }
 }
+
+/// The repository's `deploy/` directory.
+fn deploy_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+#[test]
+fn the_example_configuration_file_is_accepted() {
+    let file = deploy_dir().join("relay.toml");
+    let printed = print_config(&[std::ffi::OsStr::new("--config"), file.as_os_str()], &[]);
+    for line in [
+        "listen = \"[::]:443\" # file",
+        "tls_key = \"/etc/tigress/tls/privkey.pem\" # file",
+        "log_format = \"json\" # file",
+        "max_mailboxes = 1000000 # file",
+    ] {
+        assert!(printed.contains(line), "{line} in:\n{printed}");
+    }
+}
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_and_runs_a_valid_command() {
+    let unit = std::fs::read_to_string(deploy_dir().join("tigress-relay.service")).unwrap();
+    let exec_start = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .expect("the unit has an ExecStart");
+    let binary = env!("CARGO_BIN_EXE_tigress");
+    let args: Vec<&str> = exec_start
+        .strip_prefix("/usr/local/bin/tigress ")
+        .expect("ExecStart runs /usr/local/bin/tigress")
+        .split_whitespace()
+        .collect();
+
+    // The command line, with the example configuration in place of /etc/tigress/relay.toml.
+    let example = deploy_dir().join("relay.toml");
+    let output = tigress()
+        .args(args.iter().map(|arg| {
+            if *arg == "/etc/tigress/relay.toml" { example.as_os_str() } else { arg.as_ref() }
+        }))
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    // systemd's own check of the unit, with the binary where ExecStart expects it.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("tigress-relay.service");
+    std::fs::write(&copy, unit.replace("/usr/local/bin/tigress", binary)).unwrap();
+    let verified = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("systemd-analyze could not run ({e}); install it: apt-get install systemd")
+        });
+    let complaints = String::from_utf8_lossy(&verified.stderr);
+    assert!(verified.status.success() && complaints.trim().is_empty(), "{complaints}");
+}
