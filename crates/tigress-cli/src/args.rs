@@ -51,8 +51,12 @@ Examples:
   # The same from the environment.
   TIGRESS_LISTEN=0.0.0.0:443 TIGRESS_TLS_CERT=cert.pem TIGRESS_TLS_KEY=key.pem tigress relay
 
-Logs go to stderr; RUST_LOG filters them (default: info). The relay stops gracefully on SIGTERM
-or Ctrl-C.";
+  # From a TOML file (keys: these options with underscores), and what is in effect.
+  tigress relay --config /etc/tigress/relay.toml --print-config
+
+Precedence: flags > TIGRESS_* variables > --config file > defaults. Logs go to stderr; RUST_LOG
+filters them (default: info). The relay stops gracefully on SIGTERM or Ctrl-C, and reloads its
+TLS certificate and key on SIGHUP.";
 
 const SHARE_HELP: &str = concat!(
     "\
