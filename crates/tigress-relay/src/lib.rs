@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod mailbox;
+pub mod metrics;
 pub mod preview;
 pub mod rate_limit;
 mod server;
@@ -26,4 +27,5 @@ pub use config::{
     AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, StoreConfig, TlsFiles,
 };
 pub use http::{AppState, Settings, app};
+pub use metrics::Metrics;
 pub use server::{RunningRelay, run_until, start, start_with_pusher};
