@@ -11,6 +11,10 @@
 //!
 //! After an update it wakes the other party with a content-free push ([`tigress_push`]) when
 //! that party registered a token of a configured type. It does not link the client SDK.
+//!
+//! [`metrics`] counts requests, waiting reads, pushes and the store's commits, and serves them to
+//! Prometheus on a listener of their own when `metrics_listen` is set; no label identifies a
+//! mailbox, claim, token or client.
 
 pub mod config;
 pub mod error;
