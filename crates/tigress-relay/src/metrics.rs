@@ -346,19 +346,19 @@ macro_rules! label_value_from_as_str {
 
 label_value_from_as_str!(Operation, PushProvider, PushOutcome);
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
     operation: Operation,
     /// The numeric status code: a small fixed set, the statuses the relay answers with.
     status: u16,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct OperationLabels {
     operation: Operation,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct PushLabels {
     provider: PushProvider,
     outcome: PushOutcome,

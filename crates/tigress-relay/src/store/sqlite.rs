@@ -204,8 +204,10 @@ impl SqliteStore {
     /// Records every later commit (its size and latency) and the mailboxes held in `metrics`.
     /// The first metrics given stay; later ones are ignored.
     pub fn set_metrics(&self, metrics: Arc<Metrics>) {
-        metrics.stored_mailboxes(self.stored_mailboxes());
-        let _ = self.metrics.set(metrics);
+        if self.metrics.set(Arc::clone(&metrics)).is_ok() {
+            // Until the next commit sets it again.
+            metrics.stored_mailboxes(self.stored_mailboxes());
+        }
     }
 
     /// Caps the mailboxes the store holds (live ones, and expired ones until the next sweep):
