@@ -202,6 +202,11 @@ pub struct RelayArgs {
     #[arg(long, env = "TIGRESS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Serve Prometheus metrics (OpenMetrics text, `GET /metrics`) on this second, plain-HTTP
+    /// address; off by default. Bind it where only the monitoring system reaches.
+    #[arg(long, env = "TIGRESS_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Where mailboxes are kept: `sqlite` (the embedded store in --data-dir, for one relay) or
     /// `redis-cluster://host:port[,host:port...]` (a Redis Cluster shared by several relays).
     #[arg(long, env = "TIGRESS_STORE", value_name = "STORE", default_value = "sqlite")]

@@ -78,6 +78,7 @@ fn reload_signals() -> tokio::sync::mpsc::Receiver<()> {
 
 fn config(args: RelayArgs) -> RelayConfig {
     let mut config = RelayConfig::new(args.listen, args.data_dir);
+    config.metrics_listen = args.metrics_listen;
     config.store = args.store;
     config.public_url = args.public_url;
     // clap makes each of the two TLS options require the other.
@@ -245,6 +246,15 @@ mod tests {
         assert_eq!(config.durability, Durability::Full);
         assert_eq!(config.store, tigress_relay::StoreConfig::Sqlite);
         assert!(config.tls.is_none() && !config.insecure_plain_http);
+        assert_eq!(config.metrics_listen, None, "metrics are off by default");
+    }
+
+    #[test]
+    fn metrics_listen_turns_the_metrics_listener_on() {
+        let config = config(relay_args(&["--metrics-listen", "127.0.0.1:9464"]));
+        assert_eq!(config.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        let refused = Cli::try_parse_from(["tigress", "relay", "--metrics-listen", "nowhere"]);
+        assert!(refused.is_err(), "an address is required");
     }
 
     #[test]

@@ -12,6 +12,10 @@ use std::time::Duration;
 pub struct RelayConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Address of a second, plain-HTTP listener that serves `GET /metrics` (Prometheus,
+    /// OpenMetrics text) and nothing else; none by default. Bind it to an address only the
+    /// monitoring system reaches.
+    pub metrics_listen: Option<SocketAddr>,
     /// Where mailboxes are kept.
     pub store: StoreConfig,
     /// Directory of the embedded SQLite store.
@@ -42,6 +46,7 @@ impl RelayConfig {
     pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen,
+            metrics_listen: None,
             store: StoreConfig::Sqlite,
             data_dir: data_dir.into(),
             public_url: None,

@@ -28,6 +28,7 @@ use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 use crate::config::{AttestationPolicy, Limits};
 use crate::error::ApiError;
 use crate::mailbox::{self, ClaimHash, Denial, RequestHash};
+use crate::metrics::{Metrics, Operation, PushProvider};
 use crate::preview;
 use crate::rate_limit::{ClientKey, ClientLimits};
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
@@ -46,7 +47,18 @@ pub struct AppState {
     pub waiters: Arc<Waiters>,
     /// Push providers, to wake the other party after an update.
     pub pusher: Pusher,
+    /// The relay's metrics, recorded whether or not a metrics listener serves them.
+    pub metrics: Arc<Metrics>,
 }
+
+/// The route of CreateMailbox.
+pub(crate) const ROUTE_CREATE: &str = "/v1/m";
+/// The route of the operations on one mailbox; the template, as `MatchedPath` gives it.
+pub(crate) const ROUTE_MAILBOX: &str = "/v1/m/{id}";
+/// The liveness route.
+pub(crate) const ROUTE_HEALTHZ: &str = "/healthz";
+/// The route of the OpenAPI document.
+pub(crate) const ROUTE_OPENAPI: &str = "/openapi.json";
 
 /// Settings the handlers read.
 pub struct Settings {
@@ -90,9 +102,12 @@ impl AppState {
             return;
         };
         let delivery = self.pusher.notify(&token.kind, &token.token_data);
-        let store = Arc::clone(&self.store);
+        let provider = PushProvider::of(&token.kind);
+        let (store, metrics) = (Arc::clone(&self.store), Arc::clone(&self.metrics));
         tokio::spawn(async move {
-            if let Ok(Delivery::Gone) = delivery.await {
+            let delivery = delivery.await;
+            metrics.push(provider, &delivery);
+            if let Ok(Delivery::Gone) = delivery {
                 if let Err(e) = store.forget_token(id, role, token.token_data, unix_now()).await {
                     tracing::debug!(error = %e, "could not drop a push token the provider called gone");
                 }
@@ -105,22 +120,36 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let body_limit = state.settings.limits.max_body_bytes;
     Router::new()
-        .route("/v1/m", post(create_mailbox))
+        .route(ROUTE_CREATE, post(create_mailbox))
         .route(
-            "/v1/m/{id}",
+            ROUTE_MAILBOX,
             get(read_display_information)
                 .post(read_secure_content)
                 .put(update_mailbox)
                 .delete(delete_mailbox)
                 .patch(relinquish_mailbox),
         )
-        .route("/healthz", get(healthz))
-        .route("/openapi.json", get(openapi_json))
+        .route(ROUTE_HEALTHZ, get(healthz))
+        .route(ROUTE_OPENAPI, get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), measure))
         .with_state(state)
+}
+
+/// Counts every request by operation and status, and its latency, outside [`envelope`] so that
+/// its 408s are counted too. The operation comes from the route template and the method, never
+/// from the path.
+async fn measure(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let prefers = request.headers().contains_key(HEADER_PREFER);
+    let operation = Operation::of(request.method(), route, prefers);
+    let response = next.run(request).await;
+    metrics.request(operation, response.status(), started.elapsed());
+    response
 }
 
 /// Wraps every request: a time limit, the echoed `Mailbox-Request-ID` (§3: on every response,
@@ -574,6 +603,7 @@ async fn read_waiting(
     wait: Duration,
 ) -> Result<ReadView, StoreError> {
     let deadline = tokio::time::Instant::now() + wait;
+    let _waiting = state.metrics.waiting_read();
     // Subscribe before reading, so a write between the read and the sleep still wakes us; the
     // subscription outlives the loop, so each wake costs no new subscription.
     let mut subscription = state.waiters.subscribe(id).await?;

@@ -11,11 +11,16 @@
 //!
 //! After an update it wakes the other party with a content-free push ([`tigress_push`]) when
 //! that party registered a token of a configured type. It does not link the client SDK.
+//!
+//! [`metrics`] counts requests, waiting reads, pushes and the store's commits, and serves them to
+//! Prometheus on a listener of their own when `metrics_listen` is set; no label identifies a
+//! mailbox, claim, token or client.
 
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod mailbox;
+pub mod metrics;
 pub mod preview;
 pub mod rate_limit;
 mod server;
@@ -26,4 +31,5 @@ pub use config::{
     AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, StoreConfig, TlsFiles,
 };
 pub use http::{AppState, Settings, app};
+pub use metrics::Metrics;
 pub use server::{RunningRelay, run_until, start, start_with_pusher};

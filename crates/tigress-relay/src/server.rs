@@ -1,5 +1,5 @@
-//! Running the relay on a socket: the TLS rule, the listener, the expiry sweeper and graceful
-//! shutdown.
+//! Running the relay on a socket: the TLS rule, the listener (and the metrics listener, when
+//! configured), the expiry sweeper and graceful shutdown.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 
 use crate::config::{Limits, RelayConfig, StoreConfig, TlsFiles};
 use crate::http::{ApiDoc, AppState, Settings, app};
+use crate::metrics::{self, Metrics};
 use crate::rate_limit::ClientLimits;
 use crate::store::MailboxStore;
 use crate::store::sqlite::SqliteStore;
@@ -32,6 +33,14 @@ pub struct RunningRelay {
     server: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
     tls: Option<(RustlsConfig, TlsFiles)>,
+    metrics: Option<MetricsServer>,
+}
+
+/// The metrics listener, when one is configured.
+struct MetricsServer {
+    addr: SocketAddr,
+    handle: Handle,
+    server: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningRelay {
@@ -61,12 +70,24 @@ impl RunningRelay {
         })
     }
 
-    /// Stops accepting, finishes requests in flight (up to ten seconds), and stops the sweeper.
-    /// Every answered write was already committed, so nothing is lost.
+    /// The bound address of the metrics listener, when one was configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|metrics| metrics.addr)
+    }
+
+    /// Stops accepting, finishes requests in flight (up to ten seconds), and stops the sweeper
+    /// and the metrics listener. Every answered write was already committed, so nothing is lost.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        if let Some(metrics) = &self.metrics {
+            metrics.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        }
         self.sweeper.abort();
         self.server.await.context("the server task failed")?.context("the server failed")?;
+        if let Some(metrics) = self.metrics {
+            let stopped = metrics.server.await.context("the metrics server task failed")?;
+            stopped.context("the metrics server failed")?;
+        }
         Ok(())
     }
 }
@@ -96,7 +117,8 @@ pub async fn start_with_pusher(
 ) -> anyhow::Result<RunningRelay> {
     check_transport(&config)?;
     let waiters = Arc::new(Waiters::default());
-    let store = open_store(&config, &waiters).await?;
+    let metrics = Arc::new(Metrics::new(&config.store));
+    let store = open_store(&config, &waiters, &metrics).await?;
 
     let listener = TcpListener::bind(config.listen)
         .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -120,8 +142,23 @@ pub async fn start_with_pusher(
         })?,
         attestation: config.attestation.clone(),
     };
-    let state =
-        AppState { store: Arc::clone(&store), settings: Arc::new(settings), waiters, pusher };
+    // Bound before the relay serves anything, so that a wrong address fails the start.
+    let metrics_listener = config
+        .metrics_listen
+        .map(|listen| {
+            let listener = TcpListener::bind(listen)
+                .with_context(|| format!("could not listen for metrics on {listen}"))?;
+            listener.set_nonblocking(true)?;
+            anyhow::Ok(listener)
+        })
+        .transpose()?;
+    let state = AppState {
+        store: Arc::clone(&store),
+        settings: Arc::new(settings),
+        waiters,
+        pusher,
+        metrics: Arc::clone(&metrics),
+    };
     let router = app(state);
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
 
@@ -151,9 +188,29 @@ pub async fn start_with_pusher(
             tokio::spawn(server.handle(handle.clone()).serve(service))
         }
     };
+    let metrics = metrics_listener
+        .map(|listener| serve_metrics(listener, metrics, &config.limits))
+        .transpose()?;
     let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval));
     tracing::info!(listen = %addr, tls = config.tls.is_some(), "relay listening");
-    Ok(RunningRelay { addr, base_url, handle, server, sweeper, tls: reloadable })
+    Ok(RunningRelay { addr, base_url, handle, server, sweeper, tls: reloadable, metrics })
+}
+
+/// Serves `GET /metrics` on its own plain-HTTP listener. The metrics identify no one (see
+/// [`crate::metrics`]), so they need no TLS; the operator chooses who may reach the address.
+fn serve_metrics(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    limits: &Limits,
+) -> anyhow::Result<MetricsServer> {
+    let addr = listener.local_addr()?;
+    let handle = Handle::new();
+    let mut server = axum_server::from_tcp(listener);
+    harden(server.http_builder(), limits);
+    let service = metrics::app(metrics).into_make_service();
+    let server = tokio::spawn(server.handle(handle.clone()).serve(service));
+    tracing::info!(listen = %addr, "metrics listening");
+    Ok(MetricsServer { addr, handle, server })
 }
 
 /// Opens the configured store; a store shared with other relays also feeds `waiters` the
@@ -161,6 +218,7 @@ pub async fn start_with_pusher(
 async fn open_store(
     config: &RelayConfig,
     waiters: &Arc<Waiters>,
+    metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Arc<dyn MailboxStore>> {
     match &config.store {
         #[cfg(feature = "redis")]
@@ -179,7 +237,7 @@ async fn open_store(
         }
         #[cfg(not(feature = "redis"))]
         StoreConfig::RedisCluster { .. } => {
-            let _ = waiters;
+            let _ = (waiters, metrics);
             bail!("this relay was built without the Redis store (Cargo feature `redis`)")
         }
         StoreConfig::Sqlite => {
@@ -188,6 +246,7 @@ async fn open_store(
                     format!("could not open the store in {}", config.data_dir.display())
                 })?;
             store.set_max_mailboxes(config.abuse.max_mailboxes);
+            store.set_metrics(Arc::clone(metrics));
             Ok(Arc::new(store))
         }
     }

@@ -428,3 +428,36 @@ fn the_systemd_unit_passes_systemd_analyze_and_runs_a_valid_command() {
     let complaints = String::from_utf8_lossy(&verified.stderr);
     assert!(verified.status.success() && complaints.trim().is_empty(), "{complaints}");
 }
+
+#[tokio::test]
+async fn metrics_listen_serves_openmetrics_on_its_own_port() {
+    let port = crate::support::free_port();
+    let relay = Relay::start_with(&["--metrics-listen", &format!("127.0.0.1:{port}")]);
+    let http = reqwest::Client::new();
+    let (status, _) = send(
+        &http,
+        reqwest::Method::POST,
+        &format!("{}/v1/m", relay.base()),
+        &uuid(),
+        &uuid(),
+        Some(&create_body("QUFB")),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let response = http.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "log:\n{}", relay.log());
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("tigress_http_requests_total{operation=\"create\",status=\"200\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("\ntigress_mailboxes 1\n"), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    // The public listener does not serve them.
+    let public = http.get(format!("{}/metrics", relay.base())).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    assert!(relay.log().contains("metrics listening"), "{}", relay.log());
+}

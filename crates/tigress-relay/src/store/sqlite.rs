@@ -9,8 +9,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
+use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
@@ -24,6 +25,7 @@ use crate::config::Durability;
 use crate::mailbox::{
     self, ClaimHash, LogLimits, Operation, Parties, ReadAccess, RequestHash, RequestRecord,
 };
+use crate::metrics::Metrics;
 
 /// The most jobs one commit carries; bounds the latency a batch adds.
 const MAX_BATCH: usize = 256;
@@ -101,6 +103,8 @@ pub struct SqliteStore {
     log: LogLimits,
     reader_slots: Arc<Semaphore>,
     capacity: Arc<Capacity>,
+    /// Where the writer records its commits, once the relay gives it metrics.
+    metrics: Arc<OnceLock<Arc<Metrics>>>,
 }
 
 /// How many mailboxes the store holds, against the operator's cap. Only the writer thread
@@ -175,10 +179,15 @@ impl SqliteStore {
 
         let (sender, receiver) = mpsc::channel();
         let stats = Arc::new(WriterStats::default());
-        let (writer_stats, writer_capacity) = (Arc::clone(&stats), Arc::clone(&capacity));
+        let metrics = Arc::new(OnceLock::new());
+        let writer = Writer {
+            stats: Arc::clone(&stats),
+            capacity: Arc::clone(&capacity),
+            metrics: Arc::clone(&metrics),
+        };
         thread::Builder::new()
             .name("tigress-sqlite-writer".into())
-            .spawn(move || run_writer(conn, receiver, &writer_stats, &writer_capacity))
+            .spawn(move || run_writer(conn, receiver, &writer))
             .map_err(backend)?;
         Ok(Self {
             jobs: Mutex::new(sender),
@@ -188,7 +197,17 @@ impl SqliteStore {
             log,
             reader_slots: Arc::new(Semaphore::new(READERS)),
             capacity,
+            metrics,
         })
+    }
+
+    /// Records every later commit (its size and latency) and the mailboxes held in `metrics`.
+    /// The first metrics given stay; later ones are ignored.
+    pub fn set_metrics(&self, metrics: Arc<Metrics>) {
+        if self.metrics.set(Arc::clone(&metrics)).is_ok() {
+            // Until the next commit sets it again.
+            metrics.stored_mailboxes(self.stored_mailboxes());
+        }
     }
 
     /// Caps the mailboxes the store holds (live ones, and expired ones until the next sweep):
@@ -489,12 +508,15 @@ impl MailboxStore for SqliteStore {
 
 /// The writer thread: gathers whatever jobs are waiting, runs them in one transaction (each in a
 /// savepoint, so a failed job leaves no trace), commits once, then answers every job.
-fn run_writer(
-    conn: Connection,
-    jobs: mpsc::Receiver<Job>,
-    stats: &WriterStats,
-    capacity: &Capacity,
-) {
+/// What the writer thread shares with the store.
+struct Writer {
+    stats: Arc<WriterStats>,
+    capacity: Arc<Capacity>,
+    metrics: Arc<OnceLock<Arc<Metrics>>>,
+}
+
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, writer: &Writer) {
+    let Writer { stats, capacity, metrics } = writer;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -503,6 +525,7 @@ fn run_writer(
                 Err(_) => break,
             }
         }
+        let began = Instant::now();
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             // Dropping the batch drops every reply channel: each caller sees `Unavailable`.
             tracing::error!(error = %e, "sqlite could not begin a transaction");
@@ -517,6 +540,7 @@ fn run_writer(
             }
         }
         let commit = conn.execute_batch("COMMIT").map_err(backend);
+        let elapsed = began.elapsed();
         if commit.is_ok() {
             stats.commits.fetch_add(1, Ordering::Relaxed);
             stats.jobs.fetch_add(completions.len() as u64, Ordering::Relaxed);
@@ -526,6 +550,13 @@ fn run_writer(
             // Leaves the connection usable for the next batch; the jobs are answered with the error.
             let _ = conn.execute_batch("ROLLBACK");
             capacity.recount(&conn);
+        }
+        if let Some(metrics) = metrics.get() {
+            // A batch of checkpoints alone wrote nothing: it would only skew the batch sizes.
+            if commit.is_ok() && !completions.is_empty() {
+                metrics.commit(completions.len(), elapsed);
+            }
+            metrics.stored_mailboxes(capacity.stored.load(Ordering::Relaxed));
         }
         for completion in completions {
             completion(commit.clone());

@@ -8,6 +8,7 @@ mod browser;
 mod idempotency;
 mod input;
 mod messages;
+mod metrics;
 mod openapi;
 mod preview;
 mod privacy;

@@ -42,7 +42,8 @@ async fn relay_with_recorder() -> (TestRelay, Arc<Recorder>) {
     };
     let pusher = Pusher::new(vec![recorder.clone() as Arc<dyn Provider>], retry);
     let dir = tempfile::tempdir().unwrap();
-    let config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+    crate::metrics::with_metrics(&mut config);
     let relay = tigress_relay::start_with_pusher(config, pusher).await.unwrap();
     let http = reqwest::Client::new();
     (TestRelay { relay: Some(relay), dir, http }, recorder)
@@ -185,4 +186,39 @@ async fn a_gone_token_is_dropped_and_a_failing_push_never_fails_the_update() {
             "{token}"
         );
     }
+}
+
+#[tokio::test]
+async fn each_finished_delivery_is_counted_by_provider_and_outcome() {
+    let (relay, recorder) = relay_with_recorder().await;
+    // The receiver's bind pushes once to each sender: delivered, gone, and failed after its two
+    // attempts. The unknown type is stored but never pushed, so never counted.
+    let tokens = [apns("fine-token"), apns("gone-token"), apns("flaky-token")];
+    let unknown = json!({"type": "com.example.unknown", "tokenData": "x"});
+    for token in tokens.iter().chain([&unknown]) {
+        let mut body = create_body();
+        body["notificationToken"] = token.clone();
+        let created = relay.send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body)).await;
+        let path = mailbox_path(&created);
+        assert_eq!(
+            relay.send(Method::POST, &path, Some(&new_uuid()), None, None).await.status,
+            200
+        );
+    }
+    recorded(&recorder, 4).await;
+    let series =
+        |outcome: &str| format!("tigress_pushes_total{{provider=\"apns\",outcome=\"{outcome}\"}}");
+    let mut scrape = crate::metrics::Scrape::of(&relay).await;
+    for _ in 0..100 {
+        if scrape.value(&series("failed")).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        scrape = crate::metrics::Scrape::of(&relay).await;
+    }
+    for outcome in ["delivered", "gone", "failed"] {
+        assert_eq!(scrape.value(&series(outcome)), Some(1.0), "{outcome} in\n{}", scrape.text);
+    }
+    assert_eq!(scrape.text.matches("tigress_pushes_total{").count(), 3, "{}", scrape.text);
+    assert!(!scrape.text.contains("-token"), "no token data in\n{}", scrape.text);
 }
