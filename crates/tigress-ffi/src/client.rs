@@ -1,0 +1,144 @@
+//! The client object, and the handle of a share it created.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tigress_client::{Client, Secret, Share, ShareUrl};
+
+use crate::runtime::Runtime;
+use crate::{
+    PendingShare, ProvisioningInfo, ShareSettings, StartedTransfer, TigressError, Transfer,
+};
+
+/// A client of one relay (`TigressClient` in the bindings). Thread-safe; one per app is enough.
+pub struct TigressClient {
+    client: Client,
+    runtime: Runtime,
+}
+
+impl TigressClient {
+    /// A client of the relay at `relay_url`, also trusting the certificates of `ca_cert_pem`.
+    pub fn new(relay_url: String, ca_cert_pem: Option<String>) -> Result<Self, TigressError> {
+        let runtime = Runtime::new()?;
+        let client = {
+            let _inside = runtime.enter();
+            let mut builder = Client::builder(&relay_url);
+            if let Some(pem) = ca_cert_pem {
+                builder = builder.root_certificate_pem(pem.into_bytes());
+            }
+            builder.build()?
+        };
+        Ok(Self { client, runtime })
+    }
+
+    /// Encrypts `credential` under a fresh secret and creates a share of it.
+    pub fn share(
+        &self,
+        credential: ProvisioningInfo,
+        settings: ShareSettings,
+    ) -> Result<Arc<ShareHandle>, TigressError> {
+        let (info, options) = (credential.to_sdk()?, settings.to_sdk()?);
+        let share = self.runtime.block_on(self.client.share(&info, options))?;
+        Ok(Arc::new(self.handle(share)))
+    }
+
+    /// Shares `first_message` and continues as the sender of a transfer.
+    pub fn start_transfer(
+        &self,
+        first_message: ProvisioningInfo,
+        settings: ShareSettings,
+    ) -> Result<StartedTransfer, TigressError> {
+        let (info, options) = (first_message.to_sdk()?, settings.to_sdk()?);
+        let (share, transfer) =
+            self.runtime.block_on(self.client.start_transfer(&info, options))?;
+        Ok(StartedTransfer {
+            share: Arc::new(self.handle(share)),
+            transfer: Arc::new(Transfer::new(transfer, self.runtime.clone())),
+        })
+    }
+
+    /// Fetches the preview of the share at `share_url`, decrypting later with its fragment.
+    pub fn receive(&self, share_url: String) -> Result<Arc<PendingShare>, TigressError> {
+        let share = parse_share_url(&share_url)?;
+        let secret = share.secret().cloned().ok_or_else(|| {
+            TigressError::invalid(
+                "share_url",
+                "it carries no secret after '#'; pass the secret to receive_with_secret",
+            )
+        })?;
+        self.receive_share(&share, secret)
+    }
+
+    /// Fetches the preview of the share at `share_url`, decrypting later with `secret`.
+    pub fn receive_with_secret(
+        &self,
+        share_url: String,
+        secret: String,
+    ) -> Result<Arc<PendingShare>, TigressError> {
+        let share = parse_share_url(&share_url)?;
+        let secret =
+            Secret::from_base64(&secret).map_err(|e| TigressError::invalid("secret", e))?;
+        self.receive_share(&share, secret)
+    }
+
+    fn receive_share(
+        &self,
+        share: &ShareUrl,
+        secret: Secret,
+    ) -> Result<Arc<PendingShare>, TigressError> {
+        let pending = self.runtime.block_on(self.client.receive(share, secret))?;
+        Ok(Arc::new(PendingShare::new(pending, self.runtime.clone())))
+    }
+
+    fn handle(&self, share: Share) -> ShareHandle {
+        ShareHandle { share, client: self.client.clone(), runtime: self.runtime.clone() }
+    }
+}
+
+impl fmt::Debug for TigressClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TigressClient").field("client", &self.client).finish_non_exhaustive()
+    }
+}
+
+/// A share the relay holds (`ShareHandle` in the bindings). The sender's claim never leaves it.
+///
+/// `Debug` is redacted: the URL and the claim are capabilities.
+pub struct ShareHandle {
+    share: Share,
+    client: Client,
+    runtime: Runtime,
+}
+
+impl ShareHandle {
+    /// The URL for the receiver, secret included.
+    pub fn url(&self) -> String {
+        self.share.url().to_string()
+    }
+
+    /// The URL without its secret.
+    pub fn url_without_secret(&self) -> String {
+        self.share.url().without_secret().to_string()
+    }
+
+    /// The secret alone, base64.
+    pub fn secret(&self) -> String {
+        self.share.secret().to_base64()
+    }
+
+    /// Deletes the share on the relay.
+    pub fn cancel(&self) -> Result<(), TigressError> {
+        let (url, claim) = (self.share.url(), self.share.claim());
+        self.runtime.block_on(self.client.delete(url, claim))
+    }
+}
+
+impl fmt::Debug for ShareHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShareHandle(..)")
+    }
+}
+
+fn parse_share_url(text: &str) -> Result<ShareUrl, TigressError> {
+    text.trim().parse().map_err(|e| TigressError::invalid("share_url", e))
+}

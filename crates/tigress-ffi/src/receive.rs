@@ -1,0 +1,88 @@
+//! The receiver's objects: a share being previewed, and a share received.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::runtime::{Runtime, Slot};
+use crate::{Preview, ProvisioningInfo, TigressError, Transfer};
+
+/// A share whose preview has been fetched, waiting for the user's decision (`PendingShare` in
+/// the bindings).
+pub struct PendingShare {
+    preview: Preview,
+    pending: Slot<tigress_client::PendingShare>,
+    runtime: Runtime,
+}
+
+impl PendingShare {
+    pub(crate) fn new(pending: tigress_client::PendingShare, runtime: Runtime) -> Self {
+        let preview = Preview::from_sdk(pending.preview());
+        Self { preview, pending: Slot::new("pending share", pending), runtime }
+    }
+
+    /// The public preview.
+    pub fn preview(&self) -> Preview {
+        self.preview.clone()
+    }
+
+    /// Binds this device as the receiver and decrypts the credential. Uses this object up, even
+    /// on failure: after [`TigressError::Decrypt`] the binding is given back, and the app can
+    /// `receive` the share again with the right secret.
+    pub fn accept(&self) -> Result<Arc<ReceivedShare>, TigressError> {
+        let pending = self.pending.take()?;
+        let received = self.runtime.block_on(pending.accept())?;
+        Ok(Arc::new(ReceivedShare::new(received, self.runtime.clone())))
+    }
+
+    /// Declines: nothing is sent or bound. Declining twice, or after accepting, does nothing.
+    pub fn decline(&self) {
+        if let Ok(pending) = self.pending.take() {
+            pending.decline();
+        }
+    }
+}
+
+impl fmt::Debug for PendingShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingShare").field("preview", &self.preview).finish_non_exhaustive()
+    }
+}
+
+/// A share received and decrypted (`ReceivedShare` in the bindings).
+///
+/// `Debug` is redacted: it holds the credential and the receiver's claim.
+pub struct ReceivedShare {
+    info: ProvisioningInfo,
+    received: Slot<tigress_client::ReceivedShare>,
+    runtime: Runtime,
+}
+
+impl ReceivedShare {
+    fn new(received: tigress_client::ReceivedShare, runtime: Runtime) -> Self {
+        let info = ProvisioningInfo::from_sdk(received.provisioning());
+        Self { info, received: Slot::new("received share", received), runtime }
+    }
+
+    /// The decrypted credential. Still available after [`ReceivedShare::finish`].
+    pub fn provisioning_information(&self) -> ProvisioningInfo {
+        self.info.clone()
+    }
+
+    /// Deletes the share on the relay.
+    pub fn finish(&self) -> Result<(), TigressError> {
+        let received = self.received.take()?;
+        self.runtime.block_on(received.finish(false))
+    }
+
+    /// Continues as the receiver of a transfer.
+    pub fn into_transfer(&self) -> Result<Arc<Transfer>, TigressError> {
+        let transfer = self.received.take()?.into_transfer()?;
+        Ok(Arc::new(Transfer::new(transfer, self.runtime.clone())))
+    }
+}
+
+impl fmt::Debug for ReceivedShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReceivedShare(..)")
+    }
+}

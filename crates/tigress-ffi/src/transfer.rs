@@ -1,0 +1,78 @@
+//! A multi-message transfer, from either side.
+
+use std::fmt;
+use std::time::Duration;
+
+use tigress_client::NotificationToken;
+
+use crate::runtime::{Runtime, Slot};
+use crate::{ProvisioningInfo, Role, TigressError};
+
+/// One device's side of a transfer (`Transfer` in the bindings). Calls run one at a time: a
+/// call waits for the one before it, e.g. `finish` for a pending `next_message`.
+pub struct Transfer {
+    role: Role,
+    transfer: Slot<tigress_client::Transfer>,
+    runtime: Runtime,
+}
+
+impl Transfer {
+    pub(crate) fn new(transfer: tigress_client::Transfer, runtime: Runtime) -> Self {
+        let role = Role::from_sdk(transfer.role());
+        Self { role, transfer: Slot::new("transfer", transfer), runtime }
+    }
+
+    /// This device's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Registers this device's push token with its next message.
+    pub fn set_push_token(
+        &self,
+        token_type: String,
+        token_data: String,
+    ) -> Result<(), TigressError> {
+        if token_type.is_empty() || token_data.is_empty() {
+            return Err(TigressError::invalid("push token", "the type and data must not be empty"));
+        }
+        let token = NotificationToken { kind: token_type, token_data };
+        self.transfer.with(|transfer| {
+            transfer.set_push_token(token);
+            Ok(())
+        })
+    }
+
+    /// Sends the next message.
+    pub fn send(&self, message: ProvisioningInfo) -> Result<(), TigressError> {
+        let info = message.to_sdk()?;
+        self.transfer.with(|transfer| self.runtime.block_on(transfer.send(&info)))
+    }
+
+    /// Waits up to `timeout_ms` for the peer's next message.
+    pub fn next_message(&self, timeout_ms: u32) -> Result<Option<ProvisioningInfo>, TigressError> {
+        let timeout = Duration::from_millis(timeout_ms.into());
+        self.transfer.with(|transfer| {
+            let message = self.runtime.block_on(transfer.next_message(timeout))?;
+            Ok(message.as_ref().map(ProvisioningInfo::from_sdk))
+        })
+    }
+
+    /// Ends the transfer: deletes the share and every message.
+    pub fn finish(&self) -> Result<(), TigressError> {
+        let transfer = self.transfer.take()?;
+        self.runtime.block_on(transfer.finish())
+    }
+
+    /// Aborts the transfer: deletes the share.
+    pub fn cancel(&self) -> Result<(), TigressError> {
+        let transfer = self.transfer.take()?;
+        self.runtime.block_on(transfer.cancel())
+    }
+}
+
+impl fmt::Debug for Transfer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transfer").field("role", &self.role).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,93 @@
+//! Finding the built library, generating bindings from it, and a relay in this process.
+
+use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+use tigress_relay::{RelayConfig, RunningRelay};
+use uniffi::{GenerateOptions, TargetLanguage};
+
+/// The shared library the foreign languages load (`libtigress_ffi.so` on Linux).
+///
+/// Cargo builds a library's crate types in one compilation, so the build of this test also
+/// wrote the cdylib, next to the rlib the test links: in `target/<profile>/deps`, the directory
+/// of the test executable, and copied up to `target/<profile>`. No second `cargo build` runs
+/// from the test, which could wait forever on the build directory lock `cargo test` holds.
+pub fn cdylib() -> PathBuf {
+    let name = format!("{DLL_PREFIX}tigress_ffi{DLL_SUFFIX}");
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let deps = exe.parent().expect("the test executable is in a directory");
+    let candidates = [deps.join(&name), deps.parent().unwrap_or(deps).join(&name)];
+    candidates.iter().find(|path| path.is_file()).cloned().unwrap_or_else(|| {
+        panic!(
+            "{name} was not built next to the test ({}); build it with \
+             `cargo build -p tigress-ffi` and run the test again",
+            deps.display()
+        )
+    })
+}
+
+/// Generates the bindings of `languages` from the built library into `out`, as
+/// `uniffi-bindgen generate --library` does.
+pub fn generate(languages: &[TargetLanguage], out: &Path) {
+    let library = cdylib();
+    let options = GenerateOptions {
+        languages: languages.to_vec(),
+        source: library.to_str().expect("a UTF-8 path").into(),
+        out_dir: out.to_str().expect("a UTF-8 path").into(),
+        config_override: None,
+        // Formatting would run ktlint, swiftformat or the like when installed: not needed here.
+        format: false,
+        crate_filter: Some("tigress_ffi".into()),
+        metadata_no_deps: true,
+    };
+    uniffi::generate(options).expect("the bindings generate");
+}
+
+/// A directory holding the generated Python module and the library it loads, as an app would
+/// ship them.
+pub fn python_package() -> TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    generate(&[TargetLanguage::Python], dir.path());
+    let library = cdylib();
+    let name = library.file_name().expect("a file name");
+    std::fs::copy(&library, dir.path().join(name)).expect("copy the library");
+    dir
+}
+
+/// `python3`, or a failure that says what to install: the test never skips.
+pub fn python3() -> Command {
+    let found = Command::new("python3").arg("--version").output();
+    if !found.is_ok_and(|output| output.status.success()) {
+        panic!("the bindings tests need python3: apt-get install python3");
+    }
+    let mut command = Command::new("python3");
+    // No site-packages: the generated module must need nothing beyond the standard library.
+    command.arg("-S");
+    command
+}
+
+pub struct TestRelay {
+    relay: Option<RunningRelay>,
+    _dir: TempDir,
+}
+
+impl TestRelay {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+        let relay = tigress_relay::start(config).await.expect("the relay starts");
+        Self { relay: Some(relay), _dir: dir }
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.relay.as_ref().expect("running").base_url()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(relay) = self.relay.take() {
+            relay.shutdown().await.expect("graceful shutdown");
+        }
+    }
+}
