@@ -13,7 +13,7 @@ use tigress_carkey::{
     ExchangeError, FriendEvent, Offer, OwnerEvent, OwnerKey, Step, accept_as_friend, offer_as_owner,
 };
 use tigress_client::{
-    Algorithm, Client, DisplayInformation, ProvisioningInformation, ReceivedShare, ShareOptions,
+    Client, DisplayInformation, ProvisioningInformation, ReceivedShare, ShareOptions,
 };
 
 use crate::exit::UsageError;
@@ -161,19 +161,11 @@ pub async fn demo() -> anyhow::Result<()> {
             &key.public_base64()[..12]
         ),
     );
-    let options = ShareOptions {
-        display: DisplayInformation {
-            title: "Car key".into(),
-            description: "Borrow the car this weekend".into(),
-            image_url: "https://img.example/car.png".into(),
-        },
-        access_rights: None,
-        expires_at: None,
-        vertical: None,
-        algorithm: Algorithm::Aes128Gcm,
-        max_receivers: None,
-        notification_token: None,
-    };
+    let options = ShareOptions::new(DisplayInformation {
+        title: "Car key".into(),
+        description: "Borrow the car this weekend".into(),
+        image_url: "https://img.example/car.png".into(),
+    });
     let client = Client::new(relay.base_url())?;
     let owner = offer_as_owner(&client, offer, key, options).await.map_err(exchange_error)?;
     let share = owner.share().clone();
