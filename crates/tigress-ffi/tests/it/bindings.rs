@@ -3,9 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use uniffi::TargetLanguage;
-
-use crate::support::{generate, python_package, python3};
+use crate::support::{generated, python_package, python3};
 
 /// The objects, records and error of `src/tigress.udl`.
 const TYPES: [&str; 9] = [
@@ -35,19 +33,18 @@ fn assert_has_every_type(path: &Path, next_message: &str) {
 
 #[test]
 fn kotlin_swift_and_python_are_generated_from_the_one_definition() {
-    let out = tempfile::tempdir().unwrap();
-    generate(&[TargetLanguage::Kotlin, TargetLanguage::Swift, TargetLanguage::Python], out.path());
+    let out = generated();
 
-    let kotlin = out.path().join("uniffi/tigress/tigress.kt");
+    let kotlin = out.join("uniffi/tigress/tigress.kt");
     assert_has_every_type(&kotlin, "nextMessage");
     assert!(read(&kotlin).contains("com.sun.jna"), "the Kotlin binding loads through JNA");
     assert!(read(&kotlin).contains("\"tigress_ffi\""), "it loads libtigress_ffi");
 
-    assert_has_every_type(&out.path().join("tigress.swift"), "nextMessage");
-    assert!(read(&out.path().join("tigressFFI.h")).contains("uniffi_tigress_ffi_fn_"));
-    assert!(read(&out.path().join("tigressFFI.modulemap")).contains("module tigressFFI"));
+    assert_has_every_type(&out.join("tigress.swift"), "nextMessage");
+    assert!(read(&out.join("tigressFFI.h")).contains("uniffi_tigress_ffi_fn_"));
+    assert!(read(&out.join("tigressFFI.modulemap")).contains("module tigressFFI"));
 
-    assert_has_every_type(&out.path().join("tigress.py"), "next_message");
+    assert_has_every_type(&out.join("tigress.py"), "next_message");
 }
 
 #[test]

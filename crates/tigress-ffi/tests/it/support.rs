@@ -1,4 +1,4 @@
-//! Finding the built library, generating bindings from it, and a relay in this process.
+//! Finding the built library and the generated bindings, and a relay in this process.
 
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::path::{Path, PathBuf};
@@ -6,7 +6,6 @@ use std::process::Command;
 
 use tempfile::TempDir;
 use tigress_relay::{RelayConfig, RunningRelay};
-use uniffi::{GenerateOptions, TargetLanguage};
 
 /// The shared library the foreign languages load (`libtigress_ffi.so` on Linux).
 ///
@@ -28,28 +27,18 @@ pub fn cdylib() -> PathBuf {
     })
 }
 
-/// Generates the bindings of `languages` from the built library into `out`, as
-/// `uniffi-bindgen generate --library` does.
-pub fn generate(languages: &[TargetLanguage], out: &Path) {
-    let library = cdylib();
-    let options = GenerateOptions {
-        languages: languages.to_vec(),
-        source: library.to_str().expect("a UTF-8 path").into(),
-        out_dir: out.to_str().expect("a UTF-8 path").into(),
-        config_override: None,
-        // Formatting would run ktlint, swiftformat or the like when installed: not needed here.
-        format: false,
-        crate_filter: Some("tigress_ffi".into()),
-        metadata_no_deps: true,
-    };
-    uniffi::generate(options).expect("the bindings generate");
+/// Where the build script wrote the Kotlin, Swift and Python bindings of `src/tigress.udl`
+/// (see build.rs).
+pub fn generated() -> &'static Path {
+    Path::new(concat!(env!("OUT_DIR"), "/bindings"))
 }
 
 /// A directory holding the generated Python module and the library it loads, as an app would
 /// ship them.
 pub fn python_package() -> TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
-    generate(&[TargetLanguage::Python], dir.path());
+    let module = "tigress.py";
+    std::fs::copy(generated().join(module), dir.path().join(module)).expect("copy the module");
     let library = cdylib();
     let name = library.file_name().expect("a file name");
     std::fs::copy(&library, dir.path().join(name)).expect("copy the library");
