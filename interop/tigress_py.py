@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""An independent Secure Credential Transfer client, written from the protocol digest alone.
+"""An independent Secure Credential Transfer client, written from the protocol description alone.
 
 It shares no code with the Rust implementation: HTTP with urllib, AES-GCM with `cryptography`.
 The project's tests run it against the relay and the `tigress` CLI to check that both follow the
-digest, not just each other.
+protocol (docs/PROTOCOL.md), not just each other.
 
     tigress_py.py share RELAY_URL FORMAT CONTENT_JSON [--aes-256] [--vertical c]
         prints the share URL (…/v1/m/{id}?v=…#secret)

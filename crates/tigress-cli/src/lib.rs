@@ -30,6 +30,8 @@
 //!
 //! Each failure prints one line on stderr. A receive whose mailbox cannot be deleted afterwards
 //! still exits 0, with a warning: the credential was delivered and the mailbox expires on its own.
+//!
+//! § numbers refer to the sections of docs/PROTOCOL.md.
 
 mod args;
 mod car_key;

@@ -26,7 +26,7 @@
 //! claims, request ids, secrets, payloads or share URLs: the only log events are content-free
 //! `debug` lines about requests sent.
 //!
-//! Section numbers (§) refer to the project's protocol digest, `PROTOCOL.md`.
+//! § numbers refer to the sections of docs/PROTOCOL.md.
 //!
 //! # Share a key and receive it
 //!

@@ -30,6 +30,8 @@
 //!
 //! The generated scaffolding is the crate's only `unsafe` code (the `extern "C"` functions the
 //! foreign languages call); it is allowed in the private `scaffolding` module alone.
+//!
+//! § numbers refer to the sections of docs/PROTOCOL.md.
 #![warn(missing_docs)]
 
 mod client;

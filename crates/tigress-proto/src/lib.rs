@@ -11,7 +11,7 @@
 //! embeddable in mobile bindings and WebAssembly. `tigress-client` drives it over HTTPS;
 //! `tigress-relay` uses its wire types and rules.
 //!
-//! Section numbers (§) refer to the project's protocol digest, `PROTOCOL.md`.
+//! § numbers refer to the sections of docs/PROTOCOL.md.
 //!
 //! ```
 //! use tigress_proto::{Algorithm, ProvisioningInformation, Secret, ShareUrl};

@@ -57,7 +57,7 @@
 //! [`Pusher::notify`] and drops a token on [`Delivery::Gone`]. It never logs token data, Web Push
 //! endpoints, JWTs, access tokens or keys; log events name only the provider and the outcome.
 //!
-//! Section numbers (§) refer to the project's protocol digest, `PROTOCOL.md`.
+//! § numbers refer to the sections of docs/PROTOCOL.md; those after an RFC's number, to that RFC.
 #![warn(missing_docs)]
 
 mod apns;

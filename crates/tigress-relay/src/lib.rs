@@ -15,6 +15,8 @@
 //! [`metrics`] counts requests, waiting reads, pushes and the store's commits, and serves them to
 //! Prometheus on a listener of their own when `metrics_listen` is set; no label identifies a
 //! mailbox, claim, token or client.
+//!
+//! § numbers refer to the sections of docs/PROTOCOL.md.
 
 pub mod config;
 pub mod error;

@@ -1,7 +1,7 @@
 //! A property test of the relay's state rules: random sequences of reads, updates, deletes,
 //! relinquishes and the passing of time, from the sender and three other claims, with request
 //! ids drawn from a small set so that repeats happen, and with or without a `maxReceivers` cap.
-//! Each store's answers are compared with a model written from the digest's tables (§7
+//! Each store's answers are compared with a model written from the tables of docs/PROTOCOL.md (§7
 //! idempotency, §8 binding, §9 rights, §10 expiry) and the cap's rule, not from the relay's own
 //! rule functions.
 
@@ -32,7 +32,7 @@ enum Op {
     Wait { seconds: i64 },
 }
 
-/// What an operation answered, in the terms of the digest's tables.
+/// What an operation answered, in the terms of the protocol's tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Answer {
     /// 200; for a read, as which party.
@@ -52,7 +52,7 @@ enum Kind {
     Relinquish,
 }
 
-/// The digest's tables, for one mailbox.
+/// The protocol's tables, for one mailbox.
 struct Model {
     rights_write: bool,
     rights_delete: bool,
