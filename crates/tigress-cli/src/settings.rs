@@ -24,12 +24,12 @@ use tigress_relay::{Durability, RelayConfig, StoreConfig, TlsFiles};
 
 /// The relay's configuration when nothing is set: `RelayConfig::new`'s defaults, listening on
 /// loopback port 8080 with its store in `./tigress-data`.
-pub fn defaults() -> RelayConfig {
+fn defaults() -> RelayConfig {
     RelayConfig::new(SocketAddr::from(([127, 0, 0, 1], 8080)), "./tigress-data")
 }
 
 /// Where a setting's value goes, and so where its default comes from.
-pub enum Binding<T> {
+enum Binding<T> {
     /// A part of the relay's configuration: the default is read from [`defaults`], and a value
     /// is put back in the same place.
     Relay {
@@ -70,7 +70,7 @@ macro_rules! field {
 }
 
 /// A type a setting's value is read as: how clap parses it, and how its default is written.
-pub trait Kind: Clone + Send + Sync + 'static {
+trait Kind: Clone + Send + Sync + 'static {
     /// The parser of one value, on the command line, in a variable or in the file.
     fn parser() -> ValueParser;
 
@@ -284,12 +284,6 @@ impl Origin {
     }
 }
 
-/// Puts one of the two TLS files in place. clap makes each of the two options require the
-/// other, so both or neither are set.
-fn tls_files(config: &mut RelayConfig) -> &mut TlsFiles {
-    config.tls.get_or_insert_with(|| TlsFiles { cert: PathBuf::new(), key: PathBuf::new() })
-}
-
 /// Generates, from the table of settings, [`RelayArgs`] (a clap `Args`), [`KEYS`] and
 /// [`RelayArgs::relay_config`]. A row: doc comment, `name: Type`, optionally `as "VALUE_NAME"`
 /// and `, requires other_setting`, then `=>` its [`Binding`].
@@ -398,15 +392,19 @@ relay_settings! {
     public_url: Option<String> as "URL" => field!(public_url);
 
     /// TLS certificate chain (PEM, leaf first).
+    // Half a pair, completed by the next row: TLS needs both files. clap makes each option
+    // require the other, but a --config file may give one alone, which is then ignored.
     tls_cert: Option<PathBuf> as "FILE", requires tls_key => Binding::Relay {
         read: |config| config.tls.as_ref().map(|tls| tls.cert.clone()),
-        write: |config, cert| if let Some(cert) = cert { tls_files(config).cert = cert },
+        write: |config, cert| config.tls = cert.map(|cert| TlsFiles { cert, key: PathBuf::new() }),
     };
 
     /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
     tls_key: Option<PathBuf> as "FILE", requires tls_cert => Binding::Relay {
         read: |config| config.tls.as_ref().map(|tls| tls.key.clone()),
-        write: |config, key| if let Some(key) = key { tls_files(config).key = key },
+        write: |config, key| {
+            config.tls = config.tls.take().zip(key).map(|(tls, key)| TlsFiles { key, ..tls });
+        },
     };
 
     /// Serve plain HTTP on a non-loopback address, because a TLS-terminating proxy sits in front.
@@ -550,6 +548,14 @@ mod tests {
         let tls = config.tls.unwrap();
         assert_eq!((tls.cert.to_str(), tls.key.to_str()), (Some("c.pem"), Some("k.pem")));
         assert_eq!(config.abuse.client_address_header.as_deref(), Some("X-Forwarded-For"));
+    }
+
+    #[test]
+    fn tls_needs_both_files_even_when_a_file_gives_one() {
+        let mut config = defaults();
+        binding::tls_cert().write(&mut config, Some("c.pem".into()));
+        binding::tls_key().write(&mut config, None);
+        assert!(config.tls.is_none());
     }
 
     #[test]
