@@ -1,33 +1,16 @@
-//! The command line, as clap derive types. Every option of `relay` can also come from a
-//! `TIGRESS_*` environment variable; an option given on the command line wins.
+//! The command line, as clap derive types. The options of `relay` come from the table of
+//! `settings.rs`; each can also come from a `TIGRESS_*` environment variable, and an option given
+//! on the command line wins.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tigress_client::{AccessRights, Vertical};
-use tigress_relay::{AbuseLimits, Limits};
 
-/// The exit codes, as listed in `--help`; `crate::exit` defines them.
-macro_rules! exit_codes {
-    () => {
-        "\
-Exit codes:
-  0  success
-  1  any other error
-  2  usage: invalid arguments, share URL or secret
-  3  the share was already accepted by another device
-  4  the share has expired or no longer exists
-  5  wrong secret, or the payload was tampered with
-  6  the relay could not be reached (connection, timeout or TLS failure)
-  7  the share was declined
-  8  a PIN share failed: wrong PIN, too many attempts, or no one proved it in time"
-    };
-}
+use crate::exit::Exit;
+use crate::settings::RelayArgs;
 
-const MAIN_HELP: &str = concat!(
-    "\
+const MAIN_EXAMPLES: &str = "\
 Examples:
   tigress relay --listen 127.0.0.1:8080 --data-dir ./tigress-data
   tigress share --relay https://relay.example --format digitalwallet.generic.authorizationToken \\
@@ -35,9 +18,7 @@ Examples:
       --image-url https://relay.example/key.png
   tigress receive 'https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40?v=a#<secret>'
 
-",
-    exit_codes!()
-);
+";
 
 const RELAY_HELP: &str = "\
 Examples:
@@ -58,8 +39,7 @@ Precedence: flags > TIGRESS_* variables > --config file > defaults. Logs go to s
 filters them (default: info). The relay stops gracefully on SIGTERM or Ctrl-C, and reloads its
 TLS certificate and key on SIGHUP.";
 
-const SHARE_HELP: &str = concat!(
-    "\
+const SHARE_EXAMPLES: &str = "\
 Examples:
   tigress share --relay https://relay.example --format digitalwallet.generic.authorizationToken \\
       --content key.json --title 'Room 12' --description 'Hotel room key, 3 nights' \\
@@ -79,12 +59,9 @@ Examples:
 
 The share URL goes to stdout; progress and the QR code go to stderr.
 
-",
-    exit_codes!()
-);
+";
 
-const RECEIVE_HELP: &str = concat!(
-    "\
+const RECEIVE_EXAMPLES: &str = "\
 Examples:
   tigress receive 'https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40?v=h#<secret>'
 
@@ -101,9 +78,12 @@ preview and messages go to stderr.
 If the mailbox cannot be deleted after a successful receive, a warning is printed and the exit
 code is still 0: the credential was delivered, and the mailbox expires on its own.
 
-",
-    exit_codes!()
-);
+";
+
+/// `examples`, then the exit codes.
+fn with_exit_codes(examples: &str) -> String {
+    format!("{examples}{}", Exit::help())
+}
 
 const INSPECT_HELP: &str = "Examples:
   tigress inspect 'https://relay.example/v1/m/5b1c0e9a-3f0d-4c7a-9a51-2b8e7d6c5f40?v=h#hXlr6aRC7KgJpOLTNZaLsw=='
@@ -140,7 +120,7 @@ pub struct CompletionsArgs {
     name = "tigress",
     version,
     about = "Share a digital key through a relay that stores only ciphertext",
-    after_help = MAIN_HELP
+    after_help = with_exit_codes(MAIN_EXAMPLES)
 )]
 pub struct Cli {
     /// What to do.
@@ -155,10 +135,10 @@ pub enum Command {
     #[command(after_help = RELAY_HELP)]
     Relay(Box<RelayArgs>),
     /// Receive a share: preview it, accept it, print its Provisioning Information.
-    #[command(after_help = RECEIVE_HELP)]
+    #[command(after_help = with_exit_codes(RECEIVE_EXAMPLES))]
     Receive(ReceiveArgs),
     /// Share a credential: encrypt it, store it on a relay, print the share URL.
-    #[command(after_help = SHARE_HELP)]
+    #[command(after_help = with_exit_codes(SHARE_EXAMPLES))]
     Share(ShareArgs),
     /// Run a narrated demonstration: a relay and both devices in this process.
     #[command(after_help = DEMO_HELP)]
@@ -194,181 +174,6 @@ Example:
 Starts a relay on a free loopback port with a temporary store, plays the car owner and the
 friend, and narrates every message. Nothing leaves this machine.
 ";
-
-/// Options of `tigress relay`.
-#[derive(Debug, Args)]
-pub struct RelayArgs {
-    /// Address and port to listen on.
-    #[arg(long, env = "TIGRESS_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-
-    /// Serve Prometheus metrics (OpenMetrics text, `GET /metrics`) on this second, plain-HTTP
-    /// address; off by default. Bind it where only the monitoring system reaches.
-    #[arg(long, env = "TIGRESS_METRICS_LISTEN", value_name = "ADDR")]
-    pub metrics_listen: Option<SocketAddr>,
-
-    /// Where mailboxes are kept: `sqlite` (the embedded store in --data-dir, for one relay) or
-    /// `redis-cluster://host:port[,host:port...]` (a Redis Cluster shared by several relays).
-    #[arg(long, env = "TIGRESS_STORE", value_name = "STORE", default_value = "sqlite")]
-    pub store: tigress_relay::StoreConfig,
-
-    /// Directory of the SQLite store; created if missing.
-    #[arg(long, env = "TIGRESS_DATA_DIR", default_value = "./tigress-data")]
-    pub data_dir: PathBuf,
-
-    /// Public base URL used in share links, such as https://relay.example [default: derived
-    /// from --listen]
-    #[arg(long, env = "TIGRESS_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-
-    /// TLS certificate chain (PEM, leaf first).
-    #[arg(long, env = "TIGRESS_TLS_CERT", value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, env = "TIGRESS_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Serve plain HTTP on a non-loopback address, because a TLS-terminating proxy sits in front.
-    #[arg(long, env = "TIGRESS_INSECURE_PLAIN_HTTP", value_parser = BoolishValueParser::new())]
-    pub insecure_plain_http: bool,
-
-    /// Largest request body, in bytes.
-    #[arg(long, env = "TIGRESS_MAX_BODY_BYTES", value_name = "N",
-          default_value_t = Limits::default().max_body_bytes)]
-    pub max_body_bytes: usize,
-
-    /// Longest display title, in characters.
-    #[arg(long, env = "TIGRESS_MAX_TITLE_CHARS", value_name = "N",
-          default_value_t = Limits::default().max_title_chars)]
-    pub max_title_chars: usize,
-
-    /// Longest display description, in characters.
-    #[arg(long, env = "TIGRESS_MAX_DESCRIPTION_CHARS", value_name = "N",
-          default_value_t = Limits::default().max_description_chars)]
-    pub max_description_chars: usize,
-
-    /// Longest display image URL, in characters.
-    #[arg(long, env = "TIGRESS_MAX_IMAGE_URL_CHARS", value_name = "N",
-          default_value_t = Limits::default().max_image_url_chars)]
-    pub max_image_url_chars: usize,
-
-    /// Longest payload type name, in characters.
-    #[arg(long, env = "TIGRESS_MAX_PAYLOAD_TYPE_CHARS", value_name = "N",
-          default_value_t = Limits::default().max_payload_type_chars)]
-    pub max_payload_type_chars: usize,
-
-    /// Longest notification token type, in characters.
-    #[arg(long, env = "TIGRESS_MAX_TOKEN_TYPE_CHARS", value_name = "N",
-          default_value_t = Limits::default().max_token_type_chars)]
-    pub max_token_type_chars: usize,
-
-    /// Longest notification token data, in characters.
-    #[arg(long, env = "TIGRESS_MAX_TOKEN_DATA_CHARS", value_name = "N",
-          default_value_t = Limits::default().max_token_data_chars)]
-    pub max_token_data_chars: usize,
-
-    /// Lifetime of a share created without an expiration.
-    #[arg(long, env = "TIGRESS_DEFAULT_LIFETIME", value_name = "DURATION",
-          default_value_t = Limits::default().default_lifetime.into())]
-    pub default_lifetime: humantime::Duration,
-
-    /// Longest lifetime of a share; later expirations are clamped to it.
-    #[arg(long, env = "TIGRESS_MAX_LIFETIME", value_name = "DURATION",
-          default_value_t = Limits::default().max_lifetime.into())]
-    pub max_lifetime: humantime::Duration,
-
-    /// How long one request may take, once its headers are in, before it is answered 408.
-    #[arg(long, env = "TIGRESS_REQUEST_TIMEOUT", value_name = "DURATION",
-          default_value_t = Limits::default().request_timeout.into())]
-    pub request_timeout: humantime::Duration,
-
-    /// How long a client may take to send its request headers before the connection is closed.
-    #[arg(long, env = "TIGRESS_HEADER_READ_TIMEOUT", value_name = "DURATION",
-          default_value_t = Limits::default().header_read_timeout.into())]
-    pub header_read_timeout: humantime::Duration,
-
-    /// Most messages in one mailbox's log, the first included (409 beyond).
-    #[arg(long, env = "TIGRESS_MAX_MESSAGES", value_name = "N",
-          default_value_t = Limits::default().max_messages)]
-    pub max_messages: u64,
-
-    /// Longest `Prefer: wait` a read may wait for the peer's next message.
-    #[arg(long, env = "TIGRESS_MAX_WAIT", value_name = "DURATION",
-          default_value_t = Limits::default().max_wait.into())]
-    pub max_wait: humantime::Duration,
-
-    /// Mailboxes one client address may create a minute (in a burst of as many); 0: no limit.
-    #[arg(long, env = "TIGRESS_CREATES_PER_MINUTE", value_name = "N",
-          default_value_t = AbuseLimits::default().creates_per_minute)]
-    pub creates_per_minute: u32,
-
-    /// Refused claims on mailboxes another device holds, per client address a minute; over it,
-    /// that client's reads are answered 429 until the limit refills. 0: no limit.
-    #[arg(long, env = "TIGRESS_REFUSED_CLAIMS_PER_MINUTE", value_name = "N",
-          default_value_t = AbuseLimits::default().refused_claims_per_minute)]
-    pub refused_claims_per_minute: u32,
-
-    /// Most mailboxes the SQLite store holds; creates beyond are answered 503. 0: no cap.
-    /// (A Redis Cluster store is bounded by its own maxmemory.)
-    #[arg(long, env = "TIGRESS_MAX_MAILBOXES", value_name = "N",
-          default_value_t = AbuseLimits::default().max_mailboxes.unwrap_or(0))]
-    pub max_mailboxes: u64,
-
-    /// Header in which a trusted reverse proxy passes the client's address (e.g.
-    /// X-Forwarded-For; its last entry is used). Set it only behind such a proxy: clients can
-    /// write anything in it.
-    #[arg(long, env = "TIGRESS_CLIENT_ADDRESS_HEADER", value_name = "NAME")]
-    pub client_address_header: Option<String>,
-
-    /// TOML file of the device makers' public keys whose attestation every create must carry
-    /// ([[key]] entries with `id` and `public_key`, a PEM); see docs/API.md. Without it the
-    /// attestation header is ignored.
-    #[arg(long, env = "TIGRESS_ATTESTATION_KEYS", value_name = "FILE")]
-    pub attestation_keys: Option<PathBuf>,
-
-    /// TOML file configuring push providers ([apns], [fcm], [web_push]); see docs/PUSH.md.
-    /// Without it, no push is sent and clients wait with long-polling reads.
-    #[arg(long, env = "TIGRESS_PUSH_CONFIG", value_name = "FILE")]
-    pub push_config: Option<PathBuf>,
-
-    /// How often expired mailboxes are erased.
-    #[arg(long, env = "TIGRESS_SWEEP_INTERVAL", value_name = "DURATION", default_value = "60s")]
-    pub sweep_interval: humantime::Duration,
-
-    /// Commit without waiting for the disk, for benchmarks only: a crash may lose recent shares.
-    #[arg(long, env = "TIGRESS_DANGER_NO_FSYNC", value_parser = BoolishValueParser::new())]
-    pub danger_no_fsync: bool,
-
-    /// Log line format.
-    #[arg(long, env = "TIGRESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-
-    /// TOML file of settings: each option above by its name with underscores (e.g.
-    /// `max_body_bytes = 65536`), and an optional [push] table like --push-config's file.
-    /// Options on the command line and TIGRESS_* variables override it; an unknown key is an
-    /// error.
-    #[arg(long, env = "TIGRESS_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    /// Print the effective configuration as TOML (where each value came from, secrets
-    /// redacted) and exit without starting the relay.
-    #[arg(long)]
-    pub print_config: bool,
-
-    /// Where each setting came from; filled in by `config_file::parse`.
-    #[arg(skip)]
-    pub sources: crate::config_file::Sources,
-}
-
-/// How the relay writes its logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// One JSON object per line, for log collectors.
-    Json,
-    /// Human-readable lines.
-    Text,
-}
 
 /// Options of `tigress share`.
 #[derive(Debug, Args)]

@@ -1,7 +1,7 @@
 //! The relay's configuration file (`tigress relay --config FILE`) and `--print-config`.
 //!
-//! A key of the file is the name of a `relay` option with underscores (`max_body_bytes = 65536`
-//! for `--max-body-bytes`); a `[push]` table may hold the push providers, shaped like the file of
+//! A key of the file is the name of a setting of `settings.rs` (`max_body_bytes = 65536` for
+//! `--max-body-bytes`); a `[push]` table may hold the push providers, shaped like the file of
 //! `--push-config`. The file's values become the options' defaults and the command line is
 //! parsed again, so clap's own order gives the precedence: flags, then `TIGRESS_*` environment
 //! variables, then the file, then the built-in defaults. Each value is checked by its option's
@@ -14,13 +14,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Command, CommandFactory as _, FromArgMatches as _};
+use clap::{ArgMatches, Args as _, Command, CommandFactory as _, FromArgMatches as _};
 
 use crate::args::{Cli, Command as Subcommand};
 use crate::exit::UsageError;
-
-/// The options that say how to read the configuration; they are not part of it.
-const NOT_SETTINGS: &[&str] = &["config", "print_config", "help"];
+use crate::settings::{KEYS, Origin, RelayArgs, Setting, Sources};
 
 /// The name of the push providers' table in the file.
 const PUSH_TABLE: &str = "push";
@@ -30,61 +28,6 @@ const SECRET_KEYS: &[&str] = &["private_key_pem", "vapid_private_key_pem"];
 
 /// What `--print-config` shows in place of a secret.
 const REDACTED: &str = "[redacted]";
-
-/// Where the relay's settings came from, kept for `--print-config` and the push providers.
-#[derive(Clone, Default)]
-pub struct Sources {
-    /// Each setting in the order of `tigress relay --help`: its key, its value as given (none
-    /// when unset), and where it came from.
-    pub settings: Vec<Setting>,
-    /// The file's `[push]` table, if it had one.
-    pub push_table: Option<toml::Table>,
-}
-
-impl std::fmt::Debug for Sources {
-    // The push table holds private keys: only say whether there is one.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sources")
-            .field("settings", &self.settings.len())
-            .field("push_table", &self.push_table.is_some())
-            .finish()
-    }
-}
-
-/// One setting's effective value.
-#[derive(Clone, Debug)]
-pub struct Setting {
-    /// The key in the file: the option's name with underscores.
-    pub key: String,
-    /// The value as the option parser saw it; `None` when the option is unset.
-    pub value: Option<String>,
-    /// Which of flag, environment, file or default gave it.
-    pub origin: Origin,
-}
-
-/// Where a setting's value came from, in order of precedence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// The command line.
-    Flag,
-    /// A `TIGRESS_*` environment variable.
-    Environment,
-    /// The `--config` file.
-    File,
-    /// The built-in default (or unset).
-    Default,
-}
-
-impl Origin {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Flag => "flag",
-            Self::Environment => "environment",
-            Self::File => "file",
-            Self::Default => "default",
-        }
-    }
-}
 
 /// Parses the command line like `Cli::parse`, reading a `relay --config` file in between.
 /// clap's own errors (and `--help`) print and exit as usual; a bad file is a [`UsageError`].
@@ -113,19 +56,15 @@ fn finish(matches: &ArgMatches, file: &FileSettings) -> anyhow::Result<Cli> {
     Ok(cli)
 }
 
+/// The options of `relay`, whose parsers check the file's values.
 fn relay_command() -> Command {
-    let mut cli = Cli::command();
-    cli.build();
-    cli.find_subcommand("relay").cloned().expect("the relay subcommand exists")
+    RelayArgs::augment_args(Command::new("relay"))
 }
 
 /// Every setting of `relay`, its effective value and origin.
 fn settings(relay: &ArgMatches, file: &FileSettings) -> Vec<Setting> {
-    relay_command()
-        .get_arguments()
-        .map(|arg| arg.get_id().as_str())
-        .filter(|key| !NOT_SETTINGS.contains(key))
-        .map(|key| {
+    KEYS.iter()
+        .map(|&key| {
             let value = relay
                 .get_raw(key)
                 .and_then(|mut values| values.next())
@@ -165,10 +104,9 @@ impl FileSettings {
                 settings.push_table = Some(push);
                 continue;
             }
-            let arg = relay
-                .get_arguments()
-                .find(|arg| arg.get_id() == key.as_str() && !NOT_SETTINGS.contains(&key.as_str()))
-                .ok_or_else(|| invalid(unknown_key(&key)))?;
+            if !KEYS.contains(&key.as_str()) {
+                return Err(invalid(unknown_key(&key)).into());
+            }
             let text = match value {
                 toml::Value::String(text) => text,
                 toml::Value::Integer(n) => n.to_string(),
@@ -180,7 +118,7 @@ impl FileSettings {
                     return Err(invalid(why).into());
                 }
             };
-            check_value(&relay, arg.get_id().as_str(), &text)
+            check_value(&relay, &key, &text)
                 .map_err(|e| invalid(format!("`{key}`: {}", first_line_of_clap_error(&e))))?;
             settings.values.push((key, text));
         }
@@ -308,7 +246,6 @@ fn redact_userinfo(store: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::RelayArgs;
 
     fn write(text: &str) -> tempfile::NamedTempFile {
         let file = tempfile::NamedTempFile::new().unwrap();

@@ -17,19 +17,10 @@
 //!
 //! # Exit codes
 //!
-//! | Code | Meaning |
-//! |---|---|
-//! | 0 | success |
-//! | 1 | any other error |
-//! | 2 | usage: invalid arguments (reported by clap), an invalid share URL or secret, or no secret |
-//! | 3 | the share was already accepted by another device |
-//! | 4 | the share has expired or no longer exists |
-//! | 5 | wrong secret, or the payload was tampered with |
-//! | 6 | the relay could not be reached (connection, timeout or TLS failure) |
-//! | 7 | the share was declined |
-//!
-//! Each failure prints one line on stderr. A receive whose mailbox cannot be deleted afterwards
-//! still exits 0, with a warning: the credential was delivered and the mailbox expires on its own.
+//! [`Exit`] lists them, with what each means; `tigress --help` prints the same list, and
+//! README.md gives it as a sentence. Each failure prints one line on stderr. A receive whose
+//! mailbox cannot be deleted afterwards still exits 0, with a warning: the credential was
+//! delivered and the mailbox expires on its own.
 //!
 //! § numbers refer to the sections of docs/PROTOCOL.md.
 
@@ -41,6 +32,7 @@ mod inspect;
 mod pin;
 mod receive;
 mod relay;
+mod settings;
 mod share;
 mod terminal;
 
@@ -83,7 +75,7 @@ pub fn main() -> ExitCode {
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Success.into(),
         Err(error) => fail(&error),
     }
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Deserialize;
 use tigress_attest::TrustedKeys;
-use tigress_relay::{AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, TlsFiles};
+use tigress_relay::AttestationPolicy;
 use tracing_subscriber::EnvFilter;
 
-use crate::args::{LogFormat, RelayArgs};
 use crate::exit::UsageError;
+use crate::settings::{LogFormat, RelayArgs};
 
 /// Runs the relay until a shutdown signal, then shuts it down gracefully.
 pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
@@ -36,7 +36,7 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     init_logging(args.log_format)?;
-    let mut config = config(args);
+    let mut config = args.relay_config();
     config.push = push;
     config.attestation = attestation;
     let relay = tigress_relay::start(config).await.context("the relay could not start")?;
@@ -74,40 +74,6 @@ fn reload_signals() -> tokio::sync::mpsc::Receiver<()> {
     // Keep the sender alive so `recv` waits forever rather than ending.
     std::mem::forget(tx);
     rx
-}
-
-fn config(args: RelayArgs) -> RelayConfig {
-    let mut config = RelayConfig::new(args.listen, args.data_dir);
-    config.metrics_listen = args.metrics_listen;
-    config.store = args.store;
-    config.public_url = args.public_url;
-    // clap makes each of the two TLS options require the other.
-    config.tls = args.tls_cert.zip(args.tls_key).map(|(cert, key)| TlsFiles { cert, key });
-    config.insecure_plain_http = args.insecure_plain_http;
-    config.limits = Limits {
-        max_body_bytes: args.max_body_bytes,
-        max_title_chars: args.max_title_chars,
-        max_description_chars: args.max_description_chars,
-        max_image_url_chars: args.max_image_url_chars,
-        max_payload_type_chars: args.max_payload_type_chars,
-        max_token_type_chars: args.max_token_type_chars,
-        max_token_data_chars: args.max_token_data_chars,
-        default_lifetime: args.default_lifetime.into(),
-        max_lifetime: args.max_lifetime.into(),
-        request_timeout: args.request_timeout.into(),
-        header_read_timeout: args.header_read_timeout.into(),
-        max_messages: args.max_messages,
-        max_wait: args.max_wait.into(),
-    };
-    config.abuse = AbuseLimits {
-        creates_per_minute: args.creates_per_minute,
-        refused_claims_per_minute: args.refused_claims_per_minute,
-        max_mailboxes: (args.max_mailboxes > 0).then_some(args.max_mailboxes),
-        client_address_header: args.client_address_header,
-    };
-    config.sweep_interval = args.sweep_interval.into();
-    config.durability = if args.danger_no_fsync { Durability::DangerOff } else { Durability::Full };
-    config
 }
 
 /// Where the push providers' configuration came from, as TOML.
@@ -224,8 +190,14 @@ async fn shutdown_signal() {
 mod tests {
     use clap::Parser;
 
+    use tigress_relay::{Durability, Limits, RelayConfig};
+
     use super::*;
     use crate::args::{Cli, Command};
+
+    fn config(args: RelayArgs) -> RelayConfig {
+        args.relay_config()
+    }
 
     fn relay_args(extra: &[&str]) -> RelayArgs {
         let argv = ["tigress", "relay"].iter().chain(extra);

@@ -6,4 +6,5 @@ mod interop;
 mod pin;
 mod process;
 mod several_relays;
+mod snapshots;
 mod support;
