@@ -43,7 +43,7 @@ exit_codes! {
     /// Anything not listed below.
     Other = 1, "any other error";
     /// Reported by clap for the arguments (clap's own code is the same), or by the command for
-    /// an invalid share URL, secret or configuration file ([`UsageError`]).
+    /// an invalid share URL, secret or configuration file (`UsageError`).
     Usage = 2, "usage: invalid arguments, share URL or secret";
     AlreadyClaimed = 3, "the share was already accepted by another device";
     /// The share expired or was deleted.
@@ -53,7 +53,7 @@ exit_codes! {
     /// The user declined the share at the prompt.
     Declined = 7, "the share was declined";
     /// The PIN was wrong, or the share was ended after too many wrong PINs, or nobody proved
-    /// the PIN in time ([`PinFailed`]).
+    /// the PIN in time (`PinFailed`).
     PinFailed = 8, "a PIN share failed: wrong PIN, too many attempts, or no one proved it in time";
 }
 
