@@ -1,8 +1,9 @@
 //! Attacks the relay's request bodies: arbitrary bytes as `CreateMailboxRequest`,
-//! `UpdateMailboxRequest` and `ReadMailboxRequest`, parsed as the relay parses them, then through
-//! the relay's own checks (`tigress_relay::mailbox`) with the default `Limits`, and the sender's
-//! display information through the preview page. Asserts nothing panics, that a body parses back
-//! to itself once serialised (what the SDK sends is what the relay reads), that an accepted
+//! `UpdateMailboxRequest` and `ReadMailboxRequest`, through the very functions the relay calls
+//! (`tigress_rules::body`) with the default `Limits`, and the sender's display information
+//! through the preview page. Asserts nothing panics, that a body parses back to itself once
+//! serialised (what the SDK sends is what the relay reads), that no JSON array passes for the body
+//! or one of its object members, that an accepted
 //! expiration lies in (now, now + maximum lifetime], that accepted access rights grant something
 //! and have one spelling per letter, that accepted payload data is base64, and that the preview
 //! page holds no markup or quote that came from the sender.
@@ -11,13 +12,13 @@
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tigress_proto::aead::decode_lenient;
 use tigress_proto::wire::{
     CreateMailboxRequest, DisplayInformation, NotificationToken, Payload, ReadMailboxRequest,
     UpdateMailboxRequest,
 };
-use tigress_relay::Limits;
-use tigress_relay::{mailbox, preview};
+use tigress_rules::{Limits, body, mailbox, preview};
 
 /// A fixed clock: the checks take `now` as an argument, and a crash must replay.
 const NOW: i64 = 2_000_000_000;
@@ -39,9 +40,12 @@ fuzz_target!(|data: &[u8]| {
         if let Some(token) = &create.notification_token {
             check_token(token, &limits);
         }
-        let configuration = create.mailbox_configuration.unwrap_or_default();
+        let configuration = create.mailbox_configuration.clone().unwrap_or_default();
         check_rights(configuration.access_rights.as_deref());
         check_expiration(configuration.expiration.as_deref(), &limits);
+        // The relay's whole check of the bytes agrees with the checks of its parts.
+        let whole = body::create_request(data, NOW, &limits);
+        assert_eq!(whole.is_ok(), body::check_create(create, NOW, &limits).is_ok());
     }
 
     if let Some(update) = parse::<UpdateMailboxRequest>(data) {
@@ -49,23 +53,42 @@ fuzz_target!(|data: &[u8]| {
         if let Some(token) = &update.notification_token {
             check_token(token, &limits);
         }
+        assert_eq!(
+            body::update_request(data, &limits).is_ok(),
+            mailbox::check_payload(&update.payload, &limits).is_ok()
+                && update
+                    .notification_token
+                    .as_ref()
+                    .is_none_or(|t| mailbox::check_token(t, &limits).is_ok())
+        );
     }
 
-    // A read's body is optional: the relay takes a blank one for none.
-    if !data.iter().all(u8::is_ascii_whitespace)
-        && let Some(read) = parse::<ReadMailboxRequest>(data)
+    // A read's body is optional: the relay takes a blank one, or `null`, for none.
+    if let Ok(read) = body::read_request(data, &limits)
         && let Some(token) = &read.notification_token
     {
         check_token(token, &limits);
     }
+    if let Some(Some(read)) = parse::<Option<ReadMailboxRequest>>(data) {
+        assert!(body::read_request(data, &limits).is_ok() || read.notification_token.is_some());
+    }
 });
 
-/// Parses a body as the relay does (`serde_json::from_slice`), and checks that serialising it
-/// gives a body that parses to the same value.
+/// Parses a body as the relay does ([`body::parse_optional`]), checks that no array stood in for
+/// an object, and that serialising the value gives a body that parses to the same value.
 fn parse<T: DeserializeOwned + Serialize + PartialEq>(data: &[u8]) -> Option<T> {
-    let value: T = serde_json::from_slice(data).ok()?;
+    let value: T = body::parse_optional(data).ok()??;
+    if let Ok(json) = serde_json::from_slice::<Value>(data) {
+        assert!(!json.is_array(), "an array passed for a request body");
+        for member in ["payload", "displayInformation", "notificationToken", "mailboxConfiguration"]
+        {
+            assert!(!json.get(member).is_some_and(Value::is_array), "an array passed for {member}");
+        }
+    }
     let json = serde_json::to_vec(&value).expect("a request body serialises");
-    let again: T = serde_json::from_slice(&json).expect("a serialised request body parses");
+    let again: T = body::parse_optional(&json)
+        .expect("a serialised request body parses")
+        .expect("a serialised request body is not blank");
     // Bodies carry ciphertext and push tokens: compared, never printed.
     assert!(again == value, "a request body changed on a JSON round trip");
     Some(value)

@@ -62,14 +62,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A 400 with `malformed_body` for JSON that does not parse into the expected shape.
-    pub fn malformed_body(e: &serde_json::Error) -> Self {
-        Self::Invalid {
-            code: "malformed_body",
-            message: format!("the request body is not valid: {e}"),
-        }
-    }
-
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             Self::BodyTooLarge { limit } => (

@@ -35,6 +35,7 @@ use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
 use crate::waiters::Waiters;
 use tigress_attest::{AttestationError, Binding};
 use tigress_push::{Delivery, Pusher};
+use tigress_rules::body::{self, ValidCreate};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -332,47 +333,14 @@ impl<S: Send + Sync> FromRequestParts<S> for MailboxPath {
     }
 }
 
-/// Reads the body, answering 413 beyond the limit, and parses it as JSON.
-fn json_body<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, BytesRejection>,
-    limits: &Limits,
-) -> Result<Option<T>, ApiError> {
-    let bytes = body.map_err(|rejection| match rejection.status() {
+/// The body's bytes, answering 413 beyond the limit; parsing is [`tigress_rules::body`]'s.
+fn body_bytes(body: Result<Bytes, BytesRejection>, limits: &Limits) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge { limit: limits.max_body_bytes },
         _ => ApiError::Invalid {
             code: "malformed_body",
             message: "the request body could not be read".into(),
         },
-    })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_body(&e))?;
-    if array_for_object(&value) {
-        return Err(ApiError::Invalid {
-            code: "malformed_body",
-            message: "the request body and its members that are objects must not be arrays".into(),
-        });
-    }
-    serde_json::from_value(value).map(Some).map_err(|e| ApiError::malformed_body(&e))
-}
-
-/// Serde's derived structs also read a JSON array, member by member in order, so `[…]` would
-/// pass for the body or one of its object members. Every body is an object, as are these members.
-fn array_for_object(body: &serde_json::Value) -> bool {
-    const OBJECT_MEMBERS: [&str; 4] =
-        ["payload", "displayInformation", "notificationToken", "mailboxConfiguration"];
-    body.is_array() || OBJECT_MEMBERS.iter().any(|m| body.get(m).is_some_and(|v| v.is_array()))
-}
-
-fn required_body<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, BytesRejection>,
-    limits: &Limits,
-) -> Result<T, ApiError> {
-    json_body(body, limits)?.ok_or_else(|| ApiError::Invalid {
-        code: "malformed_body",
-        message: "a JSON request body is required".into(),
     })
 }
 
@@ -433,9 +401,10 @@ async fn create_mailbox(
         keys.verify(token, &binding, unix_now()).map_err(ApiError::Attestation)?;
     }
     let sender = claim.required_400()?;
-    let body: CreateMailboxRequest = required_body(body, &settings.limits)?;
+    let body = body_bytes(body, &settings.limits)?;
     let now = unix_now();
-    let mailbox = new_mailbox(body, sender, now, &settings.limits)?;
+    let create = body::create_request(&body, now, &settings.limits)?;
+    let mailbox = new_mailbox(create, sender);
     let created = state.store.create(mailbox, request, now).await?;
     let response = CreateMailboxResponse {
         url_link: settings.url_link(created.id),
@@ -444,29 +413,18 @@ async fn create_mailbox(
     Ok((status_of(created.outcome), Json(response)))
 }
 
-/// Validates a create request and builds the mailbox to store, with a fresh random id.
-fn new_mailbox(
-    body: CreateMailboxRequest,
-    sender: ClaimHash,
-    now: i64,
-    limits: &Limits,
-) -> Result<NewMailbox, ApiError> {
-    mailbox::check_payload(&body.payload, limits)?;
-    mailbox::check_display(&body.display_information, limits)?;
-    if let Some(token) = &body.notification_token {
-        mailbox::check_token(token, limits)?;
-    }
-    let configuration = body.mailbox_configuration.unwrap_or_default();
-    Ok(NewMailbox {
+/// The mailbox to store for a checked create request, with a fresh random id.
+fn new_mailbox(create: ValidCreate, sender: ClaimHash) -> NewMailbox {
+    NewMailbox {
         id: MailboxId::random(&mut rand::rngs::OsRng),
         sender,
-        payload: body.payload,
-        display: body.display_information,
-        rights: mailbox::resolve_rights(configuration.access_rights.as_deref())?,
-        max_receivers: mailbox::resolve_max_receivers(configuration.max_receivers)?,
-        expires_at: mailbox::resolve_expiration(configuration.expiration.as_deref(), now, limits)?,
-        sender_token: body.notification_token,
-    })
+        payload: create.payload,
+        display: create.display,
+        rights: create.rights,
+        max_receivers: create.max_receivers,
+        expires_at: create.expires_at,
+        sender_token: create.sender_token,
+    }
 }
 
 /// ReadDisplayInformationFromMailbox (§6.4): the preview page, or JSON when asked for.
@@ -549,14 +507,10 @@ async fn read_secure_content(
     }
     let caller = claim.required_401()?;
     let limits = &state.settings.limits;
-    // The body is optional, and JSON `null` says so as well as an empty body does.
-    let body: Option<ReadMailboxRequest> = json_body(body, limits)?.flatten();
-    let body = body.unwrap_or_default();
-    if let Some(token) = &body.notification_token {
-        mailbox::check_token(token, limits)?;
-    }
+    let body = body::read_request(&body_bytes(body, limits)?, limits)?;
     let after = body.after.unwrap_or(0);
-    let wait = requested_wait(&headers).map(|wait| wait.min(limits.max_wait));
+    let prefer = headers.get_all(HEADER_PREFER).iter().filter_map(|v| v.to_str().ok());
+    let wait = body::wait_preference(prefer, limits.max_wait);
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
     let view = match wait {
@@ -629,22 +583,6 @@ async fn read_waiting(
     }
 }
 
-/// The `wait` preference of `Prefer` headers (RFC 7240), in whole seconds.
-fn requested_wait(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get_all(HEADER_PREFER)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split([',', ';']))
-        .find_map(|preference| {
-            let (name, value) = preference.split_once('=')?;
-            if !name.trim().eq_ignore_ascii_case("wait") {
-                return None;
-            }
-            value.trim().trim_matches('"').parse::<u64>().ok().map(Duration::from_secs)
-        })
-}
-
 /// UpdateMailbox (§6.2).
 #[utoipa::path(
     put, path = "/v1/m/{id}", tag = "mailbox",
@@ -673,11 +611,7 @@ async fn update_mailbox(
 ) -> Result<(StatusCode, Json<UpdateMailboxResponse>), ApiError> {
     let caller = claim.required_400()?;
     let limits = &state.settings.limits;
-    let body: UpdateMailboxRequest = required_body(body, limits)?;
-    mailbox::check_payload(&body.payload, limits)?;
-    if let Some(token) = &body.notification_token {
-        mailbox::check_token(token, limits)?;
-    }
+    let body = body::update_request(&body_bytes(body, limits)?, limits)?;
     let updated = state
         .store
         .update(id, caller, body.payload, body.notification_token, request, unix_now())

@@ -3,9 +3,10 @@
 //!
 //! [`app`] builds the axum router over a [`store::MailboxStore`]; [`start`] and [`run_until`] run
 //! it on a TCP listener, with TLS (rustls) or, on loopback or behind a TLS-terminating proxy,
-//! plain HTTP. The rules of the protocol live in [`mailbox`] as plain functions; the embedded
-//! SQLite store in [`store::sqlite`], and the
-//! Redis Cluster store shared by several relays in `store::redis` (Cargo feature `redis`). The relay never sees a share's secret, never stores a device
+//! plain HTTP. The rules of the protocol are plain functions in the `tigress-rules` crate,
+//! re-exported here as [`mailbox`], [`body`] and [`preview`]; the embedded SQLite store is in
+//! [`store::sqlite`], and the Redis Cluster store shared by several relays in `store::redis`
+//! (Cargo feature `redis`). The relay never sees a share's secret, never stores a device
 //! claim or request id in the clear, and never logs claims, request ids, tokens, payloads, share
 //! URLs or client addresses.
 //!
@@ -21,13 +22,13 @@
 pub mod config;
 pub mod error;
 pub mod http;
-pub mod mailbox;
 pub mod metrics;
-pub mod preview;
 pub mod rate_limit;
 mod server;
 pub mod store;
 pub mod waiters;
+
+pub use tigress_rules::{body, mailbox, preview};
 
 pub use config::{
     AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, StoreConfig, TlsFiles,

@@ -10,7 +10,8 @@ use tigress_proto::aead::decode_lenient;
 use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
 use tigress_proto::{AccessRights, DeviceClaim, RequestId, expiration};
 
-use crate::config::Limits;
+use crate::limits::Limits;
+pub use crate::limits::LogLimits;
 
 /// A SHA-256 digest of a device claim. Claims are bearer secrets: only their hashes are stored,
 /// and hashes are compared in constant time.
@@ -193,15 +194,6 @@ pub fn is_replay(
     }
 }
 
-/// Caps on one mailbox's message log.
-#[derive(Clone, Copy, Debug)]
-pub struct LogLimits {
-    /// Most messages, the create payload included.
-    pub max_messages: u64,
-    /// Most bytes of `payload.data`, summed over the log.
-    pub max_bytes: u64,
-}
-
 /// Whether one more message of `size` bytes fits a log of `count` messages and `bytes` bytes.
 pub fn check_append(count: u64, bytes: u64, size: u64, limits: &LogLimits) -> Result<(), Denial> {
     if count >= limits.max_messages || bytes.saturating_add(size) > limits.max_bytes {
@@ -242,6 +234,9 @@ pub enum Invalid {
     /// `maxReceivers` is out of range.
     #[error("mailboxConfiguration.maxReceivers must be from 1 to {MAX_RECEIVERS}")]
     MaxReceivers,
+    /// The body is not JSON of the expected shape, or is missing where one is required.
+    #[error("{0}")]
+    Body(String),
 }
 
 impl Invalid {
@@ -254,6 +249,7 @@ impl Invalid {
             Self::Field(_) => "invalid_field",
             Self::Payload(_) => "invalid_payload",
             Self::MaxReceivers => "invalid_max_receivers",
+            Self::Body(_) => "malformed_body",
         }
     }
 }

@@ -1,0 +1,174 @@
+//! Request bodies as the relay reads them: the bytes parsed into the wire types of
+//! `tigress_proto::wire`, then checked against the [`Limits`] (§6). The relay and the fuzz
+//! targets call these same functions, so what one accepts the other tests.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tigress_proto::AccessRights;
+use tigress_proto::wire::{
+    CreateMailboxRequest, DisplayInformation, NotificationToken, Payload, ReadMailboxRequest,
+    UpdateMailboxRequest,
+};
+
+use crate::limits::Limits;
+use crate::mailbox::{self, Invalid};
+
+/// A create request that passed every check: what the store keeps, but for the mailbox id and
+/// the sender's claim, which the relay adds.
+#[derive(Debug)]
+pub struct ValidCreate {
+    /// The first message.
+    pub payload: Payload,
+    /// What the preview shows.
+    pub display: DisplayInformation,
+    /// The receiver's rights (default `RWD`).
+    pub rights: AccessRights,
+    /// How many receivers may bind in turn, if capped.
+    pub max_receivers: Option<u32>,
+    /// Unix seconds, clamped to the longest lifetime.
+    pub expires_at: i64,
+    /// The sender's push token.
+    pub sender_token: Option<NotificationToken>,
+}
+
+/// Parses an optional body: `None` for an empty or blank one.
+pub fn parse_optional<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, Invalid> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    if array_for_object(&value) {
+        return Err(Invalid::Body(
+            "the request body and its members that are objects must not be arrays".into(),
+        ));
+    }
+    serde_json::from_value(value).map(Some).map_err(|e| malformed(&e))
+}
+
+/// Parses a body that must be there.
+pub fn parse_required<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Invalid> {
+    parse_optional(bytes)?.ok_or_else(|| Invalid::Body("a JSON request body is required".into()))
+}
+
+fn malformed(e: &serde_json::Error) -> Invalid {
+    Invalid::Body(format!("the request body is not valid: {e}"))
+}
+
+/// Serde's derived structs also read a JSON array, member by member in order, so `[…]` would
+/// pass for the body or one of its object members. Every body is an object, as are these members.
+fn array_for_object(body: &serde_json::Value) -> bool {
+    const OBJECT_MEMBERS: [&str; 4] =
+        ["payload", "displayInformation", "notificationToken", "mailboxConfiguration"];
+    body.is_array() || OBJECT_MEMBERS.iter().any(|m| body.get(m).is_some_and(|v| v.is_array()))
+}
+
+/// CreateMailbox's body (§6.1), parsed and checked; `now` dates the expiration.
+pub fn create_request(bytes: &[u8], now: i64, limits: &Limits) -> Result<ValidCreate, Invalid> {
+    check_create(parse_required(bytes)?, now, limits)
+}
+
+/// Checks a parsed create request and resolves its configuration.
+pub fn check_create(
+    body: CreateMailboxRequest,
+    now: i64,
+    limits: &Limits,
+) -> Result<ValidCreate, Invalid> {
+    mailbox::check_payload(&body.payload, limits)?;
+    mailbox::check_display(&body.display_information, limits)?;
+    if let Some(token) = &body.notification_token {
+        mailbox::check_token(token, limits)?;
+    }
+    let configuration = body.mailbox_configuration.unwrap_or_default();
+    Ok(ValidCreate {
+        rights: mailbox::resolve_rights(configuration.access_rights.as_deref())?,
+        max_receivers: mailbox::resolve_max_receivers(configuration.max_receivers)?,
+        expires_at: mailbox::resolve_expiration(configuration.expiration.as_deref(), now, limits)?,
+        payload: body.payload,
+        display: body.display_information,
+        sender_token: body.notification_token,
+    })
+}
+
+/// UpdateMailbox's body (§6.2), parsed and checked.
+pub fn update_request(bytes: &[u8], limits: &Limits) -> Result<UpdateMailboxRequest, Invalid> {
+    let body: UpdateMailboxRequest = parse_required(bytes)?;
+    mailbox::check_payload(&body.payload, limits)?;
+    if let Some(token) = &body.notification_token {
+        mailbox::check_token(token, limits)?;
+    }
+    Ok(body)
+}
+
+/// ReadSecureContentFromMailbox's optional body (§6.3): an empty body and JSON `null` both mean
+/// none, read as the default (no token, cursor 0).
+pub fn read_request(bytes: &[u8], limits: &Limits) -> Result<ReadMailboxRequest, Invalid> {
+    let body: Option<ReadMailboxRequest> = parse_optional(bytes)?.flatten();
+    let body = body.unwrap_or_default();
+    if let Some(token) = &body.notification_token {
+        mailbox::check_token(token, limits)?;
+    }
+    Ok(body)
+}
+
+/// The `wait` preference among the values of `Prefer` headers (RFC 7240), in whole seconds and
+/// shortened to `max`. `None` when no value asks to wait.
+pub fn wait_preference<'a>(
+    prefer_values: impl IntoIterator<Item = &'a str>,
+    max: Duration,
+) -> Option<Duration> {
+    prefer_values
+        .into_iter()
+        .flat_map(|value| value.split([',', ';']))
+        .find_map(|preference| {
+            let (name, value) = preference.split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("wait") {
+                return None;
+            }
+            value.trim().trim_matches('"').parse::<u64>().ok().map(Duration::from_secs)
+        })
+        .map(|wait| wait.min(max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_an_array_for_the_body_or_an_object_member() {
+        let limits = Limits::default();
+        for body in [
+            "[]",
+            r#"{"payload":[],"displayInformation":{}}"#,
+            r#"{"payload":{"type":"t","data":"AA"},"notificationToken":["a","b"]}"#,
+        ] {
+            let refused = update_request(body.as_bytes(), &limits).unwrap_err();
+            assert_eq!(refused.code(), "malformed_body", "{body}");
+        }
+    }
+
+    #[test]
+    fn a_blank_or_null_read_body_is_none() {
+        let limits = Limits::default();
+        for body in ["", "  \n", "null"] {
+            let read = read_request(body.as_bytes(), &limits).expect(body);
+            assert_eq!(read.after, None);
+            assert!(read.notification_token.is_none());
+        }
+        assert_eq!(
+            parse_required::<UpdateMailboxRequest>(b" ").unwrap_err().to_string(),
+            "a JSON request body is required"
+        );
+    }
+
+    #[test]
+    fn reads_the_wait_preference() {
+        let max = Duration::from_secs(60);
+        let wait = |values: &[&str]| wait_preference(values.iter().copied(), max);
+        assert_eq!(wait(&["wait=5"]), Some(Duration::from_secs(5)));
+        assert_eq!(wait(&["respond-async, Wait = \"7\""]), Some(Duration::from_secs(7)));
+        assert_eq!(wait(&["handling=lenient", "wait=900"]), Some(max));
+        assert_eq!(wait(&["wait=soon", "return=minimal"]), None);
+        assert_eq!(wait(&[]), None);
+    }
+}
