@@ -9,6 +9,8 @@ use std::time::Duration;
 
 pub use tigress_rules::Limits;
 
+use crate::clock::Clock;
+
 /// Everything the relay needs to run.
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
@@ -41,6 +43,8 @@ pub struct RelayConfig {
     pub durability: Durability,
     /// Push providers to wake the other party after an update; none by default.
     pub push: tigress_push::PushConfig,
+    /// The time the relay goes by: the system clock, or in tests one they move.
+    pub clock: Clock,
 }
 
 impl RelayConfig {
@@ -60,6 +64,7 @@ impl RelayConfig {
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
             push: tigress_push::PushConfig::default(),
+            clock: Clock::system(),
         }
     }
 }

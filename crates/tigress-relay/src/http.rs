@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+// `Instant` only times requests for the log and the metrics, in real time; every rule reads
+// `AppState::clock`.
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -25,14 +27,17 @@ use tigress_proto::wire::{
 };
 use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
+use crate::clock::Clock;
 use crate::config::{AttestationPolicy, Limits};
 use crate::error::ApiError;
-use crate::mailbox::{self, ClaimHash, Denial, RequestHash};
+use crate::mailbox::{ClaimHash, Denial, RequestHash};
 use crate::metrics::{Metrics, Operation, PushProvider};
 use crate::preview;
 use crate::rate_limit::{ClientKey, ClientLimits};
+use crate::routes;
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
 use crate::waiters::Waiters;
+use crate::waiting_read::WaitingRead;
 use tigress_attest::{AttestationError, Binding};
 use tigress_push::{Delivery, Pusher};
 use tigress_rules::body::{self, ValidCreate};
@@ -50,16 +55,9 @@ pub struct AppState {
     pub pusher: Pusher,
     /// The relay's metrics, recorded whether or not a metrics listener serves them.
     pub metrics: Arc<Metrics>,
+    /// The only source of the time for handlers, waits and rate limits.
+    pub clock: Clock,
 }
-
-/// The route of CreateMailbox.
-pub(crate) const ROUTE_CREATE: &str = "/v1/m";
-/// The route of the operations on one mailbox; the template, as `MatchedPath` gives it.
-pub(crate) const ROUTE_MAILBOX: &str = "/v1/m/{id}";
-/// The liveness route.
-pub(crate) const ROUTE_HEALTHZ: &str = "/healthz";
-/// The route of the OpenAPI document.
-pub(crate) const ROUTE_OPENAPI: &str = "/openapi.json";
 
 /// Settings the handlers read.
 pub struct Settings {
@@ -105,11 +103,13 @@ impl AppState {
         let delivery = self.pusher.notify(&token.kind, &token.token_data);
         let provider = PushProvider::of(&token.kind);
         let (store, metrics) = (Arc::clone(&self.store), Arc::clone(&self.metrics));
+        let clock = self.clock.clone();
         tokio::spawn(async move {
             let delivery = delivery.await;
             metrics.push(provider, &delivery);
             if let Ok(Delivery::Gone) = delivery {
-                if let Err(e) = store.forget_token(id, role, token.token_data, unix_now()).await {
+                let now = clock.unix_now();
+                if let Err(e) = store.forget_token(id, role, token.token_data, now).await {
                     tracing::debug!(error = %e, "could not drop a push token the provider called gone");
                 }
             }
@@ -121,17 +121,17 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let body_limit = state.settings.limits.max_body_bytes;
     Router::new()
-        .route(ROUTE_CREATE, post(create_mailbox))
+        .route(routes::CREATE, post(create_mailbox))
         .route(
-            ROUTE_MAILBOX,
+            routes::MAILBOX,
             get(read_display_information)
                 .post(read_secure_content)
                 .put(update_mailbox)
                 .delete(delete_mailbox)
                 .patch(relinquish_mailbox),
         )
-        .route(ROUTE_HEALTHZ, get(healthz))
-        .route(ROUTE_OPENAPI, get(openapi_json))
+        .route(routes::HEALTHZ, get(healthz))
+        .route(routes::OPENAPI, get(openapi_json))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -344,12 +344,6 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, limits: &Limits) -> Result<By
     })
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 fn status_of(outcome: Outcome) -> StatusCode {
     match outcome {
         Outcome::Done => StatusCode::OK,
@@ -386,23 +380,15 @@ async fn create_mailbox(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CreateMailboxResponse>), ApiError> {
-    let settings = &state.settings;
+    let (settings, now) = (&state.settings, state.clock.unix_now());
     settings
         .clients
         .creates
-        .take(client, Instant::now())
+        .take(client, state.clock.instant())
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    if let (AttestationPolicy::Verify(keys), Some(device), Ok(bytes)) =
-        (&settings.attestation, claim.device_claim(), &body)
-    {
-        let token = attestation_token(&headers)?;
-        let claim_text = device.to_header_value();
-        let binding = Binding { audience: &settings.public_url, claim: &claim_text, body: bytes };
-        keys.verify(token, &binding, unix_now()).map_err(ApiError::Attestation)?;
-    }
+    check_attestation(settings, &claim, &headers, &body, now)?;
     let sender = claim.required_400()?;
     let body = body_bytes(body, &settings.limits)?;
-    let now = unix_now();
     let create = body::create_request(&body, now, &settings.limits)?;
     let mailbox = new_mailbox(create, sender);
     let created = state.store.create(mailbox, request, now).await?;
@@ -411,6 +397,27 @@ async fn create_mailbox(
         is_push_notification_supported: state.push_supported(created.token_type.as_deref()),
     };
     Ok((status_of(created.outcome), Json(response)))
+}
+
+/// Where the operator requires it, the sender's device attestation: a token from a trusted
+/// device maker, bound to this relay, this claim and this very body. A request without a claim
+/// or whose body could not be read fails later, on that.
+fn check_attestation(
+    settings: &Settings,
+    claim: &Claim,
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+    now: i64,
+) -> Result<(), ApiError> {
+    if let (AttestationPolicy::Verify(keys), Some(device), Ok(bytes)) =
+        (&settings.attestation, claim.device_claim(), body)
+    {
+        let token = attestation_token(headers)?;
+        let claim_text = device.to_header_value();
+        let binding = Binding { audience: &settings.public_url, claim: &claim_text, body: bytes };
+        keys.verify(token, &binding, now).map_err(ApiError::Attestation)?;
+    }
+    Ok(())
 }
 
 /// The mailbox to store for a checked create request, with a fresh random id.
@@ -442,7 +449,7 @@ async fn read_display_information(
     MailboxPath(id): MailboxPath,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let view = state.store.preview(id, unix_now()).await?;
+    let view = state.store.preview(id, state.clock.unix_now()).await?;
     let mut response = if wants_json(&headers) {
         Json(PreviewResponse {
             display_information: view.display,
@@ -502,7 +509,7 @@ async fn read_secure_content(
     // A client that keeps trying claims on mailboxes other devices hold is cut off for a while,
     // before its reads cost the store anything.
     let refused_claims = &state.settings.clients.refused_claims;
-    if let Some(retry_after) = refused_claims.exhausted(client, Instant::now()) {
+    if let Some(retry_after) = refused_claims.exhausted(client, state.clock.instant()) {
         return Err(ApiError::RateLimited { retry_after });
     }
     let caller = claim.required_401()?;
@@ -513,20 +520,31 @@ async fn read_secure_content(
     let wait = body::wait_preference(prefer, limits.max_wait);
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
+    let token = body.notification_token;
     let view = match wait {
         None => {
-            let read = state.store.read(id, caller, body.notification_token, after, unix_now());
-            read.await.inspect(|view| state.announce_bind(id, view))
+            let read = state.store.read(id, caller, token, after, state.clock.unix_now()).await;
+            read.inspect(|view| state.announce_bind(id, view))
         }
-        Some(wait) => read_waiting(&state, id, caller, body.notification_token, after, wait).await,
+        Some(wait) => {
+            let _waiting = state.metrics.waiting_read();
+            let (store, waiters, clock) = (&*state.store, &state.waiters, &state.clock);
+            let read = WaitingRead { store, waiters, clock, id, caller, token, after };
+            read.run(wait, |view| state.announce_bind(id, view)).await
+        }
     }
     .inspect_err(|e| {
         let refused =
             matches!(e, StoreError::Conflict(Denial::AlreadyClaimed | Denial::NoReceiversLeft));
         if refused {
-            let _ = refused_claims.take(client, Instant::now());
+            let _ = refused_claims.take(client, state.clock.instant());
         }
     })?;
+    read_response(view, wait)
+}
+
+/// The answer to a read; with `Preference-Applied` when it waited.
+fn read_response(view: ReadView, wait: Option<Duration>) -> Result<Response, ApiError> {
     let mut response = Json(ReadMailboxResponse {
         payload: view.payload,
         display_information: view.display,
@@ -543,44 +561,6 @@ async fn read_secure_content(
         response.headers_mut().insert(HeaderName::from_static(HEADER_PREFERENCE_APPLIED), applied);
     }
     Ok(response)
-}
-
-/// Reads until the peer has written after `after`, the wait ends, or the mailbox goes away
-/// (deleted: woken at once; expired: woken at its expiry; both then answer 404). A sender's
-/// wait also ends when a receiver binds or relinquishes.
-async fn read_waiting(
-    state: &AppState,
-    id: MailboxId,
-    caller: ClaimHash,
-    mut token: Option<NotificationToken>,
-    after: u64,
-    wait: Duration,
-) -> Result<ReadView, StoreError> {
-    let deadline = tokio::time::Instant::now() + wait;
-    let _waiting = state.metrics.waiting_read();
-    // Subscribe before reading, so a write between the read and the sleep still wakes us; the
-    // subscription outlives the loop, so each wake costs no new subscription.
-    let mut subscription = state.waiters.subscribe(id).await?;
-    let mut bound_at_start = None;
-    loop {
-        let now = unix_now();
-        let view = state.store.read(id, caller, token.take(), after, now).await?;
-        state.announce_bind(id, &view);
-        let bound_at_start = *bound_at_start.get_or_insert(view.receiver_bound);
-        let binding_changed = view.role == Party::Sender && view.receiver_bound != bound_at_start;
-        let expiry = tokio::time::Instant::now()
-            + Duration::from_secs(u64::try_from(view.expires_at - now).unwrap_or(0));
-        if mailbox::has_news(&view.messages, view.role)
-            || binding_changed
-            || tokio::time::Instant::now() >= deadline
-        {
-            return Ok(view);
-        }
-        tokio::select! {
-            () = subscription.changed() => {}
-            () = tokio::time::sleep_until(deadline.min(expiry)) => {}
-        }
-    }
 }
 
 /// UpdateMailbox (§6.2).
@@ -614,7 +594,7 @@ async fn update_mailbox(
     let body = body::update_request(&body_bytes(body, limits)?, limits)?;
     let updated = state
         .store
-        .update(id, caller, body.payload, body.notification_token, request, unix_now())
+        .update(id, caller, body.payload, body.notification_token, request, state.clock.unix_now())
         .await?;
     if updated.outcome == Outcome::Done {
         state.waiters.wake(id);
@@ -645,7 +625,7 @@ async fn delete_mailbox(
     claim: Claim,
 ) -> Result<StatusCode, ApiError> {
     let caller = claim.required_401()?;
-    state.store.delete(id, caller, unix_now()).await?;
+    state.store.delete(id, caller, state.clock.unix_now()).await?;
     // Ends every wait on the mailbox at once: each re-reads and finds it gone.
     state.waiters.wake(id);
     Ok(StatusCode::OK)
@@ -674,7 +654,7 @@ async fn relinquish_mailbox(
     RequestKey(request): RequestKey,
 ) -> Result<StatusCode, ApiError> {
     let caller = claim.required_401()?;
-    let outcome = state.store.relinquish(id, caller, request, unix_now()).await?;
+    let outcome = state.store.relinquish(id, caller, request, state.clock.unix_now()).await?;
     if outcome == Outcome::Done {
         // A sender waiting on its share learns that the receiver let it go.
         state.waiters.wake(id);

@@ -19,17 +19,21 @@
 //!
 //! § numbers refer to the sections of docs/PROTOCOL.md.
 
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod rate_limit;
+pub mod routes;
 mod server;
 pub mod store;
 pub mod waiters;
+mod waiting_read;
 
 pub use tigress_rules::{body, mailbox, preview};
 
+pub use clock::Clock;
 pub use config::{
     AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, StoreConfig, TlsFiles,
 };

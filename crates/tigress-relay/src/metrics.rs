@@ -39,6 +39,7 @@ use prometheus_client::registry::{Registry, Unit};
 use tigress_push::Delivery;
 
 use crate::config::StoreConfig;
+use crate::routes;
 
 /// The content type of a scrape: OpenMetrics text 1.0.0.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -249,15 +250,15 @@ impl Operation {
     /// matched none) and whether it carries a `Prefer` header.
     pub fn of(method: &Method, route: Option<&str>, prefers: bool) -> Self {
         match (route, method.as_str()) {
-            (Some(crate::http::ROUTE_CREATE), "POST") => Self::Create,
-            (Some(crate::http::ROUTE_MAILBOX), "GET") => Self::Preview,
-            (Some(crate::http::ROUTE_MAILBOX), "POST") if prefers => Self::ReadWait,
-            (Some(crate::http::ROUTE_MAILBOX), "POST") => Self::Read,
-            (Some(crate::http::ROUTE_MAILBOX), "PUT") => Self::Update,
-            (Some(crate::http::ROUTE_MAILBOX), "DELETE") => Self::Delete,
-            (Some(crate::http::ROUTE_MAILBOX), "PATCH") => Self::Relinquish,
-            (Some(crate::http::ROUTE_HEALTHZ), "GET") => Self::Healthz,
-            (Some(crate::http::ROUTE_OPENAPI), "GET") => Self::Openapi,
+            (Some(routes::CREATE), "POST") => Self::Create,
+            (Some(routes::MAILBOX), "GET") => Self::Preview,
+            (Some(routes::MAILBOX), "POST") if prefers => Self::ReadWait,
+            (Some(routes::MAILBOX), "POST") => Self::Read,
+            (Some(routes::MAILBOX), "PUT") => Self::Update,
+            (Some(routes::MAILBOX), "DELETE") => Self::Delete,
+            (Some(routes::MAILBOX), "PATCH") => Self::Relinquish,
+            (Some(routes::HEALTHZ), "GET") => Self::Healthz,
+            (Some(routes::OPENAPI), "GET") => Self::Openapi,
             _ => Self::Other,
         }
     }
@@ -375,7 +376,7 @@ mod tests {
 
     #[test]
     fn operations_come_from_the_route_template_and_method_only() {
-        let mailbox = Some(crate::http::ROUTE_MAILBOX);
+        let mailbox = Some(routes::MAILBOX);
         assert_eq!(Operation::of(&Method::POST, Some("/v1/m"), false), Operation::Create);
         assert_eq!(Operation::of(&Method::GET, mailbox, false), Operation::Preview);
         assert_eq!(Operation::of(&Method::POST, mailbox, false), Operation::Read);

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum_server::Handle;
@@ -13,6 +13,7 @@ use hyper_util::rt::TokioTimer;
 use tokio::task::JoinHandle;
 use utoipa::OpenApi;
 
+use crate::clock::Clock;
 use crate::config::{Limits, RelayConfig, StoreConfig, TlsFiles};
 use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::metrics::{self, Metrics};
@@ -158,6 +159,7 @@ pub async fn start_with_pusher(
         waiters,
         pusher,
         metrics: Arc::clone(&metrics),
+        clock: config.clock.clone(),
     };
     let router = app(state);
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -191,7 +193,7 @@ pub async fn start_with_pusher(
     let metrics = metrics_listener
         .map(|listener| serve_metrics(listener, metrics, &config.limits))
         .transpose()?;
-    let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval));
+    let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval, config.clock.clone()));
     tracing::info!(listen = %addr, tls = config.tls.is_some(), "relay listening");
     Ok(RunningRelay { addr, base_url, handle, server, sweeper, tls: reloadable, metrics })
 }
@@ -277,13 +279,12 @@ fn check_transport(config: &RelayConfig) -> anyhow::Result<()> {
 
 /// Erases expired mailboxes every `interval`. Expiry is also enforced on every access, so the
 /// sweep only reclaims space and erases content.
-async fn sweep_forever(store: Arc<dyn MailboxStore>, interval: Duration) {
+async fn sweep_forever(store: Arc<dyn MailboxStore>, interval: Duration, clock: Clock) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        match store.sweep(now).await {
+        match store.sweep(clock.unix_now()).await {
             Ok(0) => {}
             Ok(swept) => tracing::info!(swept, "erased expired mailboxes"),
             Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),

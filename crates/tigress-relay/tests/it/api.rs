@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tigress_proto::expiration;
+use tigress_relay::Clock;
 
 use crate::support::*;
 
@@ -91,14 +92,20 @@ async fn share_read_update_relinquish_and_delete_a_mailbox() {
 
 #[tokio::test]
 async fn expired_mailboxes_are_gone_at_once_and_swept() {
-    let relay = TestRelay::start_with(|c| c.sweep_interval = Duration::from_millis(300)).await;
-    let soon = expiration::format(now() + 2);
+    // The relay's clock is moved past the expiry instead of waiting for it.
+    let clock = Clock::movable();
+    let relay = TestRelay::start_with(|c| {
+        c.sweep_interval = Duration::from_millis(300);
+        c.clock = clock.clone();
+    })
+    .await;
+    let soon = expiration::format(clock.unix_now() + 2);
     let (path, sender) = relay.create(json!({"expiration": soon})).await;
     assert_eq!(
         relay.send(Method::POST, &path, Some(&sender), None, None).await.status,
         StatusCode::OK
     );
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    clock.advance(Duration::from_secs(3));
     let update = json!({"payload": payload("AAAA")});
     for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
         let body = (method == Method::PUT).then_some(&update);

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tigress_relay::Clock;
 
 use crate::support::*;
 
@@ -118,7 +119,8 @@ async fn ones_own_write_does_not_end_ones_wait() {
 
 #[tokio::test]
 async fn deleting_or_expiring_a_mailbox_ends_every_wait_on_it() {
-    let relay = TestRelay::start().await;
+    let clock = Clock::movable();
+    let relay = TestRelay::start_with(|c| c.clock = clock.clone()).await;
     let (path, sender) = relay.create(json!({})).await;
     let receiver = new_uuid();
     read(&relay, &path, &receiver, 0, None).await;
@@ -148,13 +150,13 @@ async fn deleting_or_expiring_a_mailbox_ends_every_wait_on_it() {
     }
     assert!(deleted.elapsed() < Duration::from_secs(10));
 
-    let soon = tigress_proto::expiration::format(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-            as i64
-            + 2,
-    );
+    let soon = tigress_proto::expiration::format(clock.unix_now() + 2);
     let (path, sender) = relay.create(json!({"expiration": soon})).await;
-    let (reply, took) = read(&relay, &path, &sender, 1, Some(30)).await;
+    let wait = spawn_read(&relay, &path, &sender, 1, Some(30));
+    // The relay's clock, not real time, reaches the expiry.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.advance(Duration::from_secs(3));
+    let (reply, took) = wait.await.unwrap();
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
     assert!(took < Duration::from_secs(10), "the wait ended at expiry: {took:?}");
 }
