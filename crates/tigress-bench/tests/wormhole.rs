@@ -2,17 +2,11 @@
 //! `scripts/wormhole-mailbox` on a port and in a state directory of this test's own, and turns a
 //! server's refusal into an error rather than a hang.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use tigress_bench::wormhole::{Server, round_trip, session_rate};
 use tokio_tungstenite::tungstenite::Message;
-
-/// A loopback port that nothing listens on (the OS's pick, released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_workloads_run_against_a_real_mailbox_server() {
@@ -55,7 +49,8 @@ async fn a_refusal_from_the_server_is_an_error() {
 
 #[tokio::test]
 async fn no_server_is_an_error() {
-    let url = format!("ws://127.0.0.1:{}/v1", free_port());
+    let dead = tigress_test_support::DeadAddress::new();
+    let url = format!("ws://{}/v1", dead.addr());
     let error = session_rate(&url, 1, Duration::from_secs(1)).await.unwrap_err();
     assert!(format!("{error:#}").contains("connecting"), "{error:#}");
 }

@@ -40,6 +40,7 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
     config.push = push;
     config.attestation = attestation;
     let relay = tigress_relay::start(config).await.context("the relay could not start")?;
+    announce(&relay);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let mut reload = reload_signals();
@@ -54,6 +55,20 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     relay.shutdown().await.context("the relay stopped with an error")
+}
+
+/// Says on stdout where the relay listens, once it does: with `--listen 127.0.0.1:0` (or
+/// `--metrics-listen …:0`) this is how a supervisor or a test learns the port the system chose.
+fn announce(relay: &tigress_relay::RunningRelay) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (a supervisor that does not read it) must not stop the relay.
+    // The metrics line first: `listening on` is always the last line of the announcement.
+    if let Some(metrics) = relay.metrics_addr() {
+        let _ = writeln!(out, "metrics on http://{metrics}/metrics");
+    }
+    let _ = writeln!(out, "listening on {}", relay.listen_url());
+    let _ = out.flush();
 }
 
 /// SIGHUP, which asks the relay to read its TLS certificate and key again (after a renewal).

@@ -50,6 +50,13 @@ impl RunningRelay {
         self.addr
     }
 
+    /// Where the relay listens, e.g. `https://127.0.0.1:43123`: the bound address, whatever the
+    /// public URL says.
+    pub fn listen_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
     /// The public base URL in use, e.g. `http://127.0.0.1:8080` or the configured public URL.
     pub fn base_url(&self) -> &str {
         &self.base_url

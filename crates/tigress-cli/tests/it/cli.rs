@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::{Relay, assert_exit, free_port, run, run_with_stdin, stderr, stdout};
+use crate::support::{DeadAddress, Relay, assert_exit, run, run_with_stdin, stderr, stdout};
 
 const FORMAT: &str = "digitalwallet.generic.authorizationToken";
 
@@ -167,7 +167,8 @@ fn a_wrong_secret_fails_and_leaves_the_share_for_the_right_one() {
 
 #[test]
 fn an_unreachable_relay_exits_6() {
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = DeadAddress::new();
+    let dead = dead.http_url();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("content.json");
     fs::write(&path, content().to_string()).unwrap();
@@ -183,7 +184,8 @@ fn an_unreachable_relay_exits_6() {
 #[test]
 fn content_that_is_not_a_json_object_is_refused_before_anything_is_sent() {
     // Nothing listens on this port: reaching out would exit 6 instead.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = DeadAddress::new();
+    let dead = dead.http_url();
     let dir = tempfile::tempdir().unwrap();
     for (text, complaint) in [
         ("token=abc", "is not valid JSON"),
@@ -399,13 +401,12 @@ fn a_relay_that_requires_attestation_takes_only_shares_attested_with_a_trusted_k
 
     // A keys file that is not one stops the relay before it listens, naming the file.
     fs::write(&trusted, "[[key]]\nid = \"maker-1\"\npublic_key = \"not a key\"\n").unwrap();
-    let port = free_port().to_string();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = "127.0.0.1:0";
     let data = keys_dir.path().join("data");
     let bad = run(&[
         "relay",
         "--listen",
-        &listen,
+        listen,
         "--data-dir",
         data.to_str().unwrap(),
         "--attestation-keys",

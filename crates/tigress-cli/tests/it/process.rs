@@ -431,8 +431,9 @@ fn the_systemd_unit_passes_systemd_analyze_and_runs_a_valid_command() {
 
 #[tokio::test]
 async fn metrics_listen_serves_openmetrics_on_its_own_port() {
-    let port = crate::support::free_port();
-    let relay = Relay::start_with(&["--metrics-listen", &format!("127.0.0.1:{port}")]);
+    let relay = Relay::start_with(&["--metrics-listen", "127.0.0.1:0"]);
+    let metrics_url =
+        relay.metrics_url().expect("the relay reported its metrics address").to_owned();
     let http = reqwest::Client::new();
     let (status, _) = send(
         &http,
@@ -445,7 +446,7 @@ async fn metrics_listen_serves_openmetrics_on_its_own_port() {
     .await;
     assert_eq!(status, 200);
 
-    let response = http.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    let response = http.get(&metrics_url).send().await.unwrap();
     assert_eq!(response.status(), 200, "log:\n{}", relay.log());
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");

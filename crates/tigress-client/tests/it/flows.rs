@@ -3,7 +3,7 @@
 use serde_json::json;
 use tigress_client::{DeviceClaim, Error, ProvisioningInformation, Vertical};
 
-use crate::support::{TestRelay, key, options};
+use crate::support::{ClientOf as _, TestRelay, key, options};
 
 #[tokio::test]
 async fn a_one_message_share_is_previewed_received_and_deleted() {

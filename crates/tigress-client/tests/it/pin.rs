@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tigress_client::{Client, Error, Pin, PinAttempt, PinEvent, PinExchange, PinOutcome, Share};
 
-use crate::support::{TestRelay, key, options};
+use crate::support::{ClientOf as _, TestRelay, key, options};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 

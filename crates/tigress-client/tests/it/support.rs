@@ -1,34 +1,22 @@
-//! A relay in this process, a client of it, and a credential to share.
+//! A relay in this process (from tigress-test-support), a client of it, and a credential to
+//! share.
 
 use serde_json::json;
-use tempfile::TempDir;
 use tigress_client::{
     AccessRights, Algorithm, Client, DisplayInformation, ProvisioningInformation, ShareOptions,
     Vertical,
 };
-use tigress_relay::{RelayConfig, RunningRelay};
 
-pub struct TestRelay {
-    relay: Option<RunningRelay>,
-    _dir: TempDir,
+pub use tigress_test_support::TestRelay;
+
+/// A client of a test relay.
+pub trait ClientOf {
+    fn client(&self) -> Client;
 }
 
-impl TestRelay {
-    pub async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
-        let relay = tigress_relay::start(config).await.expect("the relay starts");
-        Self { relay: Some(relay), _dir: dir }
-    }
-
-    pub fn client(&self) -> Client {
-        Client::new(self.relay.as_ref().expect("running").base_url()).expect("client")
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(relay) = self.relay.take() {
-            relay.shutdown().await.expect("graceful shutdown");
-        }
+impl ClientOf for TestRelay {
+    fn client(&self) -> Client {
+        Client::new(self.base_url()).expect("client")
     }
 }
 

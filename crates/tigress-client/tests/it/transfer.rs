@@ -9,7 +9,7 @@ use tigress_proto::transfer::TransferError;
 use tigress_proto::wire::{ReadMailboxResponse, UpdateMailboxRequest};
 use tigress_proto::{RequestId, ShareUrl};
 
-use crate::support::{TestRelay, key, options};
+use crate::support::{ClientOf as _, TestRelay, key, options};
 
 fn step(name: &str) -> ProvisioningInformation {
     ProvisioningInformation::new("digitalwallet.carkey.ccc", json!({"step": name})).unwrap()

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tempfile::TempDir;
-use tigress_relay::{RelayConfig, RunningRelay};
 
 /// The shared library the foreign languages load (`libtigress_ffi.so` on Linux).
 ///
@@ -57,26 +56,4 @@ pub fn python3() -> Command {
     command
 }
 
-pub struct TestRelay {
-    relay: Option<RunningRelay>,
-    _dir: TempDir,
-}
-
-impl TestRelay {
-    pub async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
-        let relay = tigress_relay::start(config).await.expect("the relay starts");
-        Self { relay: Some(relay), _dir: dir }
-    }
-
-    pub fn base_url(&self) -> &str {
-        self.relay.as_ref().expect("running").base_url()
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(relay) = self.relay.take() {
-            relay.shutdown().await.expect("graceful shutdown");
-        }
-    }
-}
+pub use tigress_test_support::TestRelay;

@@ -128,11 +128,11 @@ async fn a_full_store_answers_503_until_a_mailbox_goes() {
 
     // The count survives a restart: the store counts its rows when it opens.
     let mut relay = relay;
-    relay.relay.take().unwrap().shutdown().await.unwrap();
-    let data = relay.dir.path().join("data");
-    let mut config = tigress_relay::RelayConfig::new("127.0.0.1:0".parse().unwrap(), &data);
-    config.abuse = AbuseLimits { client_address_header: Some("X-Forwarded-For".into()), ..abuse };
-    relay.relay = Some(tigress_relay::start(config).await.unwrap());
+    let header = Some("X-Forwarded-For".into());
+    relay
+        .inner
+        .restart_with(|c| c.abuse = AbuseLimits { client_address_header: header, ..abuse })
+        .await;
     assert_eq!(create_from(&relay, "198.51.100.7").await.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 

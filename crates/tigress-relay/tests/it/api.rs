@@ -216,7 +216,7 @@ async fn a_client_trickling_its_headers_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let relay =
         TestRelay::start_with(|c| c.limits.header_read_timeout = Duration::from_millis(300)).await;
-    let addr = relay.relay.as_ref().unwrap().local_addr();
+    let addr = relay.relay().local_addr();
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.write_all(b"POST /v1/m HTTP/1.1\r\nHost: relay\r\n").await.unwrap();
     let mut buf = Vec::new();

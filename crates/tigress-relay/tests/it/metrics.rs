@@ -76,7 +76,7 @@ impl Scrape {
 }
 
 fn metrics_addr(relay: &TestRelay) -> SocketAddr {
-    relay.relay.as_ref().unwrap().metrics_addr().expect("the metrics listener is on")
+    relay.relay().metrics_addr().expect("the metrics listener is on")
 }
 
 /// Scrapes until `series` has `want`, for values that change in the background.
@@ -210,7 +210,7 @@ async fn no_metric_names_a_mailbox_claim_request_id_token_or_client() {
     relay.send(Method::DELETE, &path, Some(&sender), Some(&request_id), None).await;
 
     let scrape = Scrape::of(&relay).await;
-    let local = relay.relay.as_ref().unwrap().local_addr().to_string();
+    let local = relay.relay().local_addr().to_string();
     let secrets = [&id, &sender, &receiver, &request_id, &token, client, &local, "127.0.0.1"];
     for secret in secrets.map(|secret| secret as &str) {
         assert!(!scrape.text.contains(secret), "{secret} in\n{}", scrape.text);
@@ -239,7 +239,7 @@ async fn no_metric_names_a_mailbox_claim_request_id_token_or_client() {
 #[tokio::test]
 async fn without_metrics_listen_no_listener_is_bound_and_the_api_has_no_metrics() {
     let relay = TestRelay::start().await;
-    assert_eq!(relay.relay.as_ref().unwrap().metrics_addr(), None);
+    assert_eq!(relay.relay().metrics_addr(), None);
     let reply = relay.send(Method::GET, "/metrics", None, None, None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(!reply.text.contains("tigress_"), "{}", reply.text);
@@ -249,7 +249,7 @@ async fn without_metrics_listen_no_listener_is_bound_and_the_api_has_no_metrics(
 async fn the_metrics_listener_serves_metrics_only_and_stops_with_the_relay() {
     let mut relay = relay().await;
     let addr = metrics_addr(&relay);
-    assert_ne!(addr.port(), relay.relay.as_ref().unwrap().local_addr().port());
+    assert_ne!(addr.port(), relay.relay().local_addr().port());
     // The API is not on the metrics listener, nor the metrics on the API's.
     let api = relay.http.get(format!("http://{addr}/healthz")).send().await.unwrap();
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
@@ -258,7 +258,7 @@ async fn the_metrics_listener_serves_metrics_only_and_stops_with_the_relay() {
     assert_eq!(relay.send(Method::GET, "/metrics", None, None, None).await.status, 404);
     Scrape::of(&relay).await;
 
-    relay.relay.take().unwrap().shutdown().await.unwrap();
+    relay.inner.shutdown().await;
     let fresh = reqwest::Client::new();
     let after = fresh.get(format!("http://{addr}/metrics")).send().await;
     assert!(after.is_err(), "the metrics listener still answers after shutdown: {after:?}");

@@ -52,7 +52,7 @@ async fn claims_and_request_ids_never_reach_the_disk_in_the_clear() {
         StatusCode::OK
     );
 
-    let disk = everything_under(&relay.dir.path().join("data"));
+    let disk = everything_under(&relay.inner.dir().join("data"));
     assert!(!disk.is_empty());
     for claim in [&sender, &receiver] {
         let raw = uuid::Uuid::parse_str(claim).unwrap();
@@ -91,7 +91,7 @@ async fn deleted_and_expired_ciphertext_is_erased_from_the_files() {
         StatusCode::OK
     );
 
-    let data = relay.dir.path().join("data");
+    let data = relay.inner.dir().join("data");
     assert!(contains(&everything_under(&data), marker.as_bytes()), "stored before delete");
     assert_eq!(
         relay.send(Method::DELETE, &path, Some(&sender), None, None).await.status,

@@ -7,7 +7,6 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tigress_push::{Provider, PushError, Pusher, RetryPolicy};
-use tigress_relay::RelayConfig;
 
 use crate::support::*;
 
@@ -41,12 +40,10 @@ async fn relay_with_recorder() -> (TestRelay, Arc<Recorder>) {
         max_delay: Duration::from_millis(2),
     };
     let pusher = Pusher::new(vec![recorder.clone() as Arc<dyn Provider>], retry);
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
-    crate::metrics::with_metrics(&mut config);
-    let relay = tigress_relay::start_with_pusher(config, pusher).await.unwrap();
-    let http = reqwest::Client::new();
-    (TestRelay { relay: Some(relay), dir, http }, recorder)
+    let inner =
+        tigress_test_support::TestRelay::start_with_pusher(crate::metrics::with_metrics, pusher)
+            .await;
+    (TestRelay { inner, http: reqwest::Client::new() }, recorder)
 }
 
 fn apns(data: &str) -> serde_json::Value {

@@ -1,18 +1,18 @@
-//! A relay started in this process on 127.0.0.1:0, and a small HTTP client for it.
+//! A relay started in this process on 127.0.0.1:0 (tigress-test-support), and a small HTTP
+//! client for it.
 
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use tigress_relay::{RelayConfig, RunningRelay};
 
 pub const CLAIM_HEADER: &str = "Mailbox-Device-Claim";
 pub const REQUEST_ID_HEADER: &str = "Mailbox-Request-ID";
 
+/// The shared test relay (tigress-test-support) with an HTTP client and request helpers.
 pub struct TestRelay {
-    pub relay: Option<RunningRelay>,
-    pub dir: TempDir,
+    pub inner: tigress_test_support::TestRelay,
     pub http: reqwest::Client,
 }
 
@@ -22,16 +22,18 @@ impl TestRelay {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut RelayConfig)) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
-        adjust(&mut config);
-        let relay = tigress_relay::start(config).await.expect("relay starts");
+        let inner = tigress_test_support::TestRelay::start_with(adjust).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        Self { relay: Some(relay), dir, http }
+        Self { inner, http }
+    }
+
+    /// The running relay.
+    pub fn relay(&self) -> &RunningRelay {
+        self.inner.relay()
     }
 
     pub fn base(&self) -> String {
-        self.relay.as_ref().unwrap().base_url().to_owned()
+        self.inner.base_url().to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -73,7 +75,7 @@ impl TestRelay {
 
     /// Number of mailbox rows, read straight from the SQLite file.
     pub fn mailbox_rows(&self) -> i64 {
-        let path = self.dir.path().join("data/tigress.sqlite3");
+        let path = self.inner.dir().join("data/tigress.sqlite3");
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
         let conn = rusqlite::Connection::open_with_flags(path, flags).expect("open the store");
         conn.query_row("SELECT count(*) FROM mailboxes", [], |r| r.get(0)).expect("count")

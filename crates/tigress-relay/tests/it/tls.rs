@@ -92,7 +92,7 @@ async fn a_reload_serves_the_renewed_certificate_and_a_broken_one_is_not_taken()
         TestRelay::start_with(|c| c.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() }))
             .await;
     let base = relay.base();
-    let running = relay.relay.as_ref().unwrap();
+    let running = relay.relay();
     assert!(trusted_by(&base, &old).await);
 
     // Renewed on disk: still the old one until reloaded.
