@@ -23,7 +23,7 @@
 //!   the last de-duplicated request of each claim (§7).
 //! - `tigress:{<id>}:wake`, a shard channel (not a key): updates and deletes publish an empty
 //!   message to it in the same script, for readers waiting on other relays
-//!   ([`super::redis_wake`]).
+//!   ([`wake`]).
 //!
 //! Claims and request ids are only ever stored as the digests [`ClaimHash`] and [`RequestHash`].
 //! Scripts compare those digests with `==`; like SQLite's index lookups, this is safe because they
@@ -47,17 +47,20 @@
 //! created. A relay that fails between steps 2 and 3 answers 503 and leaves an unreachable
 //! mailbox that expires on its own; the client's retry creates a fresh one.
 
+pub mod cluster;
+pub mod wake;
+
 use std::sync::Arc;
 
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use tigress_proto::MailboxId;
 use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
 
-use super::redis_cluster::Cluster;
 use super::{
     Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
 };
 use crate::mailbox::{self, ClaimHash, Denial, LogLimits, Operation, RequestHash};
+use cluster::Cluster;
 
 /// How often a create retries after losing a race for its de-duplication key.
 const CREATE_ATTEMPTS: usize = 3;
@@ -414,7 +417,7 @@ impl Keys {
             mailbox: format!("tigress:{{{tag}}}:box"),
             log: format!("tigress:{{{tag}}}:log"),
             requests: format!("tigress:{{{tag}}}:req"),
-            wake: super::redis_wake::channel_name(id),
+            wake: wake::channel_name(id),
         }
     }
 }

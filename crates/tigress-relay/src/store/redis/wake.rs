@@ -2,7 +2,7 @@
 //!
 //! Each mailbox has a shard channel, `tigress:{<id>}:wake`, in the slot of its keys. The update
 //! and delete scripts `SPUBLISH` to it in the same atomic step as their write (see
-//! [`super::redis`]), so a relay that is subscribed when the write commits hears of it, and a
+//! [`super`]), so a relay that is subscribed when the write commits hears of it, and a
 //! relay that crashes after committing cannot forget to tell the others.
 //!
 //! A relay holds at most one subscription per mailbox, however many of its readers wait there:
@@ -30,9 +30,9 @@ use redis::{PushInfo, PushKind, Value};
 use tigress_proto::MailboxId;
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
-use super::redis::{hex, parse_id};
-use super::redis_cluster::Cluster;
+use super::cluster::Cluster;
+use super::{hex, parse_id};
+use crate::store::StoreError;
 use crate::waiters::{Listening, Waiters, WakeFeed};
 
 /// How long a subscription outlives its last reader.
