@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, PushInfo, PushKind, RedisError, ServerErrorKind, Value};
 
-use super::store_error;
+use super::error::store_error;
 use crate::store::StoreError;
 
 /// Slots in a Redis Cluster.

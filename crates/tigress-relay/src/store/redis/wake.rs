@@ -31,7 +31,9 @@ use tigress_proto::MailboxId;
 use tokio::sync::{mpsc, oneshot};
 
 use super::cluster::Cluster;
-use super::{hex, parse_id};
+// Re-exported: the tests that watch the channel name it from here.
+use super::keys::channel_id;
+pub use super::keys::channel_name;
 use crate::store::StoreError;
 use crate::waiters::{Listening, Waiters, WakeFeed};
 
@@ -39,16 +41,6 @@ use crate::waiters::{Listening, Waiters, WakeFeed};
 pub const LINGER: Duration = Duration::from_secs(5);
 /// How often a lost subscription is retried while readers remain.
 pub const RETRY: Duration = Duration::from_millis(500);
-
-/// The name of mailbox `id`'s wake channel; it shares the hash tag of the mailbox's keys.
-pub fn channel_name(id: &MailboxId) -> String {
-    format!("tigress:{{{}}}:wake", hex(id.as_bytes()))
-}
-
-fn channel_id(name: &[u8]) -> Option<MailboxId> {
-    let name = std::str::from_utf8(name).ok()?;
-    parse_id(name.strip_prefix("tigress:{")?.strip_suffix("}:wake")?)
-}
 
 /// Cross-relay wake-ups for a [`Waiters`] registry.
 pub struct RedisWakeFeed {
@@ -378,20 +370,5 @@ fn bytes(value: &Value) -> Option<&[u8]> {
         Value::BulkString(bytes) => Some(bytes),
         Value::SimpleString(text) => Some(text.as_bytes()),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn channel_names_round_trip_and_share_the_mailbox_hash_tag() {
-        let id = MailboxId::random(&mut rand::rngs::OsRng);
-        let name = channel_name(&id);
-        assert!(name.contains(&format!("{{{}}}", hex(id.as_bytes()))));
-        assert_eq!(channel_id(name.as_bytes()), Some(id));
-        assert_eq!(channel_id(b"tigress:{zz}:wake"), None);
-        assert_eq!(channel_id(b"other"), None);
     }
 }
