@@ -31,11 +31,12 @@ use tigress_proto::MailboxId;
 use tokio::sync::{mpsc, oneshot};
 
 use super::cluster::Cluster;
-// Re-exported: the tests that watch the channel name it from here.
 use super::keys::channel_id;
-pub use super::keys::channel_name;
 use crate::store::StoreError;
 use crate::waiters::{Listening, Waiters, WakeFeed};
+
+// Re-exported: the tests that watch a mailbox's channel name it from here.
+pub use super::keys::channel_name;
 
 /// How long a subscription outlives its last reader.
 pub const LINGER: Duration = Duration::from_secs(5);
