@@ -236,7 +236,7 @@ async fn open_store(
                 .await
                 .with_context(|| format!("could not connect to the store {}", config.store))?;
             let feed =
-                crate::store::redis_wake::RedisWakeFeed::connect(nodes, Arc::downgrade(waiters))
+                crate::store::redis::wake::RedisWakeFeed::connect(nodes, Arc::downgrade(waiters))
                     .await
                     .with_context(|| format!("could not subscribe to {}", config.store))?;
             if waiters.attach_feed(Arc::new(feed)).is_err() {

@@ -13,10 +13,6 @@ use crate::mailbox::{ClaimHash, Denial, RequestHash};
 
 #[cfg(feature = "redis")]
 pub mod redis;
-#[cfg(feature = "redis")]
-pub mod redis_cluster;
-#[cfg(feature = "redis")]
-pub mod redis_wake;
 pub mod sqlite;
 
 /// What went wrong in the store.

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tigress_proto::MailboxId;
 use tigress_relay::StoreConfig;
-use tigress_relay::store::redis_wake::{RedisWakeFeed, channel_name};
+use tigress_relay::store::redis::wake::{RedisWakeFeed, channel_name};
 use tigress_relay::waiters::Waiters;
 
 use crate::store_contract::redis_nodes;

@@ -2,7 +2,7 @@
 //!
 //! Each mailbox has a shard channel, `tigress:{<id>}:wake`, in the slot of its keys. The update
 //! and delete scripts `SPUBLISH` to it in the same atomic step as their write (see
-//! [`super::redis`]), so a relay that is subscribed when the write commits hears of it, and a
+//! [`super`]), so a relay that is subscribed when the write commits hears of it, and a
 //! relay that crashes after committing cannot forget to tell the others.
 //!
 //! A relay holds at most one subscription per mailbox, however many of its readers wait there:
@@ -30,25 +30,18 @@ use redis::{PushInfo, PushKind, Value};
 use tigress_proto::MailboxId;
 use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
-use super::redis::{hex, parse_id};
-use super::redis_cluster::Cluster;
+use super::cluster::Cluster;
+use super::keys::channel_id;
+use crate::store::StoreError;
 use crate::waiters::{Listening, Waiters, WakeFeed};
+
+// Re-exported: the tests that watch a mailbox's channel name it from here.
+pub use super::keys::channel_name;
 
 /// How long a subscription outlives its last reader.
 pub const LINGER: Duration = Duration::from_secs(5);
 /// How often a lost subscription is retried while readers remain.
 pub const RETRY: Duration = Duration::from_millis(500);
-
-/// The name of mailbox `id`'s wake channel; it shares the hash tag of the mailbox's keys.
-pub fn channel_name(id: &MailboxId) -> String {
-    format!("tigress:{{{}}}:wake", hex(id.as_bytes()))
-}
-
-fn channel_id(name: &[u8]) -> Option<MailboxId> {
-    let name = std::str::from_utf8(name).ok()?;
-    parse_id(name.strip_prefix("tigress:{")?.strip_suffix("}:wake")?)
-}
 
 /// Cross-relay wake-ups for a [`Waiters`] registry.
 pub struct RedisWakeFeed {
@@ -378,20 +371,5 @@ fn bytes(value: &Value) -> Option<&[u8]> {
         Value::BulkString(bytes) => Some(bytes),
         Value::SimpleString(text) => Some(text.as_bytes()),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn channel_names_round_trip_and_share_the_mailbox_hash_tag() {
-        let id = MailboxId::random(&mut rand::rngs::OsRng);
-        let name = channel_name(&id);
-        assert!(name.contains(&format!("{{{}}}", hex(id.as_bytes()))));
-        assert_eq!(channel_id(name.as_bytes()), Some(id));
-        assert_eq!(channel_id(b"tigress:{zz}:wake"), None);
-        assert_eq!(channel_id(b"other"), None);
     }
 }

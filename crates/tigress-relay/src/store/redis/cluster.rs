@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, PushInfo, PushKind, RedisError, ServerErrorKind, Value};
 
-use super::StoreError;
-use super::redis::store_error;
+use super::error::store_error;
+use crate::store::StoreError;
 
 /// Slots in a Redis Cluster.
 const SLOTS: usize = 16384;

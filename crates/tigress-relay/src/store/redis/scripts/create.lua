@@ -1,0 +1,25 @@
+-- create: writes a new mailbox; every key gets the mailbox's EXPIREAT.
+-- input: {now, expires_at, sender, rights, write, delete (booleans), payload_type,
+--   payload_data, size (of payload_data), title, description, image_url, entry (the first log
+--   element), token_type and token_data (absent for none), record (absent for none),
+--   max_receivers (absent for no cap)}.
+-- Answers {status = "ok"}; an id already in use is an error reply (ids are random: a bug).
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('mailbox id in use') end
+local function flag(granted)
+  if granted then return '1' end
+  return '0'
+end
+redis.call('HSET', KEYS[1], 'exp', input.expires_at, 's', input.sender, 'rights', input.rights,
+  'w', flag(input.write), 'd', flag(input.delete), 'pt', input.payload_type,
+  'pd', input.payload_data, 'ti', input.title, 'de', input.description, 'im', input.image_url,
+  'seq', 1, 'bytes', input.size)
+if input.token_type then
+  redis.call('HSET', KEYS[1], 'stk', input.token_type, 'std', input.token_data)
+end
+if input.max_receivers then redis.call('HSET', KEYS[1], 'mr', input.max_receivers) end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('RPUSH', KEYS[2], input.entry)
+redis.call('EXPIREAT', KEYS[2], input.expires_at)
+remember(input.sender, input.record)
+redis.call('EXPIREAT', KEYS[1], input.expires_at)
+return cjson.encode({status = 'ok'})

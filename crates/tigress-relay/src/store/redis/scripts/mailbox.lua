@@ -1,0 +1,38 @@
+-- The start of every mailbox script (each file is appended to this one).
+-- KEYS[1] box, KEYS[2] log, KEYS[3] requests, KEYS[4] the wake channel: one hash tag.
+-- ARGV[1] one JSON object, decoded into `input`; every script's has `now` (Unix seconds).
+-- Each answers one JSON object whose `status` is "ok", "replayed", "nf" (absent: missing,
+-- expired or deleted) or "denied" with `denial` naming the Denial. Absent values are left out,
+-- never null: the Rust side reads them as None.
+local input = cjson.decode(ARGV[1])
+-- Absent when missing or expires_at <= now (mailbox::is_expired).
+local function live()
+  local exp = redis.call('HGET', KEYS[1], 'exp')
+  return exp and tonumber(exp) > input.now
+end
+-- Parties::role_of: a claim equal to the sender's is always the sender.
+local function role_of(caller)
+  local p = redis.call('HMGET', KEYS[1], 's', 'r')
+  if p[1] == caller then return 's' end
+  if p[2] and p[2] == caller then return 'r' end
+  return nil
+end
+-- mailbox::is_replay: the claim's last record is this operation with this request id.
+local function is_replay(caller, record)
+  return record ~= nil and redis.call('HGET', KEYS[3], caller) == record
+end
+-- Remembers the claim's last request; the hash expires with the mailbox.
+local function remember(caller, record)
+  if record == nil then return end
+  redis.call('HSET', KEYS[3], caller, record)
+  redis.call('EXPIREAT', KEYS[3], redis.call('HGET', KEYS[1], 'exp'))
+end
+-- Redis answers false for a missing field; nil leaves it out of the JSON answer.
+local function opt(v)
+  if v then return v end
+  return nil
+end
+local function denied(denial)
+  return cjson.encode({status = 'denied', denial = denial})
+end
+local NOT_FOUND = cjson.encode({status = 'nf'})
