@@ -5,9 +5,7 @@ use std::process::Command;
 /// A whole run at toy sizes: every section and baseline reports, in the table and in the JSON.
 #[test]
 fn a_small_run_reports_every_figure_and_baseline() {
-    let Ok(redis) = std::env::var("TIGRESS_TEST_REDIS") else {
-        panic!("TIGRESS_TEST_REDIS is not set: run scripts/test, or scripts/redis-cluster start");
-    };
+    let redis = tigress_test_support::redis_cluster_url();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("figures.json");
     let output = Command::new(env!("CARGO_BIN_EXE_tigress-bench"))

@@ -85,6 +85,27 @@ impl AppState {
         token_type.is_some_and(|t| self.pusher.supports(t))
     }
 
+    /// A read of `id` after the cursor `after`, waiting up to `wait` for news when set (see
+    /// [`WaitingRead`]). A read that bound a receiver is announced at once.
+    async fn read(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        token: Option<NotificationToken>,
+        after: u64,
+        wait: Option<Duration>,
+    ) -> Result<ReadView, StoreError> {
+        let Some(wait) = wait else {
+            let view = self.store.read(id, caller, token, after, self.clock.unix_now()).await?;
+            self.announce_bind(id, &view);
+            return Ok(view);
+        };
+        let _waiting = self.metrics.waiting_read();
+        let (store, waiters, clock) = (&*self.store, &self.waiters, &self.clock);
+        let read = WaitingRead { store, waiters, clock, id, caller, token, after };
+        read.run(wait, |view| self.announce_bind(id, view)).await
+    }
+
     /// After a read that bound a receiver: wakes the sender's waiting reads and pushes to the
     /// sender, so it learns at once that its share was opened.
     fn announce_bind(&self, id: MailboxId, view: &ReadView) {
@@ -515,25 +536,12 @@ async fn read_secure_content(
     let caller = claim.required_401()?;
     let limits = &state.settings.limits;
     let body = body::read_request(&body_bytes(body, limits)?, limits)?;
-    let after = body.after.unwrap_or(0);
     let prefer = headers.get_all(HEADER_PREFER).iter().filter_map(|v| v.to_str().ok());
     let wait = body::wait_preference(prefer, limits.max_wait);
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
-    let token = body.notification_token;
-    let view = match wait {
-        None => {
-            let read = state.store.read(id, caller, token, after, state.clock.unix_now()).await;
-            read.inspect(|view| state.announce_bind(id, view))
-        }
-        Some(wait) => {
-            let _waiting = state.metrics.waiting_read();
-            let (store, waiters, clock) = (&*state.store, &state.waiters, &state.clock);
-            let read = WaitingRead { store, waiters, clock, id, caller, token, after };
-            read.run(wait, |view| state.announce_bind(id, view)).await
-        }
-    }
-    .inspect_err(|e| {
+    let read = state.read(id, caller, body.notification_token, body.after.unwrap_or(0), wait);
+    let view = read.await.inspect_err(|e| {
         let refused =
             matches!(e, StoreError::Conflict(Denial::AlreadyClaimed | Denial::NoReceiversLeft));
         if refused {

@@ -9,18 +9,8 @@ use serde_json::{Value, json};
 
 use crate::support::{Relay, assert_exit, run, stdout};
 
-/// The cluster's URL from `TIGRESS_TEST_REDIS`; its absence fails the test.
-fn cluster_url() -> String {
-    std::env::var("TIGRESS_TEST_REDIS").unwrap_or_else(|_| {
-        panic!(
-            "TIGRESS_TEST_REDIS is not set: run `scripts/redis-cluster start` and export \
-             TIGRESS_TEST_REDIS=\"$(scripts/redis-cluster url)\", or run scripts/test"
-        )
-    })
-}
-
 fn three_relays() -> [Relay; 3] {
-    let store = cluster_url();
+    let store = tigress_test_support::redis_cluster_url();
     [(); 3].map(|()| Relay::start_with(&["--store", &store]))
 }
 

@@ -38,15 +38,9 @@ pub async fn redis() -> Backend {
 /// The cluster's seed nodes from `TIGRESS_TEST_REDIS`; its absence fails the test.
 #[cfg(feature = "redis")]
 pub fn redis_nodes() -> Vec<String> {
-    let Ok(url) = std::env::var("TIGRESS_TEST_REDIS") else {
-        panic!(
-            "TIGRESS_TEST_REDIS is not set: run `scripts/redis-cluster start` and export \
-             TIGRESS_TEST_REDIS=\"$(scripts/redis-cluster url)\", or run scripts/test"
-        );
-    };
-    match url.parse() {
+    match tigress_test_support::redis_cluster_url().parse() {
         Ok(tigress_relay::StoreConfig::RedisCluster { nodes }) => nodes,
-        _ => panic!("TIGRESS_TEST_REDIS={url:?} is not redis-cluster://host:port[,host:port]"),
+        other => panic!("TIGRESS_TEST_REDIS is not a Redis Cluster URL: {other:?}"),
     }
 }
 

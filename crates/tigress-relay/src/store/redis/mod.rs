@@ -106,16 +106,8 @@ impl RedisStore {
         id: &MailboxId,
         input: &impl Serialize,
     ) -> Result<(Outcome, T), StoreError> {
-        let keys = Keys::of(id);
         let input = serde_json::to_string(input).map_err(backend)?;
-        let answer: String = self
-            .cluster
-            .run(&keys.mailbox, |mut conn| {
-                let mut invocation = script.key(&keys.mailbox);
-                invocation.key(&keys.log).key(&keys.requests).key(&keys.wake).arg(&input);
-                async move { invocation.invoke_async(&mut conn).await }
-            })
-            .await?;
+        let answer = invoke(&self.cluster, script, id, &input).await?;
         // serde's message may quote the answer, which holds claim hashes and payloads.
         let answer =
             serde_json::from_str(&answer).map_err(|_| backend(Corrupt("script answer")))?;
@@ -444,4 +436,22 @@ fn message(seq: u64, entry: &str) -> Result<Message, StoreError> {
 /// A request record: `<operation code>:<request hash hex>`.
 fn record(operation: Operation, request: &RequestHash) -> String {
     format!("{}:{}", operation.code(), hex(&request.0))
+}
+
+/// Runs a mailbox script on the node that owns mailbox `id`, over its keys (box, log, requests
+/// and wake channel), with `input` as the one JSON argument; the script's JSON answer.
+async fn invoke(
+    cluster: &Cluster,
+    script: &redis::Script,
+    id: &MailboxId,
+    input: &str,
+) -> Result<String, StoreError> {
+    let keys = Keys::of(id);
+    cluster
+        .run(&keys.mailbox, |mut conn| {
+            let mut invocation = script.key(&keys.mailbox);
+            invocation.key(&keys.log).key(&keys.requests).key(&keys.wake).arg(input);
+            async move { invocation.invoke_async(&mut conn).await }
+        })
+        .await
 }

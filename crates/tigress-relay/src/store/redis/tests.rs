@@ -18,17 +18,11 @@ use super::scripts::{
 use crate::mailbox::{ClaimHash, RequestHash};
 use crate::store::StoreError;
 
-/// The cluster's seed nodes from `TIGRESS_TEST_REDIS`; its absence fails the test.
+/// The test cluster's seed nodes (tigress-test-support); its absence fails the test.
 fn nodes() -> Vec<String> {
-    let Ok(url) = std::env::var("TIGRESS_TEST_REDIS") else {
-        panic!(
-            "TIGRESS_TEST_REDIS is not set: run `scripts/redis-cluster start` and export \
-             TIGRESS_TEST_REDIS=\"$(scripts/redis-cluster url)\", or run scripts/test"
-        );
-    };
-    match url.parse() {
+    match tigress_test_support::redis_cluster_url().parse() {
         Ok(crate::StoreConfig::RedisCluster { nodes }) => nodes,
-        _ => panic!("TIGRESS_TEST_REDIS={url:?} is not redis-cluster://host:port[,host:port]"),
+        other => panic!("TIGRESS_TEST_REDIS is not a Redis Cluster URL: {other:?}"),
     }
 }
 
@@ -66,16 +60,7 @@ impl Fixture {
         id: &MailboxId,
         input: Value,
     ) -> Result<Value, StoreError> {
-        let keys = Keys::of(id);
-        let input = input.to_string();
-        let answer: String = self
-            .cluster
-            .run(&keys.mailbox, |mut conn| {
-                let mut invocation = script.key(&keys.mailbox);
-                invocation.key(&keys.log).key(&keys.requests).key(&keys.wake).arg(&input);
-                async move { invocation.invoke_async(&mut conn).await }
-            })
-            .await?;
+        let answer = super::invoke(&self.cluster, script, id, &input.to_string()).await?;
         Ok(serde_json::from_str(&answer).expect("a script answers one JSON object"))
     }
 
