@@ -358,8 +358,8 @@ impl Server {
     /// Installs the server when missing (a Python venv under `target/`) and starts it.
     pub fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let output = script(&dir, &["start", &port.to_string()])?;
+        // Port 0: the server takes a free port and the script prints the URL with it.
+        let output = script(&dir, &["start", "0"])?;
         anyhow::ensure!(
             output.status.success(),
             "scripts/wormhole-mailbox start failed. It needs python3 (3.11 or newer) with venv \
