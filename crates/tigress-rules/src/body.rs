@@ -100,11 +100,19 @@ pub fn update_request(bytes: &[u8], limits: &Limits) -> Result<UpdateMailboxRequ
     Ok(body)
 }
 
+/// The largest read cursor (`after`): 2^53 - 1, the largest integer every JSON reader holds
+/// exactly (RFC 7493, I-JSON). No log comes near it; a larger cursor is refused before the store
+/// is touched rather than overflowing one store's integers and not another's.
+pub const MAX_CURSOR: u64 = (1 << 53) - 1;
+
 /// ReadSecureContentFromMailbox's optional body (§6.3): an empty body and JSON `null` both mean
 /// none, read as the default (no token, cursor 0).
 pub fn read_request(bytes: &[u8], limits: &Limits) -> Result<ReadMailboxRequest, Invalid> {
     let body: Option<ReadMailboxRequest> = parse_optional(bytes)?.flatten();
     let body = body.unwrap_or_default();
+    if body.after.is_some_and(|after| after > MAX_CURSOR) {
+        return Err(Invalid::Field(format!("after must be at most {MAX_CURSOR}")));
+    }
     if let Some(token) = &body.notification_token {
         mailbox::check_token(token, limits)?;
     }
@@ -159,6 +167,18 @@ mod tests {
             parse_required::<UpdateMailboxRequest>(b" ").unwrap_err().to_string(),
             "a JSON request body is required"
         );
+    }
+
+    #[test]
+    fn refuses_a_cursor_beyond_what_json_holds_exactly() {
+        let limits = Limits::default();
+        let at_most = format!(r#"{{"after":{MAX_CURSOR}}}"#);
+        assert_eq!(read_request(at_most.as_bytes(), &limits).unwrap().after, Some(MAX_CURSOR));
+        for after in [MAX_CURSOR + 1, 100_000_000_000_000_000, u64::MAX] {
+            let body = format!(r#"{{"after":{after}}}"#);
+            let refused = read_request(body.as_bytes(), &limits).unwrap_err();
+            assert_eq!(refused.code(), "invalid_field", "{after}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod receivers;
 mod redis_outage;
 #[cfg(feature = "redis")]
 mod redis_relay;
+mod review;
 mod state_rules;
 mod store_contract;
 mod support;

@@ -9,6 +9,10 @@
 --   messages (the log elements after `after`; absent when none, as cjson would encode an
 --   empty list as {})}, "nf", or "denied" (AlreadyClaimed, NoReceiversLeft).
 if not live() then return NOT_FOUND end
+-- Everything that can fail runs before the first write, so a failing read binds nobody. The
+-- cursor goes to LRANGE as the decimal string it came as: Lua would print a large number in
+-- floating-point notation, which Redis refuses.
+local log = redis.call('LRANGE', KEYS[2], input.after, -1)
 local role = role_of(input.caller)
 local bound = false
 if not role then
@@ -32,6 +36,5 @@ local answer = {status = 'ok', role = role, payload_type = b[1], payload_data = 
 if bound then
   answer.sender_token_type, answer.sender_token_data = opt(b[9]), opt(b[10])
 end
-local log = redis.call('LRANGE', KEYS[2], tonumber(input.after), -1)
 if #log > 0 then answer.messages = log end
 return cjson.encode(answer)
