@@ -96,14 +96,28 @@ impl AppState {
         wait: Option<Duration>,
     ) -> Result<ReadView, StoreError> {
         let Some(wait) = wait else {
-            let view = self.store.read(id, caller, token, after, self.clock.unix_now()).await?;
-            self.announce_bind(id, &view);
-            return Ok(view);
+            return self.read_once(id, caller, token, after).await;
         };
         let _waiting = self.metrics.waiting_read();
-        let (store, waiters, clock) = (&*self.store, &self.waiters, &self.clock);
-        let read = WaitingRead { store, waiters, clock, id, caller, token, after };
-        read.run(wait, |view| self.announce_bind(id, view)).await
+        let read = WaitingRead { waiters: &self.waiters, clock: &self.clock, id };
+        read.run(wait, token, |token| self.read_once(id, caller, token, after)).await
+    }
+
+    /// One read, announced when it bound a receiver (see [`committed`]).
+    async fn read_once(
+        &self,
+        id: MailboxId,
+        caller: ClaimHash,
+        token: Option<NotificationToken>,
+        after: u64,
+    ) -> Result<ReadView, StoreError> {
+        let state = self.clone();
+        committed(async move {
+            let view = state.store.read(id, caller, token, after, state.clock.unix_now()).await?;
+            state.announce_bind(id, &view);
+            Ok(view)
+        })
+        .await
     }
 
     /// After a read that bound a receiver: wakes the sender's waiting reads and pushes to the
@@ -365,6 +379,20 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, limits: &Limits) -> Result<By
     })
 }
 
+/// Runs a store call and what must follow its commit (waking waiting reads, pushing to the peer)
+/// on a task of its own, and waits for it. A client that resets its connection drops the
+/// handler; the task runs on, so a bind or a message the store committed is always announced.
+async fn committed<T: Send + 'static>(
+    work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime that is shutting down cancels the task.
+        Err(_) => Err(StoreError::Unavailable),
+    }
+}
+
 fn status_of(outcome: Outcome) -> StatusCode {
     match outcome {
         Outcome::Done => StatusCode::OK,
@@ -600,14 +628,20 @@ async fn update_mailbox(
     let caller = claim.required_400()?;
     let limits = &state.settings.limits;
     let body = body::update_request(&body_bytes(body, limits)?, limits)?;
-    let updated = state
-        .store
-        .update(id, caller, body.payload, body.notification_token, request, state.clock.unix_now())
-        .await?;
-    if updated.outcome == Outcome::Done {
-        state.waiters.wake(id);
-        state.wake_peer(id, updated.peer_token);
-    }
+    let updated = committed({
+        let state = state.clone();
+        async move {
+            let now = state.clock.unix_now();
+            let (payload, token) = (body.payload, body.notification_token);
+            let updated = state.store.update(id, caller, payload, token, request, now).await?;
+            if updated.outcome == Outcome::Done {
+                state.waiters.wake(id);
+                state.wake_peer(id, updated.peer_token.clone());
+            }
+            Ok(updated)
+        }
+    })
+    .await?;
     let supported = state.push_supported(updated.token_type.as_deref());
     let response = UpdateMailboxResponse { is_push_notification_supported: supported };
     Ok((status_of(updated.outcome), Json(response)))
@@ -633,9 +667,13 @@ async fn delete_mailbox(
     claim: Claim,
 ) -> Result<StatusCode, ApiError> {
     let caller = claim.required_401()?;
-    state.store.delete(id, caller, state.clock.unix_now()).await?;
-    // Ends every wait on the mailbox at once: each re-reads and finds it gone.
-    state.waiters.wake(id);
+    committed(async move {
+        state.store.delete(id, caller, state.clock.unix_now()).await?;
+        // Ends every wait on the mailbox at once: each re-reads and finds it gone.
+        state.waiters.wake(id);
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::OK)
 }
 
@@ -662,11 +700,15 @@ async fn relinquish_mailbox(
     RequestKey(request): RequestKey,
 ) -> Result<StatusCode, ApiError> {
     let caller = claim.required_401()?;
-    let outcome = state.store.relinquish(id, caller, request, state.clock.unix_now()).await?;
-    if outcome == Outcome::Done {
-        // A sender waiting on its share learns that the receiver let it go.
-        state.waiters.wake(id);
-    }
+    let outcome = committed(async move {
+        let outcome = state.store.relinquish(id, caller, request, state.clock.unix_now()).await?;
+        if outcome == Outcome::Done {
+            // A sender waiting on its share learns that the receiver let it go.
+            state.waiters.wake(id);
+        }
+        Ok(outcome)
+    })
+    .await?;
     Ok(status_of(outcome))
 }
 

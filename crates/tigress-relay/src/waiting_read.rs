@@ -3,6 +3,7 @@
 //! expires, then read again. Time comes from the relay's [`Clock`], so a test that moves it ends
 //! a wait or reaches an expiry at once.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,38 +11,35 @@ use tigress_proto::MailboxId;
 use tigress_proto::wire::{NotificationToken, Party};
 
 use crate::clock::Clock;
-use crate::mailbox::{self, ClaimHash};
-use crate::store::{MailboxStore, ReadView, StoreError};
+use crate::mailbox;
+use crate::store::{ReadView, StoreError};
 use crate::waiters::Waiters;
 
-/// One waiting read of one mailbox by one caller.
+/// One waiting read of one mailbox.
 pub struct WaitingRead<'a> {
-    /// Where the mailbox is.
-    pub store: &'a dyn MailboxStore,
     /// Who wakes the waiter.
     pub waiters: &'a Arc<Waiters>,
     /// The relay's time.
     pub clock: &'a Clock,
     /// The mailbox.
     pub id: MailboxId,
-    /// The caller's claim hash.
-    pub caller: ClaimHash,
-    /// The caller's push token, stored by the first read only.
-    pub token: Option<NotificationToken>,
-    /// The caller's cursor: the last seq it has seen.
-    pub after: u64,
 }
 
 impl WaitingRead<'_> {
-    /// Reads until the peer has written after the cursor, `wait` has passed, or the mailbox goes
-    /// away (deleted: woken at once; expired: woken at its expiry; both then fail as not found).
-    /// A sender's wait also ends when a receiver binds or relinquishes. `on_read` sees each read,
-    /// so that a read which bound a receiver is announced at once.
-    pub async fn run(
-        mut self,
+    /// Reads (with `read`, given the caller's push token the first time only) until the peer has
+    /// written after the cursor, `wait` has passed, or the mailbox goes away (deleted: woken at
+    /// once; expired: woken at its expiry; both then fail as not found). A sender's wait also
+    /// ends when a receiver binds or relinquishes.
+    pub async fn run<Read, Reading>(
+        self,
         wait: Duration,
-        on_read: impl Fn(&ReadView),
-    ) -> Result<ReadView, StoreError> {
+        mut token: Option<NotificationToken>,
+        read: Read,
+    ) -> Result<ReadView, StoreError>
+    where
+        Read: Fn(Option<NotificationToken>) -> Reading,
+        Reading: Future<Output = Result<ReadView, StoreError>>,
+    {
         let deadline = self.clock.instant() + wait;
         // Subscribe before reading, so a write between the read and the sleep still wakes us;
         // the subscription outlives the loop, so each wake costs no new subscription.
@@ -49,9 +47,7 @@ impl WaitingRead<'_> {
         let mut bound_at_start = None;
         loop {
             let now = self.clock.unix_now();
-            let view =
-                self.store.read(self.id, self.caller, self.token.take(), self.after, now).await?;
-            on_read(&view);
+            let view = read(token.take()).await?;
             let bound_at_start = *bound_at_start.get_or_insert(view.receiver_bound);
             let binding_changed =
                 view.role == Party::Sender && view.receiver_bound != bound_at_start;
