@@ -33,7 +33,7 @@ impl WaitingRead<'_> {
     pub async fn run<Read, Reading>(
         self,
         wait: Duration,
-        mut token: Option<NotificationToken>,
+        token: Option<NotificationToken>,
         read: Read,
     ) -> Result<ReadView, StoreError>
     where
@@ -41,14 +41,19 @@ impl WaitingRead<'_> {
         Reading: Future<Output = Result<ReadView, StoreError>>,
     {
         let deadline = self.clock.instant() + wait;
-        // Subscribe before reading, so a write between the read and the sleep still wakes us;
+        // A first read checks the mailbox and the caller before anything is subscribed: a wait on
+        // a mailbox that does not exist, or is not the caller's, costs one read and holds nothing.
+        let first = read(token).await?;
+        let bound_at_start = first.receiver_bound;
+        if mailbox::has_news(&first.messages, first.role) {
+            return Ok(first);
+        }
+        // Subscribe, then read again, so a write between any read and the sleep still wakes us;
         // the subscription outlives the loop, so each wake costs no new subscription.
         let mut subscription = self.waiters.subscribe(self.id).await?;
-        let mut bound_at_start = None;
         loop {
             let now = self.clock.unix_now();
-            let view = read(token.take()).await?;
-            let bound_at_start = *bound_at_start.get_or_insert(view.receiver_bound);
+            let view = read(None).await?;
             let binding_changed =
                 view.role == Party::Sender && view.receiver_bound != bound_at_start;
             let expiry = self.clock.instant()

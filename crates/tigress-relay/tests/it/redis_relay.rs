@@ -230,3 +230,20 @@ async fn a_subscription_is_in_place_at_the_node_when_subscribe_returns() {
             .expect("the publish woke the subscriber");
     }
 }
+
+/// Review finding 5: a waiting read subscribed to the wake channel before any check, so waits
+/// on random mailbox ids (or on others' mailboxes) held subscriptions on the cluster for seconds
+/// after their 404 or 401. The mailbox and the caller are now checked by a read first.
+#[tokio::test]
+async fn a_wait_on_a_mailbox_that_is_not_the_callers_subscribes_to_nothing() {
+    let nodes = redis_nodes();
+    let relay = redis_relay().await;
+    let (path, _) = relay.create(json!({})).await;
+    read(&relay, &path, &new_uuid(), 0, None).await;
+    let random = format!("/v1/m/{}", uuid::Uuid::new_v4());
+    for (path, refused) in [(&random, StatusCode::NOT_FOUND), (&path, StatusCode::UNAUTHORIZED)] {
+        let (reply, _) = read(&relay, path, &new_uuid(), 0, Some(5)).await;
+        assert_eq!(reply.status, refused, "{}", reply.text);
+        assert_eq!(wake_subscribers(&nodes, path).await, 0, "a refused wait left a subscription");
+    }
+}
