@@ -3,9 +3,17 @@
 use tigress_proto::wire::DisplayInformation;
 
 /// Headers sent with the preview (and, since they cost nothing, every response): no script can
-/// run, nothing is cached or indexed, and no referrer leaks the mailbox URL.
-pub const SECURITY_HEADERS: [(&str, &str); 5] = [
-    ("content-security-policy", "default-src 'none'; img-src https:; style-src 'unsafe-inline'"),
+/// run, no other site can frame the page, nothing is cached or indexed, no referrer leaks the
+/// mailbox URL, and a browser that reached the relay over HTTPS keeps to HTTPS for a year
+/// (browsers ignore that header over plain HTTP, so a relay behind a TLS proxy sends it too).
+/// `includeSubDomains` is left to the operator: the relay does not own its domain's other hosts.
+pub const SECURITY_HEADERS: [(&str, &str); 7] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; img-src https:; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("strict-transport-security", "max-age=31536000"),
     ("referrer-policy", "no-referrer"),
     ("cache-control", "no-store"),
     ("x-content-type-options", "nosniff"),

@@ -153,6 +153,7 @@ impl SqliteStore {
     pub fn open(dir: &Path, durability: Durability, log: LogLimits) -> Result<Self, StoreError> {
         create_private_dir(dir)?;
         let path = dir.join("tigress.sqlite3");
+        make_private_files(&path)?;
         let conn = Connection::open(&path).map_err(backend)?;
         let synchronous = match durability {
             Durability::Full => "FULL",
@@ -496,7 +497,9 @@ impl MailboxStore for SqliteStore {
             })
             .await?;
         if swept > 0 || self.erased.swap(false, Ordering::Relaxed) {
-            self.checkpoint().await?;
+            // A checkpoint a reader kept from finishing leaves erased ciphertext in the WAL: the
+            // next sweep tries again, and the sweeper reports this one.
+            self.checkpoint().await.inspect_err(|_| self.erased.store(true, Ordering::Relaxed))?;
         }
         Ok(swept)
     }
@@ -562,9 +565,7 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, writer: &Writer) {
             completion(commit.clone());
         }
         for reply in checkpoints {
-            let result =
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(backend);
-            let _ = reply.send(result);
+            let _ = reply.send(checkpoint(&conn));
         }
     }
 }
@@ -943,6 +944,51 @@ fn erase(conn: &Connection, id: &MailboxId) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Checkpoints the WAL into the database file and truncates it. SQLite reports a checkpoint that
+/// readers kept from finishing (after the busy timeout) as a row, not an error: it is one here.
+fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
+    let busy: i64 =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0)).map_err(backend)?;
+    if busy != 0 {
+        return Err(backend(CheckpointBusy));
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the WAL checkpoint could not finish while readers held it; erased content may linger in the WAL until the next one"
+)]
+struct CheckpointBusy;
+
+/// Creates the database file owner-only (SQLite gives its WAL and shared-memory files the
+/// database file's mode), and takes group and other access away from files an older relay, or a
+/// data directory made by hand, left open.
+fn make_private_files(database: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(database)
+        .map_err(backend)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::metadata(&name) {
+            Ok(metadata) if metadata.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600))
+                    .map_err(backend)?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(backend(e)),
+        }
+    }
+    Ok(())
+}
+
 fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
@@ -1112,6 +1158,58 @@ mod tests {
             );
         }
         writer.await.unwrap();
+    }
+
+    /// Review finding 9: in a data directory that already existed, the store's files were made
+    /// with the process's umask (0644 as a rule): readable by every local user.
+    #[tokio::test]
+    async fn the_store_files_are_owner_only_even_in_an_existing_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
+        store.create(new_mailbox(4_000_000_000), None, 0).await.unwrap();
+        let modes = |dir: &Path| -> Vec<(String, u32)> {
+            ["tigress.sqlite3", "tigress.sqlite3-wal", "tigress.sqlite3-shm"]
+                .into_iter()
+                .map(|name| {
+                    let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode();
+                    (name.to_owned(), mode & 0o777)
+                })
+                .collect()
+        };
+        for (name, mode) in modes(dir.path()) {
+            assert_eq!(mode, 0o600, "{name} is {mode:o}");
+        }
+        // Files an older relay left readable are closed on the next start.
+        drop(store);
+        let database = dir.path().join("tigress.sqlite3");
+        std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap());
+        assert_eq!(std::fs::metadata(&database).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    /// Review finding 9: a checkpoint that a reader kept from finishing was taken for done, so
+    /// erased ciphertext could stay in the WAL with nobody told. It is now an error of the sweep,
+    /// which the next sweep retries.
+    #[tokio::test]
+    async fn a_checkpoint_a_reader_blocks_is_reported_and_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
+        let mailbox = new_mailbox(4_000_000_000);
+        let (id, sender) = (mailbox.id, mailbox.sender);
+        store.create(mailbox, None, 0).await.unwrap();
+        store.delete(id, sender, 0).await.unwrap();
+        // A reader in the middle of a transaction pins the WAL.
+        let reader = Connection::open(dir.path().join("tigress.sqlite3")).unwrap();
+        reader.execute_batch("BEGIN; SELECT count(*) FROM mailboxes;").unwrap();
+        let blocked = store.sweep(0).await;
+        assert!(matches!(blocked, Err(StoreError::Backend(_))), "{blocked:?}");
+        reader.execute_batch("COMMIT").unwrap();
+        drop(reader);
+        assert_eq!(store.sweep(0).await.unwrap(), 0);
+        let wal = std::fs::metadata(dir.path().join("tigress.sqlite3-wal")).unwrap();
+        assert_eq!(wal.len(), 0, "the WAL was truncated by the retried checkpoint");
     }
 
     #[tokio::test]

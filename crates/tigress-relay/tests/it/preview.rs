@@ -36,8 +36,11 @@ async fn serves_escaped_opengraph_tags_without_any_script() {
     for (name, value) in [
         (
             "content-security-policy",
-            "default-src 'none'; img-src https:; style-src 'unsafe-inline'",
+            "default-src 'none'; img-src https:; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ),
+        // No other site may frame the page (review finding 9), and HTTPS sticks.
+        ("x-frame-options", "DENY"),
+        ("strict-transport-security", "max-age=31536000"),
         ("referrer-policy", "no-referrer"),
         ("cache-control", "no-store"),
         ("x-content-type-options", "nosniff"),
