@@ -854,12 +854,17 @@ impl PinReceiver {
         if content.attempt != n {
             return Err(PinError::WrongAttempt { expected: n, got: content.attempt });
         }
-        if content.ended || content.attempts_left == 0 {
+        // The invitation's count binds the sender too: a sender (or a relay forging its
+        // messages) that keeps saying attempts are left would otherwise get unlimited online
+        // guesses from an app that retries. The receiver counts for itself and believes the
+        // sender only when it says fewer are left.
+        let attempts_left = content.attempts_left.min(self.max_attempts.saturating_sub(n));
+        if content.ended || attempts_left == 0 {
             self.state = ReceiverState::Ended;
             return Ok(ReceiverEvent::Ended);
         }
         self.state = ReceiverState::Ready { n: n + 1 };
-        Ok(ReceiverEvent::MayRetry { attempts_left: content.attempts_left })
+        Ok(ReceiverEvent::MayRetry { attempts_left })
     }
 }
 
@@ -1059,6 +1064,30 @@ mod tests {
 
     /// An attacker with the link sends attempt after attempt and never a proof or a mismatch:
     /// each attempt message is counted when it arrives.
+    /// Review finding 8: the receiver took the sender's `attemptsLeft` on trust, so a fake sender
+    /// that always answered "99 left" got as many guesses as the app would retry.
+    #[test]
+    fn the_receiver_stops_after_the_invitations_attempts_whatever_the_sender_says() {
+        let secret = Secret::generate(Algorithm::Aes128Gcm, &mut OsRng);
+        let mailbox = MailboxId::random(&mut OsRng);
+        let mut receiver = PinReceiver::new(&secret, mailbox);
+        let event = receiver.handle(&invitation_with(3)).unwrap();
+        assert!(matches!(event, ReceiverEvent::PinRequired { attempts: 3 }), "{event:?}");
+        for n in 1..=3 {
+            receiver.attempt(&pin("12345678"), &mut OsRng).unwrap();
+            let event = receiver.handle(&failure(n, 99)).unwrap();
+            match n {
+                3 => assert!(matches!(event, ReceiverEvent::Ended), "{event:?}"),
+                _ => assert!(
+                    matches!(event, ReceiverEvent::MayRetry { attempts_left } if attempts_left == 3 - n),
+                    "{event:?}"
+                ),
+            }
+        }
+        assert!(!receiver.can_attempt());
+        assert!(matches!(receiver.attempt(&pin("12345678"), &mut OsRng), Err(PinError::Finished)));
+    }
+
     #[test]
     fn an_attacker_who_skips_the_proof_still_burns_attempts() {
         let secret = Secret::generate(Algorithm::Aes256Gcm, &mut OsRng);
