@@ -453,8 +453,14 @@ relay_settings! {
     creates_per_minute: u32 as "N" => field!(abuse.creates_per_minute);
 
     /// Refused claims on mailboxes another device holds, per client address a minute; over it,
-    /// that client's reads are answered 429 until the limit refills. 0: no limit.
+    /// that client's refused claims are answered 429 until the limit refills (its own
+    /// mailboxes are never refused for it). 0: no limit.
     refused_claims_per_minute: u32 as "N" => field!(abuse.refused_claims_per_minute);
+
+    /// Refused claims on one mailbox a minute, from any addresses; over it, further refused
+    /// claims on that mailbox are answered 429. 0: no limit.
+    refused_claims_per_mailbox_per_minute: u32 as "N" =>
+        field!(abuse.refused_claims_per_mailbox_per_minute);
 
     /// Most mailboxes the SQLite store holds; creates beyond are answered 503. 0: no cap.
     /// (A Redis Cluster store is bounded by its own maxmemory.)

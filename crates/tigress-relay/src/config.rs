@@ -155,8 +155,12 @@ pub struct AbuseLimits {
     /// Mailboxes one client may create a minute (in a burst of as many); 0: no limit.
     pub creates_per_minute: u32,
     /// Refused claims on mailboxes another device already claimed, per client a minute; once
-    /// over, that client's reads are answered 429 until the limit refills. 0: no limit.
+    /// over, that client's refused claims are answered 429 instead of 401 until the limit
+    /// refills. Its reads of mailboxes it is a party of, and binds, are never refused for it.
+    /// 0: no limit.
     pub refused_claims_per_minute: u32,
+    /// The same per mailbox, whatever the addresses the claims come from. 0: no limit.
+    pub refused_claims_per_mailbox_per_minute: u32,
     /// Most mailboxes the SQLite store holds (live ones, and expired ones until the next
     /// sweep); a create beyond is answered 503. `None`: no cap. The Redis Cluster store is
     /// bounded by its own `maxmemory` instead, which the relay also answers with 503.
@@ -172,6 +176,7 @@ impl Default for AbuseLimits {
         Self {
             creates_per_minute: 60,
             refused_claims_per_minute: 30,
+            refused_claims_per_mailbox_per_minute: 10,
             max_mailboxes: Some(1_000_000),
             client_address_header: None,
         }
@@ -184,6 +189,7 @@ impl AbuseLimits {
         Self {
             creates_per_minute: 0,
             refused_claims_per_minute: 0,
+            refused_claims_per_mailbox_per_minute: 0,
             max_mailboxes: None,
             client_address_header: None,
         }

@@ -555,12 +555,6 @@ async fn read_secure_content(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    // A client that keeps trying claims on mailboxes other devices hold is cut off for a while,
-    // before its reads cost the store anything.
-    let refused_claims = &state.settings.clients.refused_claims;
-    if let Some(retry_after) = refused_claims.exhausted(client, state.clock.instant()) {
-        return Err(ApiError::RateLimited { retry_after });
-    }
     let caller = claim.required_401()?;
     let limits = &state.settings.limits;
     let body = body::read_request(&body_bytes(body, limits)?, limits)?;
@@ -569,12 +563,17 @@ async fn read_secure_content(
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
     let read = state.read(id, caller, body.notification_token, body.after.unwrap_or(0), wait);
-    let view = read.await.inspect_err(|e| {
-        let refused =
-            matches!(e, StoreError::Conflict(Denial::AlreadyClaimed | Denial::NoReceiversLeft));
-        if refused {
-            let _ = refused_claims.take(client, state.clock.instant());
+    let view = read.await.map_err(|e| match e {
+        // Only a claim the store refused counts, and only it is ever answered 429: the limits
+        // can never lock a party out of its own mailbox (see crate::rate_limit).
+        StoreError::Conflict(Denial::AlreadyClaimed | Denial::NoReceiversLeft) => {
+            let clients = &state.settings.clients;
+            match clients.refused_claim(client, &id, state.clock.instant()) {
+                Ok(()) => ApiError::from(e),
+                Err(retry_after) => ApiError::RateLimited { retry_after },
+            }
         }
+        e => ApiError::from(e),
     })?;
     read_response(view, wait)
 }

@@ -1,4 +1,12 @@
-//! Per-client rate limits, held in memory only: never stored, never logged, gone on restart.
+//! Per-client and per-mailbox rate limits, held in memory only: never stored, never logged,
+//! gone on restart.
+//!
+//! A refused claim (a read by a device that is not a party of a mailbox another device holds)
+//! counts against the client's address and against that mailbox. Only refused claims are ever
+//! answered 429 for it: a party reading its own mailbox, and a device binding an unbound one, are
+//! never refused because of what others behind the same address (a carrier's CGNAT, a hotel or
+//! office NAT) did. A refused claim learns nothing either way (the mailbox is held by another
+//! device); the limits tell a prober to stop, and bound the answers it gets.
 //!
 //! Each limit is a token bucket per client: `per_minute` requests may come at once, and the
 //! bucket refills at `per_minute` a minute. A client is known by a keyed digest of its address,
@@ -19,6 +27,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use axum::http::header::{HeaderName, InvalidHeaderName};
+
+use tigress_proto::MailboxId;
 
 use crate::config::AbuseLimits;
 
@@ -63,8 +73,10 @@ pub struct ClientLimits {
     address_header: Option<HeaderName>,
     /// Mailbox creations.
     pub creates: RateLimiter,
-    /// Claims refused because another device already claimed the mailbox.
+    /// Claims refused because another device already claimed the mailbox, per client.
     pub refused_claims: RateLimiter,
+    /// The same, per mailbox: however many addresses a prober uses.
+    pub refused_claims_per_mailbox: RateLimiter<[u8; 16]>,
 }
 
 impl ClientLimits {
@@ -79,7 +91,27 @@ impl ClientLimits {
             address_header,
             creates: RateLimiter::new(abuse.creates_per_minute),
             refused_claims: RateLimiter::new(abuse.refused_claims_per_minute),
+            refused_claims_per_mailbox: RateLimiter::new(
+                abuse.refused_claims_per_mailbox_per_minute,
+            ),
         })
+    }
+
+    /// Counts a claim the store refused on `mailbox`, against `client` and against the mailbox.
+    /// `Err` (answered 429) when either had no budget left, with the longer wait.
+    pub fn refused_claim(
+        &self,
+        client: ClientKey,
+        mailbox: &MailboxId,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let by_client = self.refused_claims.take(client, now);
+        let on_mailbox = self.refused_claims_per_mailbox.take(*mailbox.as_bytes(), now);
+        match (by_client, on_mailbox) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(a), Err(b)) => Err(a.max(b)),
+            (Err(wait), _) | (_, Err(wait)) => Err(wait),
+        }
     }
 
     /// The client of a request: the last address in the configured header (the one the
@@ -93,11 +125,12 @@ impl ClientLimits {
     }
 }
 
-/// One limit: `per_minute` events per client, in bursts of up to `per_minute`.
+/// One limit: `per_minute` events per key (a client, a mailbox), in bursts of up to
+/// `per_minute`.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = ClientKey> {
     per_minute: u32,
-    buckets: Mutex<HashMap<ClientKey, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -106,15 +139,15 @@ struct Bucket {
     updated: Instant,
 }
 
-impl RateLimiter {
-    /// A limit of `per_minute` events a minute per client; 0 turns it off.
+impl<K: Copy + Eq + std::hash::Hash> RateLimiter<K> {
+    /// A limit of `per_minute` events a minute per key; 0 turns it off.
     pub fn new(per_minute: u32) -> Self {
         Self { per_minute, buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Counts one event of `client` at `now`. `Err` carries how long until the next event would
     /// be allowed; a refused event is not counted.
-    pub fn take(&self, client: ClientKey, now: Instant) -> Result<(), Duration> {
+    pub fn take(&self, client: K, now: Instant) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -134,7 +167,7 @@ impl RateLimiter {
     }
 
     /// Whether `client` has nothing left at `now`, and if so for how long; counts nothing.
-    pub fn exhausted(&self, client: ClientKey, now: Instant) -> Option<Duration> {
+    pub fn exhausted(&self, client: K, now: Instant) -> Option<Duration> {
         if self.per_minute == 0 {
             return None;
         }
@@ -164,7 +197,7 @@ impl RateLimiter {
         Duration::from_secs_f64(((1.0 - tokens) / self.per_second()).max(0.0))
     }
 
-    fn forget_refilled(&self, buckets: &mut HashMap<ClientKey, Bucket>, now: Instant) {
+    fn forget_refilled(&self, buckets: &mut HashMap<K, Bucket>, now: Instant) {
         let capacity = f64::from(self.per_minute);
         buckets.retain(|_, bucket| {
             let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();

@@ -160,3 +160,67 @@ async fn the_sweep_frees_room_in_a_full_store() {
     store.create(mailbox(now + 30), None, now + 20).await.unwrap();
     assert_eq!(store.stored_mailboxes(), 1);
 }
+
+/// Review finding 4 and shared addresses: a prober behind a carrier's NAT used to spend the
+/// address's refused-claims budget for everyone there, so every read from that address was
+/// answered 429, the rightful receivers' and senders' included. Now only refused claims are.
+#[tokio::test]
+async fn one_prober_behind_a_shared_address_locks_nobody_else_out() {
+    let relay =
+        relay_with(AbuseLimits { refused_claims_per_minute: 3, ..AbuseLimits::default() }).await;
+    let nat = "198.51.100.200";
+    // Someone's share, already opened elsewhere, that the prober keeps trying.
+    let (probed, _) = relay.create(json!({})).await;
+    assert_eq!(
+        read_from(&relay, &probed, &new_uuid(), "203.0.113.9").await.status(),
+        StatusCode::OK
+    );
+    let mut refusals = Vec::new();
+    for _ in 0..6 {
+        refusals.push(read_from(&relay, &probed, &new_uuid(), nat).await.status());
+    }
+    assert_eq!(refusals[..3], [StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!(refusals[3..], [StatusCode::TOO_MANY_REQUESTS; 3], "{refusals:?}");
+
+    // Twenty other devices behind the same address share and receive as if nothing happened.
+    for _ in 0..20 {
+        let (path, sender) = relay.create(json!({})).await;
+        let receiver = new_uuid();
+        let bound = read_from(&relay, &path, &receiver, nat).await;
+        assert_eq!(bound.status(), StatusCode::OK, "a receiver behind the NAT could not bind");
+        assert_eq!(read_from(&relay, &path, &receiver, nat).await.status(), StatusCode::OK);
+        assert_eq!(read_from(&relay, &path, &sender, nat).await.status(), StatusCode::OK);
+    }
+}
+
+/// A prober that spreads its claims on one mailbox over many addresses is slowed on that
+/// mailbox, and only there.
+#[tokio::test]
+async fn refused_claims_on_one_mailbox_are_limited_whatever_the_addresses() {
+    let relay = relay_with(AbuseLimits {
+        refused_claims_per_mailbox_per_minute: 3,
+        ..AbuseLimits::default()
+    })
+    .await;
+    let (probed, sender) = relay.create(json!({})).await;
+    let receiver = new_uuid();
+    assert_eq!(read_from(&relay, &probed, &receiver, "203.0.113.9").await.status(), StatusCode::OK);
+    let mut statuses = Vec::new();
+    for i in 1..=5 {
+        let client = format!("192.0.2.{i}");
+        statuses.push(read_from(&relay, &probed, &new_uuid(), &client).await.status());
+    }
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!((refused, limited), (3, 2), "{statuses:?}");
+    // Its parties read on; the same addresses' claims elsewhere get the true answer.
+    assert_eq!(read_from(&relay, &probed, &receiver, "192.0.2.1").await.status(), StatusCode::OK);
+    assert_eq!(read_from(&relay, &probed, &sender, "192.0.2.2").await.status(), StatusCode::OK);
+    let (other, _) = relay.create(json!({})).await;
+    assert_eq!(
+        read_from(&relay, &other, &new_uuid(), "198.51.100.1").await.status(),
+        StatusCode::OK
+    );
+    let elsewhere = read_from(&relay, &other, &new_uuid(), "192.0.2.1").await;
+    assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
+}

@@ -167,8 +167,13 @@ async fn legacy_claim_headers_are_aliases_and_the_canonical_one_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_one_of_many_concurrent_first_reads_binds() {
-    // 117 refused claims from one address: over the abuse limit, which is not under test here.
-    let relay = TestRelay::start_with(|config| config.abuse.refused_claims_per_minute = 0).await;
+    // 117 refused claims from one address, 39 on each mailbox: over the abuse limits, which are
+    // not under test here.
+    let relay = TestRelay::start_with(|config| {
+        config.abuse.refused_claims_per_minute = 0;
+        config.abuse.refused_claims_per_mailbox_per_minute = 0;
+    })
+    .await;
     for _round in 0..3 {
         let (path, _) = relay.create(json!({})).await;
         let claims: Vec<String> = (0..40).map(|_| new_uuid()).collect();
