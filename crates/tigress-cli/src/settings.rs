@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, EnumValueParser, ValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueEnum};
-use tigress_relay::{Durability, RelayConfig, StoreConfig, TlsFiles};
+use tigress_relay::{Durability, ProxyNetworks, RelayConfig, StoreConfig, TlsFiles};
 
 /// The relay's configuration when nothing is set: `RelayConfig::new`'s defaults, listening on
 /// loopback port 8080 with its store in `./tigress-data`.
@@ -103,7 +103,16 @@ macro_rules! displayed_kinds {
     };
 }
 
-displayed_kinds!(SocketAddr, String, usize, u32, u64, humantime::Duration, StoreConfig);
+displayed_kinds!(
+    SocketAddr,
+    String,
+    usize,
+    u32,
+    u64,
+    humantime::Duration,
+    StoreConfig,
+    ProxyNetworks
+);
 
 impl Kind for PathBuf {
     fn parser() -> ValueParser {
@@ -469,10 +478,14 @@ relay_settings! {
         write: |config, cap| config.abuse.max_mailboxes = (cap > 0).then_some(cap),
     };
 
-    /// Header in which a trusted reverse proxy passes the client's address (e.g.
-    /// X-Forwarded-For; its last entry is used). Set it only behind such a proxy: clients can
-    /// write anything in it.
+    /// Header in which a trusted reverse proxy passes the client's address (X-Forwarded-For,
+    /// or Forwarded). It is read only on connections from --trusted-proxies, and its right-most
+    /// entry that is not a trusted proxy is the client: clients can write anything in it.
     client_address_header: Option<String> as "NAME" => field!(abuse.client_address_header);
+
+    /// The networks of the reverse proxies whose client address header is believed,
+    /// comma-separated (e.g. 10.0.0.0/8,2001:db8::/32).
+    trusted_proxies: ProxyNetworks as "NETWORKS" => field!(abuse.trusted_proxies);
 
     /// TOML file of the device makers' public keys whose attestation every create must carry
     /// ([[key]] entries with `id` and `public_key`, a PEM); see docs/API.md. Without it the

@@ -1,7 +1,7 @@
 //! The relay's typed configuration, built once by the binary and passed down by value.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -166,9 +166,84 @@ pub struct AbuseLimits {
     /// bounded by its own `maxmemory` instead, which the relay also answers with 503.
     pub max_mailboxes: Option<u64>,
     /// A request header that carries the client's address, set by a trusted reverse proxy in
-    /// front of the relay (e.g. `X-Forwarded-For`; its last entry is used, the one the nearest
-    /// proxy wrote). Without it the relay uses the connection's peer address.
+    /// front of the relay (`X-Forwarded-For`, or `Forwarded` with its `for=` syntax). It is read
+    /// only on connections from [`AbuseLimits::trusted_proxies`], and the right-most entry that
+    /// is not itself a trusted proxy is the client. Without it the relay uses the connection's
+    /// peer address.
     pub client_address_header: Option<String>,
+    /// The networks of the reverse proxies whose client address header is believed; loopback
+    /// by default.
+    pub trusted_proxies: ProxyNetworks,
+}
+
+/// A list of networks (`192.0.2.0/24`, `2001:db8::/32`, or a single address), written
+/// comma-separated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyNetworks(Vec<(IpAddr, u8)>);
+
+impl ProxyNetworks {
+    /// Loopback: a proxy on the relay's own host.
+    pub fn loopback() -> Self {
+        "127.0.0.0/8,::1/128".parse().expect("valid networks")
+    }
+
+    /// Whether `address` lies in one of the networks (an IPv4 address seen through an IPv6
+    /// socket counts as the IPv4 address).
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|&(network, prefix)| match (network, address) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                prefix == 0 || (u32::from(n) ^ u32::from(a)) >> (32 - u32::from(prefix)) == 0
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                prefix == 0 || (u128::from(n) ^ u128::from(a)) >> (128 - u32::from(prefix)) == 0
+            }
+            _ => false,
+        })
+    }
+}
+
+impl Default for ProxyNetworks {
+    fn default() -> Self {
+        Self::loopback()
+    }
+}
+
+impl FromStr for ProxyNetworks {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let networks = text
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let (address, prefix) = part.split_once('/').unwrap_or((part, ""));
+                let address: IpAddr = address
+                    .parse()
+                    .map_err(|_| format!("{part:?} is not an address or network"))?;
+                let longest = if address.is_ipv4() { 32 } else { 128 };
+                let prefix = match prefix {
+                    "" => longest,
+                    digits => digits
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|p| *p <= longest)
+                        .ok_or_else(|| format!("{part:?} has a bad prefix length"))?,
+                };
+                Ok((address.to_canonical(), prefix))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Self(networks))
+    }
+}
+
+impl fmt::Display for ProxyNetworks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> =
+            self.0.iter().map(|(address, prefix)| format!("{address}/{prefix}")).collect();
+        f.write_str(&parts.join(","))
+    }
 }
 
 impl Default for AbuseLimits {
@@ -179,6 +254,7 @@ impl Default for AbuseLimits {
             refused_claims_per_mailbox_per_minute: 10,
             max_mailboxes: Some(1_000_000),
             client_address_header: None,
+            trusted_proxies: ProxyNetworks::loopback(),
         }
     }
 }
@@ -192,6 +268,7 @@ impl AbuseLimits {
             refused_claims_per_mailbox_per_minute: 0,
             max_mailboxes: None,
             client_address_header: None,
+            trusted_proxies: ProxyNetworks::loopback(),
         }
     }
 }
@@ -210,6 +287,23 @@ mod tests {
         let cluster: StoreConfig = "redis-cluster://10.0.0.1:6379,10.0.0.2:6379".parse().unwrap();
         let nodes = vec!["10.0.0.1:6379".to_owned(), "10.0.0.2:6379".to_owned()];
         assert_eq!(cluster, StoreConfig::RedisCluster { nodes });
+    }
+
+    #[test]
+    fn proxy_networks_hold_their_addresses_only() {
+        let networks: ProxyNetworks = "10.0.0.0/8, 192.0.2.7,2001:db8::/32".parse().unwrap();
+        for inside in ["10.1.2.3", "192.0.2.7", "2001:db8:ffff::1", "::ffff:10.9.9.9"] {
+            assert!(networks.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["11.0.0.1", "192.0.2.8", "2001:db9::1", "127.0.0.1"] {
+            assert!(!networks.contains(outside.parse().unwrap()), "{outside}");
+        }
+        assert_eq!(networks.to_string(), "10.0.0.0/8,192.0.2.7/32,2001:db8::/32");
+        assert_eq!(networks.to_string().parse::<ProxyNetworks>(), Ok(networks));
+        for bad in ["10.0.0.0/33", "host/8", "::1/129", "10.0.0.0/x"] {
+            assert!(bad.parse::<ProxyNetworks>().is_err(), "{bad}");
+        }
+        assert!(ProxyNetworks::loopback().contains("::1".parse().unwrap()));
     }
 
     #[test]

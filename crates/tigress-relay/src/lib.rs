@@ -35,7 +35,8 @@ pub use tigress_rules::{body, mailbox, preview};
 
 pub use clock::Clock;
 pub use config::{
-    AbuseLimits, AttestationPolicy, Durability, Limits, RelayConfig, StoreConfig, TlsFiles,
+    AbuseLimits, AttestationPolicy, Durability, Limits, ProxyNetworks, RelayConfig, StoreConfig,
+    TlsFiles,
 };
 pub use http::{AppState, Settings, app};
 pub use metrics::Metrics;

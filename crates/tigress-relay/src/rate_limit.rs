@@ -30,7 +30,7 @@ use axum::http::header::{HeaderName, InvalidHeaderName};
 
 use tigress_proto::MailboxId;
 
-use crate::config::AbuseLimits;
+use crate::config::{AbuseLimits, ProxyNetworks};
 
 /// Most clients one limit tracks at a time.
 pub const MAX_CLIENTS: usize = 100_000;
@@ -71,6 +71,7 @@ impl ClientKeys {
 pub struct ClientLimits {
     keys: ClientKeys,
     address_header: Option<HeaderName>,
+    trusted_proxies: ProxyNetworks,
     /// Mailbox creations.
     pub creates: RateLimiter,
     /// Claims refused because another device already claimed the mailbox, per client.
@@ -89,6 +90,7 @@ impl ClientLimits {
         Ok(Self {
             keys: ClientKeys::default(),
             address_header,
+            trusted_proxies: abuse.trusted_proxies.clone(),
             creates: RateLimiter::new(abuse.creates_per_minute),
             refused_claims: RateLimiter::new(abuse.refused_claims_per_minute),
             refused_claims_per_mailbox: RateLimiter::new(
@@ -114,15 +116,70 @@ impl ClientLimits {
         }
     }
 
-    /// The client of a request: the last address in the configured header (the one the
-    /// nearest trusted proxy wrote), else the connection's peer.
+    /// The client of a request: on a connection from a trusted proxy, the right-most address
+    /// of the configured header that is not itself a trusted proxy (what the nearest proxy we do
+    /// not run saw); else the connection's peer. Entries to its left were written by the client
+    /// or proxies we do not trust, so they never count.
     pub fn client(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> ClientKey {
-        let forwarded = self.address_header.as_ref().and_then(|name| {
-            let last = headers.get_all(name).iter().next_back()?.to_str().ok()?;
-            last.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
-        });
+        let forwarded = match (&self.address_header, peer) {
+            (Some(name), Some(peer)) if self.trusted_proxies.contains(peer) => {
+                self.forwarded_client(headers, name)
+            }
+            _ => None,
+        };
         self.keys.of(forwarded.or(peer))
     }
+
+    fn forwarded_client(&self, headers: &HeaderMap, name: &HeaderName) -> Option<IpAddr> {
+        let standard = name.as_str() == "forwarded";
+        let values: Vec<&str> =
+            headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        for entry in values.iter().rev().flat_map(|value| value.rsplit(',')) {
+            let address = if standard { forwarded_for(entry) } else { Some(entry) };
+            match address.and_then(parse_address) {
+                Some(address) if self.trusted_proxies.contains(address) => continue,
+                Some(address) => return Some(address),
+                None => {
+                    // Said once: a misconfigured proxy would say it on every request. Never
+                    // the value itself: it names a client.
+                    static SAID: std::sync::atomic::AtomicBool =
+                        std::sync::atomic::AtomicBool::new(false);
+                    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        tracing::warn!(
+                            header = name.as_str(),
+                            "a trusted proxy sent a client address that does not parse; \
+                             counting the proxy's address instead (said once)"
+                        );
+                    }
+                    return None;
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The `for=` parameter of one element of a `Forwarded` header (RFC 7239).
+fn forwarded_for(element: &str) -> Option<&str> {
+    element.split(';').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("for").then(|| value.trim().trim_matches('"'))
+    })
+}
+
+/// An address as proxies write it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1` or
+/// `[2001:db8::1]:4711`.
+fn parse_address(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    if let Ok(address) = text.parse() {
+        return Some(address);
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
 /// One limit: `per_minute` events per key (a client, a mailbox), in bursts of up to
@@ -258,6 +315,7 @@ mod tests {
     fn a_trusted_proxy_header_names_the_client_and_its_last_entry_counts() {
         let abuse = AbuseLimits {
             client_address_header: Some("X-Forwarded-For".into()),
+            trusted_proxies: "10.0.0.0/8".parse().unwrap(),
             ..AbuseLimits::default()
         };
         let limits = ClientLimits::new(&abuse).unwrap();
@@ -276,6 +334,54 @@ mod tests {
         assert_eq!(direct.client(&headers, proxy), direct.keys.of(proxy));
         let bad = AbuseLimits { client_address_header: Some("bad header".into()), ..abuse };
         assert!(ClientLimits::new(&bad).is_err());
+    }
+
+    /// Review finding 4: the header was believed from any peer, and a value with a port or in
+    /// the `Forwarded` syntax silently fell back to the proxy's address.
+    #[test]
+    fn the_header_counts_only_from_trusted_proxies_and_in_every_syntax_they_write() {
+        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+        let networks = "10.0.0.0/8,2001:db8:ffff::/48";
+        let limits_with = |header: &str| {
+            ClientLimits::new(&AbuseLimits {
+                client_address_header: Some(header.into()),
+                trusted_proxies: networks.parse().unwrap(),
+                ..AbuseLimits::default()
+            })
+            .unwrap()
+        };
+        let xff = limits_with("X-Forwarded-For");
+        let headers = |name: &'static str, values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(name, value.parse().unwrap());
+            }
+            headers
+        };
+        let spoofed = headers("x-forwarded-for", &["198.51.100.7"]);
+        // From an address that is not a trusted proxy, the header is whatever the client wrote.
+        assert_eq!(xff.client(&spoofed, ip("203.0.113.1")), xff.keys.of(ip("203.0.113.1")));
+        assert_eq!(xff.client(&spoofed, ip("10.0.0.1")), xff.keys.of(ip("198.51.100.7")));
+        // The right-most entry that is not a trusted proxy counts, over several header lines.
+        let chain = headers("x-forwarded-for", &["1.1.1.1, 198.51.100.7", "10.2.2.2, 10.3.3.3"]);
+        assert_eq!(xff.client(&chain, ip("10.0.0.1")), xff.keys.of(ip("198.51.100.7")));
+        for (value, client) in [
+            ("198.51.100.7:4711", "198.51.100.7"),
+            ("[2001:db8::1]:4711", "2001:db8::1"),
+            ("2001:db8::1", "2001:db8::1"),
+        ] {
+            let written = headers("x-forwarded-for", &[value]);
+            assert_eq!(xff.client(&written, ip("10.0.0.1")), xff.keys.of(ip(client)), "{value}");
+        }
+        let standard = limits_with("Forwarded");
+        let written = headers(
+            "forwarded",
+            &[r#"for=192.0.2.60;proto=https, for="[2001:db8::1]:4711";by=10.0.0.1"#],
+        );
+        assert_eq!(standard.client(&written, ip("10.0.0.1")), standard.keys.of(ip("2001:db8::1")));
+        let through_proxy = headers("forwarded", &["for=192.0.2.60, for=10.9.9.9"]);
+        let client = standard.client(&through_proxy, ip("2001:db8:ffff::5"));
+        assert_eq!(client, standard.keys.of(ip("192.0.2.60")));
     }
 
     #[test]
