@@ -71,7 +71,7 @@ mod webpush;
 pub use apns::Apns;
 pub use config::{ApnsConfig, ConfigError, FcmConfig, PushConfig, WebPushConfig};
 pub use fcm::Fcm;
-pub use pusher::{Delivery, Pusher, RetryPolicy};
+pub use pusher::{Delivery, MAX_IN_FLIGHT, MAX_PER_HOST, Pusher, RetryPolicy};
 pub use webpush::{WEB_PUSH_PLAINTEXT, WebPush};
 
 /// Token type of Apple Push Notification service tokens; `tokenData` is the device token in hex.
@@ -95,6 +95,13 @@ const KEEP_UNDELIVERED_SECS: u64 = 24 * 3600;
 pub trait Provider: Send + Sync + 'static {
     /// The token type this provider delivers to, e.g. [`APNS`].
     fn token_type(&self) -> &'static str;
+
+    /// The host a delivery for `token_data` goes to, when the token chooses it (a Web Push
+    /// endpoint): [`Pusher`] bounds the deliveries in flight to each such host. `None` for
+    /// providers with one fixed host.
+    fn destination(&self, _token_data: &str) -> Option<String> {
+        None
+    }
 
     /// Makes one delivery attempt to the device named by `token_data`.
     ///

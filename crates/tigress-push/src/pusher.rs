@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, PushConfig};
@@ -17,6 +18,66 @@ use crate::{Apns, Fcm, Provider, PushError, WebPush};
 pub struct Pusher {
     providers: HashMap<&'static str, Arc<dyn Provider>>,
     retry: RetryPolicy,
+    in_flight: Arc<InFlight>,
+}
+
+/// Most deliveries in flight at once, over every provider: each holds a socket, and clients
+/// trigger them.
+pub const MAX_IN_FLIGHT: usize = 256;
+/// Most deliveries in flight to one endpoint host the token chose (Web Push): one client's
+/// endpoints cannot take every slot, nor make the relay flood a host of its choosing.
+pub const MAX_PER_HOST: usize = 8;
+
+/// The deliveries in flight, bounded over all and per chosen host. A delivery past either bound
+/// is shed at once ([`Delivery::Shed`]) rather than queued, so a flood costs no memory.
+struct InFlight {
+    all: Arc<Semaphore>,
+    per_host: usize,
+    hosts: Mutex<HashMap<String, usize>>,
+}
+
+impl InFlight {
+    fn new(all: usize, per_host: usize) -> Arc<Self> {
+        Arc::new(Self { all: Arc::new(Semaphore::new(all)), per_host, hosts: Mutex::default() })
+    }
+
+    /// A slot for one delivery (to `host`, when the token chose it), or `None` when full.
+    fn take(self: &Arc<Self>, host: Option<String>) -> Option<Slot> {
+        let permit = Arc::clone(&self.all).try_acquire_owned().ok()?;
+        if let Some(host) = &host {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let count = hosts.entry(host.clone()).or_insert(0);
+            if *count >= self.per_host {
+                return None;
+            }
+            *count += 1;
+        }
+        Some(Slot { _permit: permit, host, in_flight: Arc::clone(self) })
+    }
+}
+
+/// One delivery's place in [`InFlight`], given back on drop. The host table holds only hosts
+/// with deliveries in flight, so it never exceeds [`MAX_IN_FLIGHT`] entries.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    host: Option<String>,
+    in_flight: Arc<InFlight>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let Some(host) = self.host.take() else {
+            return;
+        };
+        let mut hosts =
+            self.in_flight.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = hosts.get_mut(&host) {
+            *count -= 1;
+            if *count == 0 {
+                hosts.remove(&host);
+            }
+        }
+    }
 }
 
 impl Pusher {
@@ -24,8 +85,19 @@ impl Pusher {
     ///
     /// A later provider replaces an earlier one with the same token type.
     pub fn new(providers: Vec<Arc<dyn Provider>>, retry: RetryPolicy) -> Self {
+        Self::with_bounds(providers, retry, MAX_IN_FLIGHT, MAX_PER_HOST)
+    }
+
+    /// Like [`Pusher::new`], with other bounds on the deliveries in flight (over all, and per
+    /// host a token chose).
+    pub fn with_bounds(
+        providers: Vec<Arc<dyn Provider>>,
+        retry: RetryPolicy,
+        max_in_flight: usize,
+        max_per_host: usize,
+    ) -> Self {
         let providers = providers.into_iter().map(|p| (p.token_type(), p)).collect();
-        Self { providers, retry }
+        Self { providers, retry, in_flight: InFlight::new(max_in_flight, max_per_host) }
     }
 
     /// Builds the providers `config` names, with the default [`RetryPolicy`].
@@ -66,9 +138,17 @@ impl Pusher {
             tracing::debug!("push skipped: no provider for the token type");
             return tokio::spawn(async { Delivery::Unsupported });
         };
+        let Some(slot) = self.in_flight.take(provider.destination(token_data)) else {
+            tracing::debug!(provider = provider.token_type(), "push shed: too many in flight");
+            return tokio::spawn(async { Delivery::Shed });
+        };
         let token_data = token_data.to_owned();
         let retry = self.retry;
-        tokio::spawn(async move { deliver(provider.as_ref(), &token_data, retry).await })
+        tokio::spawn(async move {
+            let delivery = deliver(provider.as_ref(), &token_data, retry).await;
+            drop(slot);
+            delivery
+        })
     }
 }
 
@@ -96,6 +176,8 @@ pub enum Delivery {
     Gone,
     /// No provider is configured for the token type: nothing was sent.
     Unsupported,
+    /// Too many deliveries were in flight, over all or to the token's host: nothing was sent.
+    Shed,
 }
 
 /// How often, and how patiently, a transiently failing push is retried.
@@ -160,6 +242,62 @@ async fn deliver(provider: &dyn Provider, token_data: &str, retry: RetryPolicy) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A provider whose every delivery waits until the test lets it go.
+    struct Stalled(Arc<tokio::sync::Notify>);
+
+    #[async_trait::async_trait]
+    impl Provider for Stalled {
+        fn token_type(&self) -> &'static str {
+            "test.stalled"
+        }
+
+        fn destination(&self, token_data: &str) -> Option<String> {
+            token_data.split_once('/').map(|(host, _)| host.to_owned())
+        }
+
+        async fn send(&self, _token_data: &str) -> Result<(), PushError> {
+            self.0.notified().await;
+            Ok(())
+        }
+    }
+
+    /// Review finding 3: deliveries had no bound, so a few mailboxes could open hundreds of
+    /// sockets to endpoints their clients chose.
+    #[tokio::test]
+    async fn deliveries_in_flight_are_bounded_over_all_and_per_chosen_host() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let provider: Arc<dyn Provider> = Arc::new(Stalled(Arc::clone(&release)));
+        let pusher = Pusher::with_bounds(vec![provider], RetryPolicy::default(), 5, 2);
+        let mut held = Vec::new();
+        for token in ["a.example/1", "a.example/2", "b.example/1", "b.example/2", "c.example/1"] {
+            held.push(pusher.notify("test.stalled", token));
+        }
+        // A third to one host, and a sixth over all, are shed at once.
+        let shed = pusher.notify("test.stalled", "c.example/2");
+        assert_eq!(shed.await.unwrap(), Delivery::Shed, "over the total");
+        // Notify only wakes waiters already registered: keep waking until all are through.
+        while !held.iter().all(JoinHandle::is_finished) {
+            release.notify_waiters();
+            tokio::task::yield_now().await;
+        }
+        for handle in held {
+            assert_eq!(handle.await.unwrap(), Delivery::Delivered);
+        }
+        // Slots come back with the deliveries; the per-host bound holds on its own.
+        let first = pusher.notify("test.stalled", "a.example/3");
+        let second = pusher.notify("test.stalled", "a.example/4");
+        let third = pusher.notify("test.stalled", "a.example/5");
+        assert_eq!(third.await.unwrap(), Delivery::Shed, "over the host's bound");
+        assert_eq!(pusher.in_flight.hosts.lock().unwrap().len(), 1);
+        while !(first.is_finished() && second.is_finished()) {
+            release.notify_waiters();
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(first.await.unwrap(), Delivery::Delivered);
+        assert_eq!(second.await.unwrap(), Delivery::Delivered);
+        assert!(pusher.in_flight.hosts.lock().unwrap().is_empty(), "the host table drained");
+    }
 
     #[test]
     fn delays_double_from_the_first_and_stop_at_the_cap() {

@@ -161,6 +161,9 @@ pub struct AbuseLimits {
     pub refused_claims_per_minute: u32,
     /// The same per mailbox, whatever the addresses the claims come from. 0: no limit.
     pub refused_claims_per_mailbox_per_minute: u32,
+    /// Requests that register a push token (create, read or update with `notificationToken`),
+    /// per client a minute: each token names where the relay will send pushes. 0: no limit.
+    pub token_registrations_per_minute: u32,
     /// Most mailboxes the SQLite store holds (live ones, and expired ones until the next
     /// sweep); a create beyond is answered 503. `None`: no cap. The Redis Cluster store is
     /// bounded by its own `maxmemory` instead, which the relay also answers with 503.
@@ -252,6 +255,7 @@ impl Default for AbuseLimits {
             creates_per_minute: 60,
             refused_claims_per_minute: 30,
             refused_claims_per_mailbox_per_minute: 10,
+            token_registrations_per_minute: 30,
             max_mailboxes: Some(1_000_000),
             client_address_header: None,
             trusted_proxies: ProxyNetworks::loopback(),
@@ -266,6 +270,7 @@ impl AbuseLimits {
             creates_per_minute: 0,
             refused_claims_per_minute: 0,
             refused_claims_per_mailbox_per_minute: 0,
+            token_registrations_per_minute: 0,
             max_mailboxes: None,
             client_address_header: None,
             trusted_proxies: ProxyNetworks::loopback(),

@@ -85,6 +85,22 @@ impl AppState {
         token_type.is_some_and(|t| self.pusher.supports(t))
     }
 
+    /// Counts a request that registers a push token against its client (each token names where
+    /// the relay will send pushes); 429 past the limit.
+    fn register_token(
+        &self,
+        client: ClientKey,
+        token: Option<&NotificationToken>,
+    ) -> Result<(), ApiError> {
+        if token.is_none() {
+            return Ok(());
+        }
+        let registrations = &self.settings.clients.token_registrations;
+        registrations
+            .take(client, self.clock.instant())
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })
+    }
+
     /// A read of `id` after the cursor `after`, waiting up to `wait` for news when set (see
     /// [`WaitingRead`]). A read that bound a receiver is announced at once.
     async fn read(
@@ -439,6 +455,7 @@ async fn create_mailbox(
     let sender = claim.required_400()?;
     let body = body_bytes(body, &settings.limits)?;
     let create = body::create_request(&body, now, &settings.limits)?;
+    state.register_token(client, create.sender_token.as_ref())?;
     let mailbox = new_mailbox(create, sender);
     let created = state.store.create(mailbox, request, now).await?;
     let response = CreateMailboxResponse {
@@ -558,6 +575,7 @@ async fn read_secure_content(
     let caller = claim.required_401()?;
     let limits = &state.settings.limits;
     let body = body::read_request(&body_bytes(body, limits)?, limits)?;
+    state.register_token(client, body.notification_token.as_ref())?;
     let prefer = headers.get_all(HEADER_PREFER).iter().filter_map(|v| v.to_str().ok());
     let wait = body::wait_preference(prefer, limits.max_wait);
     // The header values share hyper's read buffer; let it go before a wait that may last long.
@@ -620,6 +638,7 @@ fn read_response(view: ReadView, wait: Option<Duration>) -> Result<Response, Api
 async fn update_mailbox(
     State(state): State<AppState>,
     MailboxPath(id): MailboxPath,
+    Client(client): Client,
     claim: Claim,
     RequestKey(request): RequestKey,
     body: Result<Bytes, BytesRejection>,
@@ -627,6 +646,7 @@ async fn update_mailbox(
     let caller = claim.required_400()?;
     let limits = &state.settings.limits;
     let body = body::update_request(&body_bytes(body, limits)?, limits)?;
+    state.register_token(client, body.notification_token.as_ref())?;
     let updated = committed({
         let state = state.clone();
         async move {

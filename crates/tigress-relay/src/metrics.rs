@@ -155,6 +155,7 @@ impl Metrics {
             Ok(Delivery::Delivered) => PushOutcome::Delivered,
             Ok(Delivery::Failed(_)) | Err(_) => PushOutcome::Failed,
             Ok(Delivery::Gone) => PushOutcome::Gone,
+            Ok(Delivery::Shed) => PushOutcome::Shed,
             Ok(_) => return,
         };
         self.pushes.get_or_create(&PushLabels { provider, outcome }).inc();
@@ -322,6 +323,8 @@ pub enum PushOutcome {
     Failed,
     /// The provider called the token gone; the relay drops it.
     Gone,
+    /// Not sent: too many deliveries were in flight (see `tigress_push::MAX_IN_FLIGHT`).
+    Shed,
 }
 
 impl PushOutcome {
@@ -331,6 +334,7 @@ impl PushOutcome {
             Self::Delivered => "delivered",
             Self::Failed => "failed",
             Self::Gone => "gone",
+            Self::Shed => "shed",
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct ClientLimits {
     pub refused_claims: RateLimiter,
     /// The same, per mailbox: however many addresses a prober uses.
     pub refused_claims_per_mailbox: RateLimiter<[u8; 16]>,
+    /// Requests that register a push token, per client.
+    pub token_registrations: RateLimiter,
 }
 
 impl ClientLimits {
@@ -96,6 +98,7 @@ impl ClientLimits {
             refused_claims_per_mailbox: RateLimiter::new(
                 abuse.refused_claims_per_mailbox_per_minute,
             ),
+            token_registrations: RateLimiter::new(abuse.token_registrations_per_minute),
         })
     }
 

@@ -151,6 +151,11 @@ impl Provider for WebPush {
         WEB_PUSH
     }
 
+    fn destination(&self, token_data: &str) -> Option<String> {
+        let subscription = Subscription::parse(token_data).ok()?;
+        Url::parse(&subscription.endpoint).ok()?.host_str().map(str::to_ascii_lowercase)
+    }
+
     async fn send(&self, token_data: &str) -> Result<(), PushError> {
         let subscription = Subscription::parse(token_data)?;
         let endpoint = self.allowed_endpoint(&subscription.endpoint).await?;

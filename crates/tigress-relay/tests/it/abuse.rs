@@ -224,3 +224,34 @@ async fn refused_claims_on_one_mailbox_are_limited_whatever_the_addresses() {
     let elsewhere = read_from(&relay, &other, &new_uuid(), "192.0.2.1").await;
     assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Review finding 3: every request could register a push token, each naming where the relay
+/// would send pushes; one client could register thousands a minute. Now they are counted.
+#[tokio::test]
+async fn push_token_registrations_are_limited_per_client() {
+    let relay =
+        relay_with(AbuseLimits { token_registrations_per_minute: 2, ..AbuseLimits::default() })
+            .await;
+    let (path, _) = relay.create(json!({})).await;
+    let token = json!({"notificationToken": {"type": "com.example.push", "tokenData": "abc"}});
+    let read_with_token = |client: &'static str| {
+        relay
+            .http
+            .post(relay.url(&path))
+            .header(CLAIM_HEADER, new_uuid())
+            .header("X-Forwarded-For", client)
+            .json(&token)
+            .send()
+    };
+    let first = read_with_token("198.51.100.9").await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = read_with_token("198.51.100.9").await.unwrap();
+    assert_eq!(second.status(), StatusCode::UNAUTHORIZED, "counted, then refused as a claim");
+    let third = read_with_token("198.51.100.9").await.unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(code_of(third).await, "rate_limited");
+    // Without a token the same client is not limited by it; another client has its own budget.
+    let plain = read_from(&relay, &path, &new_uuid(), "198.51.100.9").await;
+    assert_eq!(plain.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(read_with_token("198.51.100.10").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
