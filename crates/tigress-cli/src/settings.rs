@@ -458,6 +458,14 @@ relay_settings! {
     /// Longest `Prefer: wait` a read may wait for the peer's next message.
     max_wait: humantime::Duration as "DURATION" => field!(limits.max_wait);
 
+    /// Most client connections open at once; new ones beyond are closed on arrival (counted in
+    /// tigress_connections_refused_total). Keep it below the descriptor limit (ulimit -n).
+    max_connections: usize as "N" => field!(limits.max_connections);
+
+    /// How long a connection may be silent both ways before it is closed; never less than
+    /// --request-timeout plus --max-wait plus a second.
+    idle_timeout: humantime::Duration as "DURATION" => field!(limits.idle_timeout);
+
     /// Mailboxes one client address may create a minute (in a burst of as many); 0: no limit.
     creates_per_minute: u32 as "N" => field!(abuse.creates_per_minute);
 

@@ -21,6 +21,7 @@
 
 pub mod clock;
 pub mod config;
+mod connections;
 pub mod error;
 pub mod http;
 pub mod metrics;

@@ -58,6 +58,7 @@ pub struct Metrics {
     waiting_reads: Gauge,
     pushes: Family<PushLabels, Counter>,
     mailboxes: Gauge,
+    connections_refused: Counter,
     commit_batch_size: Histogram,
     commit_duration: Histogram,
 }
@@ -98,6 +99,12 @@ impl Metrics {
             "Push deliveries finished, by provider and outcome (retries included in one)",
             pushes.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Client connections closed on arrival because max_connections were open",
+            connections_refused.clone(),
+        );
         let mailboxes = Gauge::default();
         let commit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 9));
         let commit_duration = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
@@ -126,9 +133,15 @@ impl Metrics {
             waiting_reads,
             pushes,
             mailboxes,
+            connections_refused,
             commit_batch_size,
             commit_duration,
         }
+    }
+
+    /// Counts a connection closed because the cap was reached.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// Counts one answered request and its latency.

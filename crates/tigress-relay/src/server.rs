@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 
 use crate::clock::Clock;
 use crate::config::{Limits, RelayConfig, StoreConfig, TlsFiles};
+use crate::connections::ConnectionLimits;
 use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::ClientLimits;
@@ -173,6 +174,7 @@ pub async fn start_with_pusher(
 
     let handle = Handle::new();
     let mut reloadable = None;
+    let connections = ConnectionLimits::for_limits(&config.limits, Arc::clone(&metrics));
     let server = match &config.tls {
         Some(tls) => {
             // Several crypto providers may be compiled in; the relay uses ring. Installing twice
@@ -187,12 +189,13 @@ pub async fn start_with_pusher(
                     )
                 })?;
             reloadable = Some((tls_config.clone(), tls.clone()));
-            let mut server = axum_server::from_tcp_rustls(listener, tls_config);
+            let mut server = axum_server::from_tcp_rustls(listener, tls_config)
+                .map(|tls| tls.acceptor(connections));
             harden(server.http_builder(), &config.limits);
             tokio::spawn(server.handle(handle.clone()).serve(service))
         }
         None => {
-            let mut server = axum_server::from_tcp(listener);
+            let mut server = axum_server::from_tcp(listener).acceptor(connections);
             harden(server.http_builder(), &config.limits);
             tokio::spawn(server.handle(handle.clone()).serve(service))
         }

@@ -32,6 +32,12 @@ pub struct Limits {
     pub max_messages: u64,
     /// Longest `Prefer: wait` honoured on a read; longer waits are shortened to it.
     pub max_wait: Duration,
+    /// Most client connections open at once; beyond, new ones are closed at once. Keep it below
+    /// the process's descriptor limit.
+    pub max_connections: usize,
+    /// How long a connection may stay silent both ways before it is closed. Never shorter than a
+    /// waiting read can be silent (`request_timeout` + `max_wait`, and a second).
+    pub idle_timeout: Duration,
 }
 
 impl Limits {
@@ -61,6 +67,8 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_messages: 64,
             max_wait: Duration::from_secs(60),
+            max_connections: 4096,
+            idle_timeout: Duration::from_secs(120),
         }
     }
 }

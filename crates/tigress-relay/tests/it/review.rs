@@ -224,3 +224,55 @@ async fn a_bind_is_announced_even_when_the_receiver_hangs_up() {
     assert_eq!(answer["receiverBound"], true, "{answer}");
     assert!(took < Duration::from_secs(10), "the sender was not woken by the bind: {took:?}");
 }
+
+/// Whether the relay closed `stream` (end of file or reset) within `within`.
+fn closed_within(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read as _;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => {
+            !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        }
+    }
+}
+
+/// Review finding 2: a connection that sent nothing stayed open for ever, and nothing capped how
+/// many there were, so idle connections could take every descriptor.
+#[tokio::test]
+async fn silent_connections_are_closed_and_capped() {
+    let relay = TestRelay::start_with(|c| {
+        c.limits.request_timeout = Duration::from_secs(1);
+        c.limits.max_wait = Duration::from_secs(1);
+        c.limits.idle_timeout = Duration::from_secs(1);
+        c.limits.max_connections = 2;
+    })
+    .await;
+    let addr = relay.relay().local_addr();
+    let started = Instant::now();
+    let (mut first, mut second) = tokio::task::spawn_blocking(move || {
+        let first = std::net::TcpStream::connect(addr).unwrap();
+        let second = std::net::TcpStream::connect(addr).unwrap();
+        // Two silent connections fill the cap: a third is closed on arrival.
+        std::thread::sleep(Duration::from_millis(200));
+        let mut third = std::net::TcpStream::connect(addr).unwrap();
+        assert!(closed_within(&mut third, Duration::from_secs(2)), "a third connection was served");
+        (first, second)
+    })
+    .await
+    .unwrap();
+    // The silent ones are closed once idle (1 s of request time, 1 s of wait, and a second).
+    let closed = tokio::task::spawn_blocking(move || {
+        closed_within(&mut first, Duration::from_secs(10))
+            && closed_within(&mut second, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(closed, "an idle connection was left open");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // Their places came back: requests are served again.
+    let health = relay.send(Method::GET, "/healthz", None, None, None).await;
+    assert_eq!(health.status, StatusCode::OK);
+}
