@@ -12,6 +12,8 @@ use tigress_proto::provisioning::FORMAT_CAR_KEY_CCC;
 
 /// Domain separation for certificate signatures.
 const SIGNATURE_CONTEXT: &[u8] = b"tigress/carkey/certificate/v1\0";
+/// Domain separation for the friend's "done": it signs the certificate it now holds.
+const DONE_CONTEXT: &[u8] = b"tigress/carkey/done/v1\0";
 
 /// What the owner offers: which vehicle, which rights, for how long.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +76,12 @@ pub enum Step {
     },
     /// Message 3, owner → friend.
     SignedKey(SignedKey),
+    /// Message 4, friend → owner: the friend's device holds and verified the key. Signed by the
+    /// key the certificate names, over that certificate, so only that device can say it.
+    Done {
+        /// Ed25519 signature by the friend's key, base64.
+        signature: String,
+    },
 }
 
 impl Step {
@@ -99,6 +107,7 @@ impl Step {
             Self::Invitation { .. } => "invitation",
             Self::KeyCreationRequest { .. } => "key-creation request",
             Self::SignedKey(_) => "signed key",
+            Self::Done { .. } => "done",
         }
     }
 }
@@ -137,6 +146,9 @@ pub enum CarKeyError {
     /// The owner's signature does not verify.
     #[error("the owner's signature on the key certificate does not verify")]
     BadSignature,
+    /// The friend's "done" is not signed by the key the certificate names.
+    #[error("the friend's confirmation does not verify")]
+    BadConfirmation,
     /// The certificate is for another public key than this device's.
     #[error("the certificate was issued for another device's key")]
     WrongKey,
@@ -216,6 +228,12 @@ impl FriendKey {
         STANDARD.encode(self.0.verifying_key().to_bytes())
     }
 
+    /// The last message: this device holds `signed` (after [`FriendKey::verify`]).
+    pub fn done(&self, signed: &SignedKey) -> Step {
+        let signature = self.0.sign(&done_bytes(&signed.certificate));
+        Step::Done { signature: STANDARD.encode(signature.to_bytes()) }
+    }
+
     /// The private seed in base64, to store the provisioned key.
     pub fn secret_base64(&self) -> String {
         STANDARD.encode(self.0.to_bytes())
@@ -265,6 +283,26 @@ impl fmt::Debug for FriendKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("FriendKey").field(&self.public_base64()).finish()
     }
+}
+
+/// Checks the friend's [`Step::Done`] for the certificate the owner sent: signed by the key that
+/// certificate names.
+pub fn verify_done(signed: &SignedKey, done: &Step) -> Result<(), CarKeyError> {
+    let Step::Done { signature } = done else {
+        return Err(CarKeyError::UnexpectedStep { expected: "done", got: done.name() });
+    };
+    let friend = public_key(&signed.certificate.friend_public_key, "friend public key")?;
+    let bytes = STANDARD.decode(signature).map_err(|_| CarKeyError::BadConfirmation)?;
+    let signature = Signature::from_slice(&bytes).map_err(|_| CarKeyError::BadConfirmation)?;
+    friend
+        .verify(&done_bytes(&signed.certificate), &signature)
+        .map_err(|_| CarKeyError::BadConfirmation)
+}
+
+fn done_bytes(certificate: &KeyCertificate) -> Vec<u8> {
+    let mut bytes = DONE_CONTEXT.to_vec();
+    bytes.extend(serde_json::to_vec(certificate).expect("a certificate is JSON"));
+    bytes
 }
 
 /// The bytes signed: a context string, then the certificate's JSON. serde_json writes a struct's
@@ -321,6 +359,15 @@ mod tests {
         let provisioned = friend.verify(&invitation, &signed).unwrap();
         assert_eq!(provisioned.owner_public_key, owner.public_base64());
         assert_eq!(provisioned.signed.certificate.entitlements.len(), 3);
+
+        // Only the device the certificate names can confirm it.
+        let done = Step::from_info(&friend.done(&signed).to_info()).unwrap();
+        assert!(verify_done(&signed, &done).is_ok());
+        let other = FriendKey::generate(&mut OsRng).done(&signed);
+        assert!(matches!(verify_done(&signed, &other), Err(CarKeyError::BadConfirmation)));
+        let mut other_terms = signed.clone();
+        other_terms.certificate.valid_until = "2031-01-01T00:00:00Z".into();
+        assert!(matches!(verify_done(&other_terms, &done), Err(CarKeyError::BadConfirmation)));
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub enum ExchangeError {
     /// The peer did not answer in time.
     #[error("the other device did not answer within {0:?}")]
     TimedOut(Duration),
+    /// The share ended (the mailbox is gone) without the friend's signed "done": the key may or
+    /// may not have arrived. Only the friend's confirmation says it did.
+    #[error("the share ended without the friend's device confirming that it holds the key")]
+    NotConfirmed,
 }
 
 /// What the owner's side is doing, for progress messages.
@@ -33,7 +37,7 @@ pub enum OwnerEvent {
     RequestReceived,
     /// The signed key is sent; waiting for the friend's device to finish.
     SignedKeySent,
-    /// The friend's device verified the key and closed the share.
+    /// The friend's device confirmed, signed, that it holds the key; the share is closed.
     Finished,
 }
 
@@ -44,7 +48,10 @@ pub enum FriendEvent {
     RequestSent,
     /// The owner's signed key arrived and verified.
     KeyVerified,
-    /// The mailbox is deleted: the share is over.
+    /// The signed confirmation is sent to the owner.
+    Confirmed,
+    /// The mailbox is deleted (by the owner once it read the confirmation, or by this device
+    /// after waiting for it): the share is over.
     Closed,
 }
 
@@ -91,18 +98,20 @@ impl OwnerShare {
         };
         on_event(OwnerEvent::RequestReceived);
         let signed = self.key.sign(&self.offer, &friend_public_key)?;
-        self.transfer.send(&Step::SignedKey(signed).to_info()).await?;
+        self.transfer.send(&Step::SignedKey(signed.clone()).to_info()).await?;
         on_event(OwnerEvent::SignedKeySent);
-        // The friend's device deletes the mailbox once it holds the key: that is the success.
-        match self.transfer.next_message(patience).await {
-            Err(tigress_client::Error::Gone) => {
-                on_event(OwnerEvent::Finished);
-                Ok(())
-            }
-            Ok(Some(info)) => Err(unexpected("end of the share", &Step::from_info(&info)?)),
-            Ok(None) => Err(ExchangeError::TimedOut(patience)),
-            Err(e) => Err(e.into()),
-        }
+        // Only the friend's signed "done" is success: a mailbox that vanished says nothing of
+        // whether the key arrived (docs/SECURITY.md).
+        let done = match self.transfer.next_message(patience).await {
+            Ok(Some(info)) => Step::from_info(&info)?,
+            Ok(None) => return Err(ExchangeError::TimedOut(patience)),
+            Err(tigress_client::Error::Gone) => return Err(ExchangeError::NotConfirmed),
+            Err(e) => return Err(e.into()),
+        };
+        crate::cert::verify_done(&signed, &done)?;
+        self.transfer.finish().await?;
+        on_event(OwnerEvent::Finished);
+        Ok(())
     }
 
     /// Withdraws the invitation: deletes the mailbox.
@@ -141,7 +150,17 @@ pub async fn accept_as_friend(
     };
     let provisioned = device_key.verify(&invitation, &signed)?;
     on_event(FriendEvent::KeyVerified);
-    transfer.finish().await?;
+    transfer.send(&device_key.done(&signed).to_info()).await?;
+    on_event(FriendEvent::Confirmed);
+    // The owner deletes the mailbox once it has read the confirmation; deleting it here at once
+    // could erase the confirmation before the owner reads it. An owner that does not come back
+    // in time leaves it to this device.
+    match transfer.next_message(patience).await {
+        Err(tigress_client::Error::Gone) => {}
+        Ok(None) => transfer.finish().await?,
+        Ok(Some(info)) => return Err(unexpected("end of the share", &Step::from_info(&info)?)),
+        Err(e) => return Err(e.into()),
+    }
     on_event(FriendEvent::Closed);
     Ok(FriendOutcome { provisioned, device_key })
 }

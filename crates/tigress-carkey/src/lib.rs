@@ -1,6 +1,6 @@
 //! The stateful share of a car key, format `digitalwallet.carkey.ccc`, vertical `c`.
 //!
-//! It models the exchange of a Car Connectivity Consortium Digital Key share in three messages
+//! It models the exchange of a Car Connectivity Consortium Digital Key share in four messages
 //! through a Tigress transfer, with real Ed25519 signatures and real checks:
 //!
 //! 1. **Invitation** (owner → friend): the vehicle, the entitlements offered, the validity, and
@@ -11,7 +11,11 @@
 //! 3. **Signed key** (owner → friend): the owner's key signs a certificate binding the friend's
 //!    public key to the vehicle, the entitlements and the validity. The friend's device checks the
 //!    signature against the invitation's owner key and that the certificate grants what was
-//!    offered, to its own key; it then holds a provisioned key and deletes the mailbox.
+//!    offered, to its own key; it then holds a provisioned key.
+//! 4. **Done** (friend → owner): the friend's device signs the certificate with its new key. The
+//!    owner checks it and deletes the mailbox; only this says the key arrived (a mailbox that
+//!    vanished says nothing, docs/SECURITY.md). A friend whose owner does not come back deletes
+//!    the mailbox itself.
 //!
 //! [`cert`] holds the messages and the cryptography, without I/O; [`flow`] drives both roles
 //! over a [`tigress_client::Transfer`]. It models the shape of the exchange, not the CCC
@@ -23,6 +27,7 @@ pub mod flow;
 
 pub use cert::{
     CarKeyError, FriendKey, KeyCertificate, Offer, OwnerKey, ProvisionedKey, SignedKey, Step,
+    verify_done,
 };
 pub use flow::{
     ExchangeError, FriendEvent, FriendOutcome, OwnerEvent, OwnerShare, accept_as_friend,

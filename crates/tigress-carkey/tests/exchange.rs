@@ -75,7 +75,12 @@ async fn the_friend_ends_with_a_verified_key_and_the_mailbox_is_deleted() {
     assert_eq!(outcome.provisioned.signed.certificate.entitlements, offer().entitlements);
     assert_eq!(
         friend_events,
-        vec![FriendEvent::RequestSent, FriendEvent::KeyVerified, FriendEvent::Closed]
+        vec![
+            FriendEvent::RequestSent,
+            FriendEvent::KeyVerified,
+            FriendEvent::Confirmed,
+            FriendEvent::Closed
+        ]
     );
     let owner_events = owner_events.await.unwrap().unwrap();
     assert_eq!(
@@ -110,4 +115,35 @@ async fn a_friend_waiting_for_an_owner_who_never_answers_gives_up() {
     owner.cancel().await.unwrap();
     let gone = client.read(&share.url().without_secret(), share.claim(), share.secret()).await;
     assert!(matches!(gone, Err(tigress_client::Error::Gone)));
+}
+
+/// Review finding 7: the owner took a mailbox that vanished after its signed key was written for
+/// "the friend verified", though a deleted mailbox says nothing of whether the key arrived.
+#[tokio::test]
+async fn a_share_that_vanishes_without_the_friends_confirmation_is_not_confirmed() {
+    let (relay, _dir) = relay().await;
+    let client = Client::new(relay.base_url()).unwrap();
+    let owner =
+        offer_as_owner(&client, offer(), OwnerKey::generate(&mut rand::rngs::OsRng), options())
+            .await
+            .unwrap();
+    let share = owner.share().clone();
+    let owner = tokio::spawn(async move { owner.complete(Duration::from_secs(20), |_| {}).await });
+
+    // A friend's device (or anyone holding the link) that takes the key and deletes the
+    // mailbox without confirming.
+    let received =
+        client.receive(share.url(), share.secret().clone()).await.unwrap().accept().await.unwrap();
+    let mut transfer = received.into_transfer().unwrap();
+    let device_key = tigress_carkey::FriendKey::generate(&mut rand::rngs::OsRng);
+    transfer.send(&device_key.request().to_info()).await.unwrap();
+    let signed = transfer.next_message(Duration::from_secs(20)).await.unwrap().expect("signed key");
+    assert!(matches!(
+        tigress_carkey::Step::from_info(&signed),
+        Ok(tigress_carkey::Step::SignedKey(_))
+    ));
+    transfer.finish().await.unwrap();
+
+    let result = owner.await.unwrap();
+    assert!(matches!(result, Err(ExchangeError::NotConfirmed)), "{:?}", result.err());
 }

@@ -78,7 +78,9 @@ pub async fn share_as_owner(
                     ));
                 }
                 OwnerEvent::Finished => {
-                    eprintln!("The friend's device verified the key and closed the share. Done.");
+                    eprintln!(
+                        "The friend's device confirmed, signed, that it holds the key. Done."
+                    );
                 }
             }
         })
@@ -109,6 +111,11 @@ pub async fn receive_as_friend(
             }
             FriendEvent::KeyVerified => {
                 eprintln!("The owner's signature on this device's key verifies.")
+            }
+            FriendEvent::Confirmed => {
+                spinner = Some(Spinner::start(
+                    "Sent the owner a signed confirmation; waiting for it to close the share...",
+                ));
             }
             FriendEvent::Closed => eprintln!("The mailbox was deleted from the relay."),
         }
@@ -182,7 +189,9 @@ pub async fn demo() -> anyhow::Result<()> {
             say("owner", "received the key-creation request; signs the friend's public key")
         }
         OwnerEvent::SignedKeySent => say("owner", "sent the signed key certificate"),
-        OwnerEvent::Finished => say("owner", "saw the friend close the share"),
+        OwnerEvent::Finished => {
+            say("owner", "verified the friend's signed confirmation and deleted the mailbox")
+        }
     }));
 
     let friend = Client::new(relay.base_url())?;
@@ -210,7 +219,10 @@ pub async fn demo() -> anyhow::Result<()> {
         FriendEvent::KeyVerified => {
             say("friend", "verified the owner's signature and the granted terms")
         }
-        FriendEvent::Closed => say("friend", "deleted the mailbox: the relay keeps nothing"),
+        FriendEvent::Confirmed => {
+            say("friend", "sent a confirmation signed with its new key: it holds the key")
+        }
+        FriendEvent::Closed => say("friend", "saw the mailbox deleted: the relay keeps nothing"),
     })
     .await
     .map_err(exchange_error)?;
