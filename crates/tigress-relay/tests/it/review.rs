@@ -21,15 +21,16 @@ use tigress_relay::{AppState, Clock, Durability, Metrics, RelayConfig, Settings,
 use crate::support::{TestRelay, new_uuid};
 
 async fn relays() -> Vec<(&'static str, TestRelay)> {
-    let mut relays = vec![("sqlite", TestRelay::start().await)];
+    let sqlite = ("sqlite", TestRelay::start().await);
     #[cfg(feature = "redis")]
     {
         let nodes = crate::store_contract::redis_nodes();
         let redis =
             |c: &mut RelayConfig| c.store = tigress_relay::StoreConfig::RedisCluster { nodes };
-        relays.push(("redis", TestRelay::start_with(redis).await));
+        vec![sqlite, ("redis", TestRelay::start_with(redis).await)]
     }
-    relays
+    #[cfg(not(feature = "redis"))]
+    vec![sqlite]
 }
 
 /// A cursor past what JSON holds exactly used to fail in the store after the bind (Redis: the
