@@ -415,4 +415,21 @@ mod tests {
         limit.take(keys.of(Some("2001:db8::1".parse().unwrap())), later).unwrap();
         assert!(limit.clients() <= MAX_CLIENTS, "{}", limit.clients());
     }
+
+    /// The per-mailbox table is bounded the same way under a flood of distinct mailboxes, and
+    /// what it holds at its largest is a few megabytes: at most `MAX_CLIENTS` entries of a
+    /// 16-byte key and a bucket, in a table of at most twice that many slots.
+    #[test]
+    fn the_mailbox_table_stays_bounded_and_small() {
+        let (limit, now) = (RateLimiter::<[u8; 16]>::new(1), Instant::now());
+        for n in 0..(MAX_CLIENTS as u128 + 50_000) {
+            let _ = limit.take(n.to_le_bytes(), now);
+        }
+        assert!(limit.clients() <= MAX_CLIENTS, "{}", limit.clients());
+        let capacity = limit.buckets.lock().unwrap().capacity();
+        let entry = std::mem::size_of::<([u8; 16], Bucket)>() + 1; // + hashbrown's control byte
+        let bytes = capacity * entry;
+        assert!(bytes < 8 << 20, "{bytes} bytes for {capacity} slots");
+        println!("per-mailbox limiter at its largest: {capacity} slots, {bytes} bytes");
+    }
 }
