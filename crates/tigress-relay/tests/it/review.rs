@@ -1,5 +1,5 @@
-//! Regressions for the findings of the independent review of the relay (docs/SECURITY.md): each
-//! test failed before its fix.
+//! Regressions for the findings of an independent review of the relay, tried against a running
+//! relay: each test failed before its fix.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
