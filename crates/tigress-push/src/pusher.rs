@@ -139,7 +139,7 @@ impl Pusher {
             return tokio::spawn(async { Delivery::Unsupported });
         };
         let Some(slot) = self.in_flight.take(provider.destination(token_data)) else {
-            tracing::debug!(provider = provider.token_type(), "push shed: too many in flight");
+            tracing::debug!("push shed: too many deliveries in flight");
             return tokio::spawn(async { Delivery::Shed });
         };
         let token_data = token_data.to_owned();

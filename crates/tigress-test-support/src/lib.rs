@@ -13,5 +13,5 @@ mod relay;
 
 pub use dead_address::DeadAddress;
 pub use process::RelayProcess;
-pub use redis::redis_cluster_url;
+pub use redis::{redis_cluster_nodes, redis_cluster_url};
 pub use relay::TestRelay;

@@ -18,3 +18,11 @@ pub fn redis_cluster_url() -> String {
     }
     url
 }
+
+/// The seed nodes (`host:port`) of [`redis_cluster_url`], as the Redis store takes them.
+pub fn redis_cluster_nodes() -> Vec<String> {
+    match redis_cluster_url().parse() {
+        Ok(tigress_relay::StoreConfig::RedisCluster { nodes }) => nodes,
+        other => panic!("TIGRESS_TEST_REDIS is not a Redis Cluster URL: {other:?}"),
+    }
+}

@@ -38,10 +38,7 @@ pub async fn redis() -> Backend {
 /// The cluster's seed nodes from `TIGRESS_TEST_REDIS`; its absence fails the test.
 #[cfg(feature = "redis")]
 pub fn redis_nodes() -> Vec<String> {
-    match tigress_test_support::redis_cluster_url().parse() {
-        Ok(tigress_relay::StoreConfig::RedisCluster { nodes }) => nodes,
-        other => panic!("TIGRESS_TEST_REDIS is not a Redis Cluster URL: {other:?}"),
-    }
+    tigress_test_support::redis_cluster_nodes()
 }
 
 pub fn now() -> i64 {

@@ -20,10 +20,7 @@ use crate::store::StoreError;
 
 /// The test cluster's seed nodes (tigress-test-support); its absence fails the test.
 fn nodes() -> Vec<String> {
-    match tigress_test_support::redis_cluster_url().parse() {
-        Ok(crate::StoreConfig::RedisCluster { nodes }) => nodes,
-        other => panic!("TIGRESS_TEST_REDIS is not a Redis Cluster URL: {other:?}"),
-    }
+    tigress_test_support::redis_cluster_nodes()
 }
 
 fn now() -> i64 {
