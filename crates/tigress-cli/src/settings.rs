@@ -393,6 +393,11 @@ relay_settings! {
     /// `redis-cluster://host:port[,host:port...]` (a Redis Cluster shared by several relays).
     store: StoreConfig as "STORE" => field!(store);
 
+    /// With the Redis Cluster store: answer a write only once this many replicas hold it, so
+    /// that a master's failover loses no acknowledged share (503 with Retry-After when they do
+    /// not within a second). 0: answer once the master has it.
+    redis_replica_acks: u32 as "N" => field!(redis_replica_acks);
+
     /// Directory of the SQLite store; created if missing.
     data_dir: PathBuf => field!(data_dir);
 

@@ -22,6 +22,10 @@ pub struct RelayConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Where mailboxes are kept.
     pub store: StoreConfig,
+    /// On the Redis Cluster store, how many replicas must hold each write before the relay
+    /// answers it (`WAIT`); 0, the default, answers once the master has it. See
+    /// `docs/OPERATIONS.md`, "What a failover can lose".
+    pub redis_replica_acks: u32,
     /// Directory of the embedded SQLite store.
     pub data_dir: PathBuf,
     /// Public base URL used in `urlLink` and the preview's `og:url`, e.g.
@@ -54,6 +58,7 @@ impl RelayConfig {
             listen,
             metrics_listen: None,
             store: StoreConfig::Sqlite,
+            redis_replica_acks: 0,
             data_dir: data_dir.into(),
             public_url: None,
             tls: None,

@@ -235,7 +235,8 @@ async fn open_store(
     match &config.store {
         #[cfg(feature = "redis")]
         StoreConfig::RedisCluster { nodes } => {
-            let store = crate::store::redis::RedisStore::connect(nodes, config.limits.log())
+            let acks = config.redis_replica_acks;
+            let store = crate::store::redis::RedisStore::connect(nodes, config.limits.log(), acks)
                 .await
                 .with_context(|| format!("could not connect to the store {}", config.store))?;
             let feed =

@@ -5,24 +5,46 @@
 //! less: each command it sends touches keys (or a shard channel) of one hash tag, so routing is a
 //! slot lookup. This router keeps:
 //!
-//! - a slot map from `CLUSTER SLOTS`, asked of every known node at once (the first answer wins,
-//!   so a stopped node delays nothing), refreshed in the background after a `MOVED` or a lost
-//!   connection;
+//! - a slot map from `CLUSTER SLOTS`, asked of every known node (seeds, masters and replicas) at
+//!   once (the first answer wins, so a stopped node delays nothing);
 //! - one multiplexed connection per node, made on first use, dropped when it fails or the node
 //!   closes it, and not retried for [`RECONNECT_PAUSE`] after a failed attempt, so requests for
 //!   a dead node fail fast instead of queueing on it.
 //!
-//! A command answered `MOVED` ran nowhere, so it is sent again to the named node. A command whose
-//! connection failed is never sent again: it may have run. `ASK` (a slot being migrated) is
-//! answered as unavailable; the client's retry after the migration finds the slot's new owner.
+//! # When the cluster changes
+//!
+//! The answers of the cluster specification (`docs/OPERATIONS.md`, "Redis Cluster"):
+//!
+//! - `MOVED`: the command ran nowhere; the slot is learnt, sent again to the named node, and the
+//!   whole map refreshed in the background.
+//! - `ASK` (the slot is being migrated and this key has already left): the command ran nowhere;
+//!   it is sent once to the named node, preceded by `ASKING` on the same connection, and the map
+//!   is left as it is: the slot still belongs to the old owner until the migration ends.
+//! - `TRYAGAIN` (a multi-key command whose keys are split by a migration in progress): sent
+//!   again after a short pause, a few times, then answered as unavailable.
+//! - `CLUSTERDOWN`, a connection that fails or cannot be made: the node is taken as lost. The
+//!   router then refreshes the map from the live nodes with back-off, from
+//!   [`SETTLE_FIRST_PAUSE`] up to [`SETTLE_MAX_PAUSE`], until every slot has an owner that
+//!   accepts a connection: when the cluster promotes a replica, its slots move to it within
+//!   one refresh. A command whose connection failed is never sent again: it may have run.
+//!
+//! # Replica acknowledgements
+//!
+//! A [`Request`] marked as a write may be followed, on the same connection and in the same
+//! pipeline, by `WAIT n timeout`: the node answers how many replicas hold everything this
+//! connection wrote. Fewer than `n` is answered as unavailable (the write may or may not
+//! survive a failover; the client's retry with its request id settles which).
 
 use std::collections::HashMap;
-use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, PushInfo, PushKind, RedisError, ServerErrorKind, Value};
+use redis::{
+    AsyncConnectionConfig, Cmd, FromRedisValue, PushInfo, PushKind, RedisError, ServerErrorKind,
+    Value,
+};
 
 use super::error::store_error;
 use crate::store::StoreError;
@@ -35,13 +57,68 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// After a failed connection attempt, requests for that node fail at once for this long.
 pub const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
-/// The slot map is refreshed at most this often.
+/// The slot map is refreshed after a `MOVED` at most this often.
 const REFRESH_PAUSE: Duration = Duration::from_millis(500);
-/// How many `MOVED` redirections one command may follow.
-const MAX_REDIRECTS: usize = 3;
+/// After a node is lost, the first pause before the map is asked again; it doubles each time.
+pub const SETTLE_FIRST_PAUSE: Duration = Duration::from_millis(100);
+/// The longest pause between two refreshes while some slot has no live owner.
+pub const SETTLE_MAX_PAUSE: Duration = Duration::from_secs(1);
+/// How many redirections (`MOVED`, `ASK`, `TRYAGAIN`, `NOSCRIPT`) one command may follow.
+const MAX_REDIRECTS: usize = 6;
+/// The first pause after `TRYAGAIN`; it doubles with each one.
+const TRY_AGAIN_PAUSE: Duration = Duration::from_millis(20);
+/// How long `WAIT` may wait for the replicas; below [`RESPONSE_TIMEOUT`], so that the node's
+/// answer, not the connection's timeout, ends it.
+pub const REPLICA_ACK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Receives the push messages of every node connection.
 pub type PushHandler = Arc<dyn Fn(PushInfo) + Send + Sync>;
+
+/// A Lua script, sent by its SHA-1 (`EVALSHA`) and by its text where the node lacks it.
+pub struct Lua {
+    code: &'static str,
+    hash: String,
+}
+
+impl Lua {
+    pub fn new(code: &'static str) -> Self {
+        Self { code, hash: redis::Script::new(code).get_hash().to_owned() }
+    }
+}
+
+/// One command for the router.
+pub enum Request<'a> {
+    /// A plain command whose first key decides the slot.
+    Command(Cmd),
+    /// A script over `keys` (of one hash tag) with `args`.
+    Script { lua: &'a Lua, keys: &'a [&'a str], args: &'a [&'a str] },
+}
+
+impl Request<'_> {
+    /// The command to send: scripts by hash, or by their text when `by_text`.
+    fn command(&self, by_text: bool) -> Cmd {
+        match self {
+            Self::Command(cmd) => cmd.clone(),
+            Self::Script { lua, keys, args } => {
+                let mut cmd = if by_text {
+                    redis::cmd("EVAL").arg(lua.code).clone()
+                } else {
+                    redis::cmd("EVALSHA").arg(&lua.hash).clone()
+                };
+                cmd.arg(keys.len()).arg(*keys).arg(*args);
+                cmd
+            }
+        }
+    }
+}
+
+/// What the router did to get an answer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Route {
+    /// The command ran on the importing node of a slot being migrated (after `ASK`): what it
+    /// published reached only that node's subscribers, not those of the slot's owner.
+    pub asked: bool,
+}
 
 /// Routes commands to the node that owns their hash tag.
 #[derive(Clone)]
@@ -52,71 +129,141 @@ pub struct Cluster {
 struct Inner {
     seeds: Vec<String>,
     pushes: Option<PushHandler>,
+    /// Replicas every write waits for (`WAIT`); 0 for none.
+    replica_acks: u32,
     /// The owner of each slot, as an address (`host:port`).
     slots: RwLock<Vec<Option<Arc<str>>>>,
+    /// Every node heard of: seeds, owners, replicas. Asked for the map after a loss.
     nodes: Mutex<HashMap<Arc<str>, Arc<Node>>>,
     last_refresh: Mutex<Option<Instant>>,
+    /// Set while a task refreshes the map until every slot has a live owner.
+    settling: AtomicBool,
 }
 
 impl Cluster {
-    /// Learns the slot map from any of `seeds` (`host:port`).
+    /// Learns the slot map from any of `seeds` (`host:port`). Writes wait for `replica_acks`
+    /// replicas each.
     pub async fn connect(
         seeds: &[String],
         pushes: Option<PushHandler>,
+        replica_acks: u32,
     ) -> Result<Self, StoreError> {
         let inner = Arc::new(Inner {
             seeds: seeds.to_vec(),
             pushes,
+            replica_acks,
             slots: RwLock::new(vec![None; SLOTS]),
             nodes: Mutex::new(HashMap::new()),
             last_refresh: Mutex::new(None),
+            settling: AtomicBool::new(false),
         });
         inner.refresh().await?;
         Ok(Self { inner })
     }
 
-    /// Runs `command` on the node that owns the slot of `hash_key`, following `MOVED`.
-    pub async fn run<T, F, Fut>(&self, hash_key: &str, command: F) -> Result<T, StoreError>
-    where
-        F: Fn(MultiplexedConnection) -> Fut,
-        Fut: Future<Output = Result<T, RedisError>>,
-    {
+    /// How many replicas every write waits for.
+    pub fn replica_acks(&self) -> u32 {
+        self.inner.replica_acks
+    }
+
+    /// Runs `request` on the node that owns the slot of `hash_key`.
+    pub async fn run<T: FromRedisValue>(
+        &self,
+        hash_key: &str,
+        request: &Request<'_>,
+    ) -> Result<T, StoreError> {
+        self.run_routed(hash_key, request, false).await.map(|(value, _)| value)
+    }
+
+    /// Runs a state-changing `request`: as [`Cluster::run`], and where replica acknowledgements
+    /// are on, answered only once that many replicas hold it.
+    pub async fn write<T: FromRedisValue>(
+        &self,
+        hash_key: &str,
+        request: &Request<'_>,
+    ) -> Result<(T, Route), StoreError> {
+        self.run_routed(hash_key, request, true).await
+    }
+
+    async fn run_routed<T: FromRedisValue>(
+        &self,
+        hash_key: &str,
+        request: &Request<'_>,
+        writes: bool,
+    ) -> Result<(T, Route), StoreError> {
         let slot = slot_of(hash_key.as_bytes());
-        let mut owner = self.inner.owner(slot).ok_or(StoreError::Unavailable)?;
+        let Some(mut target) = self.inner.owner(slot) else {
+            self.inner.node_lost();
+            return Err(StoreError::Unavailable);
+        };
+        let acks = if writes { self.inner.replica_acks } else { 0 };
+        let (mut asking, mut by_text) = (false, false);
+        let mut pause = TRY_AGAIN_PAUSE;
         for _ in 0..=MAX_REDIRECTS {
-            let node = self.inner.node(&owner);
-            let (conn, generation) = node.connection(&self.inner).await?;
-            match command(conn).await {
-                Ok(value) => return Ok(value),
-                Err(e) if e.kind() == redis::ErrorKind::Server(ServerErrorKind::Moved) => {
-                    let Some((to, _)) = e.redirect_node() else {
-                        return Err(store_error(e));
-                    };
-                    owner = Arc::from(to);
-                    self.inner.learn(slot, Arc::clone(&owner));
-                    self.inner.refresh_soon();
-                }
+            let node = self.inner.node(&target);
+            let (mut conn, generation) = match node.connection(&self.inner).await {
+                Ok(connection) => connection,
                 Err(e) => {
-                    if e.is_connection_dropped() || (e.is_io_error() && !e.is_timeout()) {
-                        node.forget(generation);
+                    self.inner.node_lost();
+                    return Err(e);
+                }
+            };
+            let command = request.command(by_text || asking);
+            match send::<T>(&mut conn, command, asking, acks).await {
+                Ok(value) => return Ok((value, Route { asked: asking })),
+                Err(Sent::Redis(e)) => match e.kind() {
+                    redis::ErrorKind::Server(ServerErrorKind::Moved) => {
+                        let Some((to, _)) = e.redirect_node() else {
+                            return Err(store_error(e));
+                        };
+                        target = Arc::from(redirect_address(to, &target));
+                        self.inner.learn(slot, Arc::clone(&target));
                         self.inner.refresh_soon();
+                        asking = false;
                     }
-                    return Err(store_error(e));
+                    redis::ErrorKind::Server(ServerErrorKind::Ask) => {
+                        let Some((to, _)) = e.redirect_node() else {
+                            return Err(store_error(e));
+                        };
+                        target = Arc::from(redirect_address(to, &target));
+                        asking = true;
+                    }
+                    redis::ErrorKind::Server(ServerErrorKind::TryAgain) => {
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                    }
+                    redis::ErrorKind::Server(ServerErrorKind::NoScript) => by_text = true,
+                    redis::ErrorKind::Server(ServerErrorKind::ClusterDown) => {
+                        self.inner.node_lost();
+                        return Err(store_error(e));
+                    }
+                    _ => {
+                        if e.is_connection_dropped() || (e.is_io_error() && !e.is_timeout()) {
+                            node.forget(generation);
+                            self.inner.node_lost();
+                        }
+                        return Err(store_error(e));
+                    }
+                },
+                Err(Sent::TooFewReplicas(acknowledged)) => {
+                    tracing::warn!(
+                        acknowledged,
+                        wanted = acks,
+                        "a write did not reach enough Redis replicas in time"
+                    );
+                    return Err(StoreError::Unavailable);
                 }
             }
         }
         Err(StoreError::Unavailable)
     }
 
-    /// Whether some node answers `PING` (a health check: one node down is not this relay's
-    /// fault, and its mailboxes answer 503 on their own).
+    /// Whether this relay can serve every mailbox: every slot has an owner and every owner
+    /// answers `PING`. One node down is enough to answer no.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let owners: Vec<Arc<str>> = {
-            let slots = self.inner.slots.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let mut owners: Vec<Arc<str>> = slots.iter().flatten().cloned().collect();
-            owners.sort();
-            owners.dedup();
-            owners
+        let Some(owners) = self.inner.owners() else {
+            self.inner.node_lost();
+            return Err(StoreError::Unavailable);
         };
         let mut pings = tokio::task::JoinSet::new();
         for owner in owners {
@@ -126,15 +273,64 @@ impl Cluster {
                 redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(store_error)
             });
         }
-        let mut last_error = StoreError::Unavailable;
+        let mut answer = Ok(());
         while let Some(ping) = pings.join_next().await {
-            match ping {
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(e)) => last_error = e,
-                Err(_) => {}
+            if let Ok(Err(e)) | Err(e) = ping.map_err(|_| StoreError::Unavailable) {
+                answer = Err(e);
             }
         }
-        Err(last_error)
+        if answer.is_err() {
+            self.inner.node_lost();
+        }
+        answer
+    }
+}
+
+/// Why a sent command has no answer for the caller.
+enum Sent {
+    Redis(RedisError),
+    /// The write ran, but only this many replicas acknowledged it in time.
+    TooFewReplicas(i64),
+}
+
+/// Sends `command`, after `ASKING` when `asking`, and followed by `WAIT acks` when `acks` is
+/// not 0, all in one pipeline on `conn`.
+async fn send<T: FromRedisValue>(
+    conn: &mut MultiplexedConnection,
+    command: Cmd,
+    asking: bool,
+    acks: u32,
+) -> Result<T, Sent> {
+    if !asking && acks == 0 {
+        return command.query_async(conn).await.map_err(Sent::Redis);
+    }
+    let mut pipe = redis::pipe();
+    if asking {
+        pipe.cmd("ASKING").ignore();
+    }
+    pipe.add_command(command);
+    if acks == 0 {
+        let (value,): (T,) = pipe.query_async(conn).await.map_err(Sent::Redis)?;
+        return Ok(value);
+    }
+    let timeout = u64::try_from(REPLICA_ACK_TIMEOUT.as_millis()).unwrap_or(u64::MAX);
+    pipe.cmd("WAIT").arg(acks).arg(timeout);
+    let (value, acknowledged): (T, i64) = pipe.query_async(conn).await.map_err(Sent::Redis)?;
+    if acknowledged < i64::from(acks) {
+        return Err(Sent::TooFewReplicas(acknowledged));
+    }
+    Ok(value)
+}
+
+/// The address (`host:port`) a redirection names. Redis names the host it was told to
+/// announce; none (`:7002`) means the host of the node that answered.
+fn redirect_address(to: &str, answered: &str) -> String {
+    match to.strip_prefix(':') {
+        Some(port) => {
+            let host = answered.rsplit_once(':').map_or(answered, |(host, _)| host);
+            format!("{host}:{port}")
+        }
+        None => to.to_owned(),
     }
 }
 
@@ -142,6 +338,15 @@ impl Inner {
     fn owner(&self, slot: u16) -> Option<Arc<str>> {
         let slots = self.slots.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         slots[usize::from(slot)].clone()
+    }
+
+    /// The distinct owners of the slots, or `None` when some slot has none.
+    fn owners(&self) -> Option<Vec<Arc<str>>> {
+        let slots = self.slots.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut owners = slots.iter().cloned().collect::<Option<Vec<_>>>()?;
+        owners.sort();
+        owners.dedup();
+        Some(owners)
     }
 
     fn learn(&self, slot: u16, owner: Arc<str>) {
@@ -171,6 +376,48 @@ impl Inner {
                 tracing::warn!(error = %e, "could not refresh the Redis cluster's slot map");
             }
         });
+    }
+
+    /// A node failed: refreshes the map with back-off until every slot has an owner that
+    /// accepts a connection. One task does it however many requests fail; it holds the router
+    /// weakly, so that it ends with the store.
+    fn node_lost(self: &Arc<Self>) {
+        if self.settling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut pause = SETTLE_FIRST_PAUSE;
+            let mut first = true;
+            while let Some(cluster) = inner.upgrade() {
+                if cluster.refresh().await.is_ok() && cluster.every_owner_connects().await {
+                    if !first {
+                        tracing::info!("every Redis cluster slot has a live owner again");
+                    }
+                    cluster.settling.store(false, Ordering::Release);
+                    return;
+                }
+                if first {
+                    tracing::warn!("some Redis cluster slots have no live owner; watching the map");
+                    first = false;
+                }
+                drop(cluster);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(SETTLE_MAX_PAUSE);
+            }
+        });
+    }
+
+    async fn every_owner_connects(self: &Arc<Self>) -> bool {
+        let Some(owners) = self.owners() else {
+            return false;
+        };
+        for owner in owners {
+            if self.node(&owner).connection(self).await.is_err() {
+                return false;
+            }
+        }
+        true
     }
 
     /// Asks every known node and seed for `CLUSTER SLOTS` at once; the first answer wins.
@@ -208,14 +455,7 @@ impl Inner {
         while let Some(answer) = first.recv().await {
             match answer {
                 Ok(ranges) => {
-                    let mut slots =
-                        self.slots.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    slots.iter_mut().for_each(|slot| *slot = None);
-                    for (start, end, owner) in ranges {
-                        for slot in &mut slots[start..=end] {
-                            *slot = Some(Arc::clone(&owner));
-                        }
-                    }
+                    self.install(ranges);
                     return Ok(());
                 }
                 Err(e) => last_error = e,
@@ -223,8 +463,27 @@ impl Inner {
         }
         Err(last_error)
     }
-}
 
+    /// Replaces the slot map, and remembers every node it names (replicas too: one of them
+    /// may be the next owner, and can be asked for the map meanwhile).
+    fn install(&self, ranges: Vec<SlotRange>) {
+        {
+            let mut slots = self.slots.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            slots.iter_mut().for_each(|slot| *slot = None);
+            for range in &ranges {
+                for slot in &mut slots[range.start..=range.end] {
+                    *slot = Some(Arc::clone(&range.owner));
+                }
+            }
+        }
+        for range in &ranges {
+            self.node(&range.owner);
+            for replica in &range.replicas {
+                self.node(replica);
+            }
+        }
+    }
+}
 /// One node's connection, made on first use.
 struct Node {
     client: Result<redis::Client, RedisError>,
@@ -232,7 +491,7 @@ struct Node {
     /// Held while connecting, so that one attempt serves every request waiting for it; holds
     /// the time of the last failed attempt.
     connecting: tokio::sync::Mutex<Option<Instant>>,
-    generation: std::sync::atomic::AtomicU64,
+    generation: AtomicU64,
 }
 
 impl Node {
@@ -243,7 +502,7 @@ impl Node {
             client: redis::Client::open(format!("redis://{addr}/?protocol=resp3")),
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(None),
-            generation: std::sync::atomic::AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -266,7 +525,7 @@ impl Node {
         if last_failure.is_some_and(|at| at.elapsed() < RECONNECT_PAUSE) {
             return Err(StoreError::Unavailable);
         }
-        let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let client = self.client.as_ref().map_err(|e| store_error(e.clone()))?;
         let config = self.config(cluster, generation);
         let connected = tokio::time::timeout(
@@ -324,9 +583,18 @@ impl Node {
     }
 }
 
-/// `CLUSTER SLOTS`: `[[start, end, [host, port, …], replicas…], …]`. An empty host means the
-/// node that answered.
-fn parse_slots(value: &Value, asked: &str) -> Result<Vec<(usize, usize, Arc<str>)>, StoreError> {
+/// One range of `CLUSTER SLOTS`.
+#[derive(Debug, PartialEq)]
+struct SlotRange {
+    start: usize,
+    end: usize,
+    owner: Arc<str>,
+    replicas: Vec<Arc<str>>,
+}
+
+/// `CLUSTER SLOTS`: `[[start, end, [host, port, …], [replica host, port, …]…], …]`. An empty
+/// host means the node that answered.
+fn parse_slots(value: &Value, asked: &str) -> Result<Vec<SlotRange>, StoreError> {
     let malformed = || StoreError::Backend(Arc::new(Malformed));
     let Value::Array(ranges) = value else {
         return Err(malformed());
@@ -337,7 +605,7 @@ fn parse_slots(value: &Value, asked: &str) -> Result<Vec<(usize, usize, Arc<str>
         let Value::Array(fields) = range else {
             return Err(malformed());
         };
-        let (Some(Value::Int(start)), Some(Value::Int(end)), Some(Value::Array(master))) =
+        let (Some(Value::Int(start)), Some(Value::Int(end)), Some(master)) =
             (fields.first(), fields.get(1), fields.get(2))
         else {
             return Err(malformed());
@@ -348,18 +616,32 @@ fn parse_slots(value: &Value, asked: &str) -> Result<Vec<(usize, usize, Arc<str>
         if start > end || end >= SLOTS {
             return Err(malformed());
         }
-        let host = match master.first() {
-            Some(Value::BulkString(host)) => String::from_utf8_lossy(host).into_owned(),
-            Some(Value::SimpleString(host)) => host.clone(),
-            _ => return Err(malformed()),
-        };
-        let Some(Value::Int(port)) = master.get(1) else {
-            return Err(malformed());
-        };
-        let host = if host.is_empty() || host == "?" { asked_host.to_owned() } else { host };
-        parsed.push((start, end, Arc::from(format!("{host}:{port}"))));
+        let owner = node_address(master, asked_host).ok_or_else(malformed)?;
+        let replicas = fields[3..]
+            .iter()
+            .map(|replica| node_address(replica, asked_host).ok_or_else(malformed))
+            .collect::<Result<_, _>>()?;
+        parsed.push(SlotRange { start, end, owner, replicas });
     }
     Ok(parsed)
+}
+
+/// A node of a `CLUSTER SLOTS` range, `[host, port, …]`, as `host:port`.
+fn node_address(node: &Value, asked_host: &str) -> Option<Arc<str>> {
+    let Value::Array(node) = node else {
+        return None;
+    };
+    let host = match node.first()? {
+        Value::BulkString(host) => String::from_utf8_lossy(host).into_owned(),
+        Value::SimpleString(host) => host.clone(),
+        _ => return None,
+    };
+    let Some(Value::Int(port)) = node.get(1) else {
+        return None;
+    };
+    let port = u16::try_from(*port).ok()?;
+    let host = if host.is_empty() || host == "?" { asked_host.to_owned() } else { host };
+    Some(Arc::from(format!("{host}:{port}")))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -405,22 +687,46 @@ mod tests {
 
     #[test]
     fn cluster_slots_answers_are_parsed_and_checked() {
-        let range = |start, end, host: &str, port| {
-            Value::Array(vec![
-                Value::Int(start),
-                Value::Int(end),
-                Value::Array(vec![Value::BulkString(host.into()), Value::Int(port)]),
-            ])
+        let node =
+            |host: &str, port| Value::Array(vec![Value::BulkString(host.into()), Value::Int(port)]);
+        let range = |start, end, nodes: Vec<Value>| {
+            let mut fields = vec![Value::Int(start), Value::Int(end)];
+            fields.extend(nodes);
+            Value::Array(fields)
         };
-        let answer =
-            Value::Array(vec![range(0, 5460, "10.0.0.1", 7001), range(5461, 16383, "", 7002)]);
+        let answer = Value::Array(vec![
+            range(0, 5460, vec![node("10.0.0.1", 7001), node("10.0.0.4", 7004)]),
+            range(5461, 16383, vec![node("", 7002)]),
+        ]);
         let parsed = parse_slots(&answer, "10.0.0.9:7000").unwrap();
-        assert_eq!(parsed[0], (0, 5460, Arc::from("10.0.0.1:7001")));
-        assert_eq!(parsed[1], (5461, 16383, Arc::from("10.0.0.9:7002")));
+        assert_eq!(
+            parsed[0],
+            SlotRange {
+                start: 0,
+                end: 5460,
+                owner: Arc::from("10.0.0.1:7001"),
+                replicas: vec![Arc::from("10.0.0.4:7004")],
+            }
+        );
+        assert_eq!(parsed[1].owner, Arc::from("10.0.0.9:7002"));
+        assert!(parsed[1].replicas.is_empty());
 
-        for bad in [range(10, 5, "h", 1), range(0, 16384, "h", 1), Value::Int(1)] {
+        let bad_ranges = [
+            range(10, 5, vec![node("h", 1)]),
+            range(0, 16384, vec![node("h", 1)]),
+            range(0, 1, vec![node("h", 70000)]),
+            range(0, 1, vec![node("h", 1), Value::Int(3)]),
+            Value::Int(1),
+        ];
+        for bad in bad_ranges {
             let answer = Value::Array(vec![bad]);
             assert!(parse_slots(&answer, "h:1").is_err());
         }
+    }
+
+    #[test]
+    fn redirections_without_a_host_name_the_node_that_answered() {
+        assert_eq!(redirect_address(":7002", "10.0.0.1:7001"), "10.0.0.1:7002");
+        assert_eq!(redirect_address("10.0.0.3:7003", "10.0.0.1:7001"), "10.0.0.3:7003");
     }
 }

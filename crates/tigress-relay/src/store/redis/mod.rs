@@ -72,7 +72,7 @@ use super::{
     Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
 };
 use crate::mailbox::{self, ClaimHash, Denial, LogLimits, Operation, RequestHash};
-use cluster::Cluster;
+use cluster::{Cluster, Lua, Request};
 use error::{Corrupt, backend};
 use keys::{Keys, created_key, hex, parse_id};
 use scripts::{
@@ -92,9 +92,15 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to the cluster through any of `nodes` (`host:port`).
-    pub async fn connect(nodes: &[String], log: LogLimits) -> Result<Self, StoreError> {
-        let cluster = Cluster::connect(nodes, None).await?;
+    /// Connects to the cluster through any of `nodes` (`host:port`). With `replica_acks`
+    /// above 0, every write is answered only once that many replicas hold it
+    /// ([`cluster`], "Replica acknowledgements").
+    pub async fn connect(
+        nodes: &[String],
+        log: LogLimits,
+        replica_acks: u32,
+    ) -> Result<Self, StoreError> {
+        let cluster = Cluster::connect(nodes, None, replica_acks).await?;
         Ok(Self { cluster, log, scripts: Scripts::new() })
     }
 
@@ -102,7 +108,7 @@ impl RedisStore {
     /// `nf` and `denied` answers become errors, and `replayed` the outcome.
     async fn run<T: DeserializeOwned>(
         &self,
-        script: &redis::Script,
+        script: &Lua,
         id: &MailboxId,
         input: &impl Serialize,
     ) -> Result<(Outcome, T), StoreError> {
@@ -127,12 +133,8 @@ impl RedisStore {
         request: &RequestHash,
         now: i64,
     ) -> Result<(Option<String>, Option<Created>), StoreError> {
-        let seen: Option<String> = self
-            .cluster
-            .run(created_key, |mut conn| async move {
-                redis::cmd("GET").arg(created_key).query_async(&mut conn).await
-            })
-            .await?;
+        let get = Request::Command(redis::cmd("GET").arg(created_key).clone());
+        let seen: Option<String> = self.cluster.run(created_key, &get).await?;
         let Some(seen) = seen else {
             return Ok((None, None));
         };
@@ -184,17 +186,10 @@ impl RedisStore {
 
     async fn erase(&self, id: &MailboxId) -> Result<(), StoreError> {
         let keys = Keys::of(id);
-        let keys = &keys;
-        self.cluster
-            .run(&keys.mailbox, |mut conn| async move {
-                redis::cmd("DEL")
-                    .arg(&keys.mailbox)
-                    .arg(&keys.log)
-                    .arg(&keys.requests)
-                    .query_async::<()>(&mut conn)
-                    .await
-            })
-            .await
+        let delete =
+            redis::cmd("DEL").arg(&keys.mailbox).arg(&keys.log).arg(&keys.requests).clone();
+        let ((), _) = self.cluster.write(&keys.mailbox, &Request::Command(delete)).await?;
+        Ok(())
     }
 }
 
@@ -226,14 +221,12 @@ impl MailboxStore for RedisStore {
                 expires_at: mailbox.expires_at,
             };
             let input = serde_json::to_string(&input).map_err(backend)?;
-            let answer: String = self
-                .cluster
-                .run(&created_key, |mut conn| {
-                    let mut invocation = self.scripts.claim_created.key(&created_key);
-                    invocation.arg(&input);
-                    async move { invocation.invoke_async(&mut conn).await }
-                })
-                .await?;
+            let claim = Request::Script {
+                lua: &self.scripts.claim_created,
+                keys: &[&created_key],
+                args: &[&input],
+            };
+            let (answer, _): (String, _) = self.cluster.write(&created_key, &claim).await?;
             let answer: ClaimCreatedAnswer = serde_json::from_str(&answer)
                 .map_err(|_| backend(Corrupt("claim_created answer")))?;
             if answer.claimed {
@@ -247,16 +240,10 @@ impl MailboxStore for RedisStore {
 
     async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError> {
         let key = &Keys::of(&id).mailbox;
-        let fields: (Option<String>, Option<String>, Option<String>, Option<String>) = self
-            .cluster
-            .run(key, |mut conn| async move {
-                redis::cmd("HMGET")
-                    .arg(key)
-                    .arg(&["exp", "ti", "de", "im"])
-                    .query_async(&mut conn)
-                    .await
-            })
-            .await?;
+        let fields =
+            Request::Command(redis::cmd("HMGET").arg(key).arg(&["exp", "ti", "de", "im"]).clone());
+        let fields: (Option<String>, Option<String>, Option<String>, Option<String>) =
+            self.cluster.run(key, &fields).await?;
         let (Some(expires_at), Some(title), Some(description), Some(image_url)) = fields else {
             return Err(StoreError::NotFound);
         };
@@ -438,20 +425,34 @@ fn record(operation: Operation, request: &RequestHash) -> String {
     format!("{}:{}", operation.code(), hex(&request.0))
 }
 
-/// Runs a mailbox script on the node that owns mailbox `id`, over its keys (box, log, requests
-/// and wake channel), with `input` as the one JSON argument; the script's JSON answer.
+/// Runs a mailbox script on the node that owns mailbox `id`, over its keys (box, log and
+/// requests) with `input` as its JSON argument and the name of its wake channel; the script's
+/// JSON answer. Every mailbox script is run as a write: any of them may bind, record or erase,
+/// and where replica acknowledgements are on, each answers only what replicas hold.
+///
+/// A script that ran on the importing node of a slot being migrated (after `ASK`) published its
+/// wake-up there, while the relays waiting on the mailbox are still subscribed on the slot's
+/// owner (shard channels move only when the migration ends): the wake-up is published again
+/// there. A spurious wake-up costs a waiting reader one read.
 async fn invoke(
     cluster: &Cluster,
-    script: &redis::Script,
+    script: &Lua,
     id: &MailboxId,
     input: &str,
 ) -> Result<String, StoreError> {
     let keys = Keys::of(id);
-    cluster
-        .run(&keys.mailbox, |mut conn| {
-            let mut invocation = script.key(&keys.mailbox);
-            invocation.key(&keys.log).key(&keys.requests).key(&keys.wake).arg(input);
-            async move { invocation.invoke_async(&mut conn).await }
-        })
-        .await
+    let acks = if cluster.replica_acks() > 0 { "1" } else { "0" };
+    let request = Request::Script {
+        lua: script,
+        keys: &[&keys.mailbox, &keys.log, &keys.requests],
+        args: &[input, &keys.wake, acks],
+    };
+    let (answer, route) = cluster.write(&keys.mailbox, &request).await?;
+    if route.asked {
+        let publish = Request::Command(redis::cmd("SPUBLISH").arg(&keys.wake).arg("").clone());
+        if cluster.run::<i64>(&keys.wake, &publish).await.is_err() {
+            tracing::warn!("a wake-up could not be published on a migrating slot's owner");
+        }
+    }
+    Ok(answer)
 }

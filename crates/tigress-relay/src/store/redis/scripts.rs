@@ -7,26 +7,27 @@
 //! truthy), and numbers that may exceed 2^53 travel as decimal strings, since cjson reads every
 //! number as a double. Each `.lua` file starts with what it takes and what it answers.
 
-use redis::Script;
 use serde::{Deserialize, Serialize};
 
-/// The scripts, hashed once; `EVALSHA` with a fallback to `EVAL` on a node that lacks them.
+use super::cluster::Lua;
+
+/// The scripts, hashed once; sent by hash, and by text to a node that lacks them.
 pub struct Scripts {
-    pub claim_created: Script,
-    pub create: Script,
-    pub created: Script,
-    pub delete: Script,
-    pub forget_token: Script,
-    pub read: Script,
-    pub relinquish: Script,
-    pub update: Script,
+    pub claim_created: Lua,
+    pub create: Lua,
+    pub created: Lua,
+    pub delete: Lua,
+    pub forget_token: Lua,
+    pub read: Lua,
+    pub relinquish: Lua,
+    pub update: Lua,
 }
 
 /// A mailbox script: `scripts/mailbox.lua` (the decoded input and the rules' shared helpers),
 /// then the script's own file.
 macro_rules! mailbox_script {
     ($file:literal) => {
-        Script::new(concat!(
+        Lua::new(concat!(
             include_str!("scripts/mailbox.lua"),
             include_str!(concat!("scripts/", $file))
         ))
@@ -36,7 +37,7 @@ macro_rules! mailbox_script {
 impl Scripts {
     pub fn new() -> Self {
         Self {
-            claim_created: Script::new(include_str!("scripts/claim_created.lua")),
+            claim_created: Lua::new(include_str!("scripts/claim_created.lua")),
             create: mailbox_script!("create.lua"),
             created: mailbox_script!("created.lua"),
             delete: mailbox_script!("delete.lua"),

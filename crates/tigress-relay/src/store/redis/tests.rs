@@ -6,11 +6,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use redis::Script;
 use serde_json::{Value, json};
 use tigress_proto::MailboxId;
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, Lua, Request};
 use super::keys::{Keys, created_key, hex};
 use super::scripts::{
     Answer, ClaimCreatedAnswer, CreatedAnswer, Done, ReadAnswer, Scripts, UpdateAnswer,
@@ -45,18 +44,13 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let cluster = Cluster::connect(&nodes(), None).await.unwrap();
+    let cluster = Cluster::connect(&nodes(), None, 0).await.unwrap();
     Fixture { cluster, scripts: Scripts::new(), now: now() }
 }
 
 impl Fixture {
     /// Runs a mailbox script over `id`'s keys; its answer as JSON.
-    async fn run(
-        &self,
-        script: &Script,
-        id: &MailboxId,
-        input: Value,
-    ) -> Result<Value, StoreError> {
+    async fn run(&self, script: &Lua, id: &MailboxId, input: Value) -> Result<Value, StoreError> {
         let answer = super::invoke(&self.cluster, script, id, &input.to_string()).await?;
         Ok(serde_json::from_str(&answer).expect("a script answers one JSON object"))
     }
@@ -104,26 +98,16 @@ impl Fixture {
     /// Runs `claim_created.lua` on the de-duplication key `key`; its answer as JSON.
     async fn claim_created(&self, key: &str, input: Value) -> Value {
         let input = input.to_string();
-        let answer: String = self
-            .cluster
-            .run(key, |mut conn| {
-                let mut invocation = self.scripts.claim_created.key(key);
-                invocation.arg(&input);
-                async move { invocation.invoke_async(&mut conn).await }
-            })
-            .await
-            .unwrap();
+        let claim =
+            Request::Script { lua: &self.scripts.claim_created, keys: &[key], args: &[&input] };
+        let answer: String = self.cluster.run(key, &claim).await.unwrap();
         serde_json::from_str(&answer).expect("a script answers one JSON object")
     }
 
     async fn field(&self, id: &MailboxId, field: &str) -> Option<String> {
         let key = &Keys::of(id).mailbox;
-        self.cluster
-            .run(key, |mut conn| async move {
-                redis::cmd("HGET").arg(key).arg(field).query_async(&mut conn).await
-            })
-            .await
-            .unwrap()
+        let get = Request::Command(redis::cmd("HGET").arg(key).arg(field).clone());
+        self.cluster.run(key, &get).await.unwrap()
     }
 }
 

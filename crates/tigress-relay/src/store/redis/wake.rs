@@ -30,7 +30,7 @@ use redis::{PushInfo, PushKind, Value};
 use tigress_proto::MailboxId;
 use tokio::sync::{mpsc, oneshot};
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, Request};
 use super::keys::channel_id;
 use crate::store::StoreError;
 use crate::waiters::{Listening, Waiters, WakeFeed};
@@ -59,7 +59,8 @@ impl RedisWakeFeed {
                 let _ = commands.send(Command::Pushed(push));
             }
         });
-        let cluster = Cluster::connect(nodes, Some(on_push)).await?;
+        // Subscriptions write nothing, so they wait for no replica.
+        let cluster = Cluster::connect(nodes, Some(on_push), 0).await?;
         let feed = Feed {
             cluster,
             channels: HashMap::new(),
@@ -358,12 +359,9 @@ impl Feed {
 
 /// `SSUBSCRIBE` or `SUNSUBSCRIBE` of mailbox `id`'s channel, on the node that owns it.
 async fn shard_command(cluster: &Cluster, command: &str, id: &MailboxId) -> Result<(), StoreError> {
-    let channel = &channel_name(id);
-    cluster
-        .run(channel, |mut conn| async move {
-            redis::cmd(command).arg(channel).exec_async(&mut conn).await
-        })
-        .await
+    let channel = channel_name(id);
+    let request = Request::Command(redis::cmd(command).arg(&channel).clone());
+    cluster.run::<Value>(&channel, &request).await.map(drop)
 }
 
 fn bytes(value: &Value) -> Option<&[u8]> {

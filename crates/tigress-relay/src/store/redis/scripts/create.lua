@@ -20,6 +20,9 @@ if input.max_receivers then redis.call('HSET', KEYS[1], 'mr', input.max_receiver
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('RPUSH', KEYS[2], input.entry)
 redis.call('EXPIREAT', KEYS[2], input.expires_at)
+-- The requests hash exists from the start, with a field no claim hash can equal.
+redis.call('HSET', KEYS[3], '-', '')
+redis.call('EXPIREAT', KEYS[3], input.expires_at)
 remember(input.sender, input.record)
 redis.call('EXPIREAT', KEYS[1], input.expires_at)
 return cjson.encode({status = 'ok'})

@@ -8,5 +8,5 @@ if role == 'r' and redis.call('HGET', KEYS[1], 'd') ~= '1' then
   return denied('RightMissing')
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('SPUBLISH', KEYS[4], '')
+redis.call('SPUBLISH', WAKE, '')
 return cjson.encode({status = 'ok'})

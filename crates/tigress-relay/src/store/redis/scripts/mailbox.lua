@@ -1,14 +1,24 @@
 -- The start of every mailbox script (each file is appended to this one).
--- KEYS[1] box, KEYS[2] log, KEYS[3] requests, KEYS[4] the wake channel: one hash tag.
+-- KEYS[1] box, KEYS[2] log, KEYS[3] requests: one hash tag. All three exist while the mailbox
+-- does, so that a slot migration moves them together and a script sees all or none of them.
 -- ARGV[1] one JSON object, decoded into `input`; every script's has `now` (Unix seconds).
+-- ARGV[2] the wake channel (a shard channel of the same hash tag; not a key, since a channel is
+-- never present on a node and would make every script a partial multi-key command during a
+-- slot migration). ARGV[3] "1" when the relay waits for replicas after the script: then every
+-- script on a live mailbox writes (an unchanged EXPIREAT), so that the WAIT that follows also
+-- covers earlier writes that it answers from (a replayed create, a binding read again).
 -- Each answers one JSON object whose `status` is "ok", "replayed", "nf" (absent: missing,
 -- expired or deleted) or "denied" with `denial` naming the Denial. Absent values are left out,
 -- never null: the Rust side reads them as None.
 local input = cjson.decode(ARGV[1])
+local WAKE = ARGV[2]
+local SETTLE = ARGV[3] == '1'
 -- Absent when missing or expires_at <= now (mailbox::is_expired).
 local function live()
   local exp = redis.call('HGET', KEYS[1], 'exp')
-  return exp and tonumber(exp) > input.now
+  local alive = exp and tonumber(exp) > input.now
+  if alive and SETTLE then redis.call('EXPIREAT', KEYS[1], exp) end
+  return alive
 end
 -- Parties::role_of: a claim equal to the sender's is always the sender.
 local function role_of(caller)

@@ -21,7 +21,7 @@ if not role then
   local count = tonumber(redis.call('HGET', KEYS[1], 'rb') or '0')
   if max and count >= tonumber(max) then return denied('NoReceiversLeft') end
   redis.call('HSET', KEYS[1], 'r', input.caller, 'rb', count + 1)
-  redis.call('SPUBLISH', KEYS[4], '')
+  redis.call('SPUBLISH', WAKE, '')
   role = 'r'
   bound = true
 end

@@ -7,5 +7,5 @@ if is_replay(input.caller, input.record) then return cjson.encode({status = 'rep
 if role_of(input.caller) ~= 'r' then return denied('NotReceiver') end
 redis.call('HDEL', KEYS[1], 'r', 'rtk', 'rtd')
 remember(input.caller, input.record)
-redis.call('SPUBLISH', KEYS[4], '')
+redis.call('SPUBLISH', WAKE, '')
 return cjson.encode({status = 'ok'})

@@ -31,7 +31,7 @@ if input.token_type then
   redis.call('HSET', KEYS[1], role .. 'tk', input.token_type, role .. 'td', input.token_data)
 end
 remember(input.caller, input.record)
-redis.call('SPUBLISH', KEYS[4], '')
+redis.call('SPUBLISH', WAKE, '')
 local peer = 's'
 if role == 's' then peer = 'r' end
 local token = redis.call('HMGET', KEYS[1], role .. 'tk', peer .. 'tk', peer .. 'td')
