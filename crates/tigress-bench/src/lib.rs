@@ -65,6 +65,13 @@ pub enum Setup {
         /// `redis-cluster://host:port[,…]`.
         url: String,
     },
+    /// One relay on the Redis Cluster at `url`, each write answered once `acks` replicas hold
+    /// it (`--redis-replica-acks`): what that durability costs.
+    RedisReplicaAcks {
+        /// `redis-cluster://host:port[,…]`, with at least `acks` replicas per master.
+        url: String,
+        acks: u32,
+    },
     /// Two relays on the Redis Cluster at `url`: writes go to one, waiting reads to the other.
     RedisTwoRelays {
         /// `redis-cluster://host:port[,…]`.
@@ -79,6 +86,7 @@ impl Setup {
             Self::Sqlite => "sqlite",
             Self::SqliteNoSync => "sqlite, synchronous=OFF",
             Self::Redis { .. } => "redis-cluster",
+            Self::RedisReplicaAcks { .. } => "redis-cluster, replica acks",
             Self::RedisTwoRelays { .. } => "redis-cluster, 2 relays",
         }
     }
@@ -96,6 +104,9 @@ impl Setup {
             Self::Sqlite => (relay(&[])?, None),
             Self::SqliteNoSync => (relay(&["--no-sync"])?, None),
             Self::Redis { url } => (relay(&["--store", url])?, None),
+            Self::RedisReplicaAcks { url, acks } => {
+                (relay(&["--store", url, "--redis-replica-acks", &acks.to_string()])?, None)
+            }
             Self::RedisTwoRelays { url } => {
                 (relay(&["--store", url])?, Some(relay(&["--store", url])?))
             }
@@ -125,6 +136,7 @@ pub async fn serve_relay(
     data_dir: std::path::PathBuf,
     no_sync: bool,
     store: Option<tigress_relay::StoreConfig>,
+    redis_replica_acks: u32,
 ) -> anyhow::Result<()> {
     let mut config = tigress_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), data_dir);
     // The load comes from one address and the store is filled past the default cap on purpose.
@@ -135,6 +147,7 @@ pub async fn serve_relay(
     if let Some(store) = store {
         config.store = store;
     }
+    config.redis_replica_acks = redis_replica_acks;
     let relay = tigress_relay::start(config).await?;
     child::ready_until_stdin_closes(relay.base_url()).await;
     relay.shutdown().await

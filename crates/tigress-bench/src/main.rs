@@ -31,6 +31,11 @@ struct Cli {
     /// between them): redis-cluster://host:port[,host:port…].
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// With --redis, also measure one relay whose writes each wait for this many replicas
+    /// (the cluster needs as many replicas per master: TIGRESS_REDIS_REPLICAS=1 with six
+    /// TIGRESS_REDIS_PORTS for scripts/redis-cluster).
+    #[arg(long, value_name = "N", requires = "redis")]
+    redis_replica_acks: Option<u32>,
     /// Also write the figures as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -70,6 +75,8 @@ enum Serve {
         no_sync: bool,
         #[arg(long)]
         store: Option<tigress_relay::StoreConfig>,
+        #[arg(long, default_value_t = 0)]
+        redis_replica_acks: u32,
     },
     /// The ceiling server; prints `READY <url>`, stops when stdin closes.
     #[command(hide = true)]
@@ -126,8 +133,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.serve {
-        Some(Serve::ServeRelay { data_dir, no_sync, store }) => {
-            return runtime.block_on(tigress_bench::serve_relay(data_dir, no_sync, store));
+        Some(Serve::ServeRelay { data_dir, no_sync, store, redis_replica_acks }) => {
+            let relay = tigress_bench::serve_relay(data_dir, no_sync, store, redis_replica_acks);
+            return runtime.block_on(relay);
         }
         Some(Serve::ServeCeiling) => return runtime.block_on(tigress_bench::serve_ceiling()),
         None => {}
@@ -148,6 +156,10 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     ];
     if let Some(url) = &cli.redis {
         let redis = Setup::Redis { url: url.clone() };
+        cycle_setups.push((redis.name().into(), Some(redis)));
+    }
+    if let (Some(url), Some(acks)) = (&cli.redis, cli.redis_replica_acks) {
+        let redis = Setup::RedisReplicaAcks { url: url.clone(), acks };
         cycle_setups.push((redis.name().into(), Some(redis)));
     }
     let mut cycles: Vec<(String, Vec<ShareCycleRow>)> = Vec::new();
@@ -176,6 +188,9 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     if let Some(url) = &cli.redis {
         trip_setups.push(Setup::Redis { url: url.clone() });
         trip_setups.push(Setup::RedisTwoRelays { url: url.clone() });
+    }
+    if let (Some(url), Some(acks)) = (&cli.redis, cli.redis_replica_acks) {
+        trip_setups.push(Setup::RedisReplicaAcks { url: url.clone(), acks });
     }
     let mut trips: Vec<(String, Vec<RoundTripRow>)> = Vec::new();
     for setup in &trip_setups {

@@ -735,8 +735,8 @@ async fn relinquish_mailbox(
 #[utoipa::path(
     get, path = "/healthz", tag = "operations",
     responses(
-        (status = 200, description = "The relay and its store answer", body = String, content_type = "text/plain"),
-        (status = 503, description = "The store does not answer", body = tigress_proto::wire::ErrorBody),
+        (status = 200, description = "The relay can serve every mailbox: its store answers (on a Redis Cluster, every slot's master)", body = String, content_type = "text/plain"),
+        (status = 503, description = "The store, or some part of it, does not answer", body = tigress_proto::wire::ErrorBody),
     )
 )]
 async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {

@@ -106,7 +106,13 @@ async fn a_node_that_stops_answering_costs_503s_for_its_own_mailboxes_and_the_re
         }
     }
 
+    let health = relay.send(Method::GET, "/healthz", None, None, None).await;
+    assert_eq!(health.status, StatusCode::OK, "every node answers: {}", health.text);
+
     cluster.signal(victim, "-STOP");
+    // One master of three down: the relay cannot serve every mailbox, and says so.
+    let health = relay.send(Method::GET, "/healthz", None, None, None).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "one node down: {}", health.text);
     for (path, sender) in &on_victim {
         let (reply, _) = read(&relay, path, sender, 0, None).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
@@ -134,6 +140,8 @@ async fn a_node_that_stops_answering_costs_503s_for_its_own_mailboxes_and_the_re
         let reply = eventually_ok(&relay, path, sender).await;
         assert_eq!(reply.json()["payload"], create_body()["payload"], "{}", reply.text);
     }
+    let health = relay.send(Method::GET, "/healthz", None, None, None).await;
+    assert_eq!(health.status, StatusCode::OK, "the node is back: {}", health.text);
 }
 
 /// Reads until the relay answers 200, for up to 20 s.
