@@ -20,7 +20,9 @@ use std::path::PathBuf;
 
 use clap::builder::{BoolishValueParser, EnumValueParser, ValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueEnum};
-use tigress_relay::{Durability, ProxyNetworks, RelayConfig, StoreConfig, TlsFiles};
+use tigress_relay::{
+    ClaimKeyConfig, Durability, ProxyNetworks, RelayConfig, StoreConfig, TlsFiles,
+};
 
 /// The relay's configuration when nothing is set: `RelayConfig::new`'s defaults, listening on
 /// loopback port 8080 with its store in `./tigress-data`.
@@ -509,6 +511,19 @@ relay_settings! {
     /// attestation header is ignored.
     // Read by `relay.rs` into `RelayConfig::attestation` before the relay starts.
     attestation_keys: Option<PathBuf> as "FILE" => Binding::Command(None);
+
+    /// File holding the key of the stored claim digests (64 hex digits: `openssl rand -hex 32`),
+    /// kept outside the store; give every relay of one Redis Cluster the same. [default: on
+    /// SQLite, claim-key in --data-dir, made on first start; on a Redis Cluster, none]
+    claim_key_file: Option<PathBuf> as "FILE" => Binding::Relay {
+        read: |config| match &config.claim_key {
+            ClaimKeyConfig::File(path) => Some(path.clone()),
+            ClaimKeyConfig::Default | ClaimKeyConfig::Off => None,
+        },
+        write: |config, path| {
+            config.claim_key = path.map_or(ClaimKeyConfig::Default, ClaimKeyConfig::File);
+        },
+    };
 
     /// TOML file configuring push providers ([apns], [fcm], [web_push]); see docs/PUSH.md.
     /// Without it, no push is sent and clients wait with long-polling reads.

@@ -41,6 +41,8 @@ pub struct RelayConfig {
     pub abuse: AbuseLimits,
     /// What a create must prove about the sender's device.
     pub attestation: AttestationPolicy,
+    /// Where the key of the stored claim digests comes from.
+    pub claim_key: ClaimKeyConfig,
     /// How often expired mailboxes are erased.
     pub sweep_interval: Duration,
     /// Whether commits wait for the disk. Only benchmarks turn this off.
@@ -66,12 +68,30 @@ impl RelayConfig {
             limits: Limits::default(),
             abuse: AbuseLimits::default(),
             attestation: AttestationPolicy::None,
+            claim_key: ClaimKeyConfig::Default,
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
             push: tigress_push::PushConfig::default(),
             clock: Clock::system(),
         }
     }
+}
+
+/// Where the key of the stored claim digests comes from (docs/SECURITY.md): claims are stored
+/// as HMAC-SHA-256 digests under a key kept outside the store, so that a copy of the store
+/// cannot test a guessed claim.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ClaimKeyConfig {
+    /// On SQLite, `claim-key` in the data directory, made on first start (readable by the
+    /// relay's user only). On a Redis Cluster, none, with a warning: every relay of the cluster
+    /// must hold the same key, so it has to be given.
+    #[default]
+    Default,
+    /// This file, which must exist: 64 hex digits (`openssl rand -hex 32 > FILE`). Several
+    /// relays of one Redis Cluster are given the same.
+    File(PathBuf),
+    /// Plain SHA-256 digests, as relays stored before keys.
+    Off,
 }
 
 /// The mailbox store a relay uses.

@@ -30,12 +30,13 @@ use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 use crate::clock::Clock;
 use crate::config::{AttestationPolicy, Limits};
 use crate::error::ApiError;
-use crate::mailbox::{ClaimHash, Denial, RequestHash};
+use crate::mailbox::{Caller, ClaimHash, ClaimKey, Denial, RequestHash};
 use crate::metrics::{Metrics, Operation, PushProvider};
 use crate::preview;
 use crate::rate_limit::{ClientKey, ClientLimits};
 use crate::routes;
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
+use crate::token_seal::TokenSeal;
 use crate::waiters::Waiters;
 use crate::waiting_read::WaitingRead;
 use tigress_attest::{AttestationError, Binding};
@@ -71,6 +72,10 @@ pub struct Settings {
     pub clients: ClientLimits,
     /// What a create must prove about the sender's device.
     pub attestation: AttestationPolicy,
+    /// The key of claim digests, when the relay has one (docs/SECURITY.md).
+    pub claim_key: Option<ClaimKey>,
+    /// The seal of push tokens at rest, from the same key ([`TokenSeal::new`]).
+    pub token_seal: Option<TokenSeal>,
 }
 
 impl Settings {
@@ -106,7 +111,7 @@ impl AppState {
     async fn read(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         token: Option<NotificationToken>,
         after: u64,
         wait: Option<Duration>,
@@ -123,7 +128,7 @@ impl AppState {
     async fn read_once(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         token: Option<NotificationToken>,
         after: u64,
     ) -> Result<ReadView, StoreError> {
@@ -145,13 +150,30 @@ impl AppState {
         }
     }
 
+    /// A push token as the store keeps it: sealed, when the relay has a key.
+    fn sealed(&self, token: Option<NotificationToken>) -> Option<NotificationToken> {
+        match &self.settings.token_seal {
+            Some(seal) => token.map(|token| seal.seal(token)),
+            None => token,
+        }
+    }
+
     /// Wakes the other party after an update, in the background: the update's answer never
-    /// waits for, or fails with, a push. A token the provider calls gone is dropped.
+    /// waits for, or fails with, a push. A token the provider calls gone is dropped (compared
+    /// as stored, sealed or not).
     fn wake_peer(&self, id: MailboxId, peer: Option<(Party, NotificationToken)>) {
         let Some((role, token)) = peer else {
             return;
         };
-        let delivery = self.pusher.notify(&token.kind, &token.token_data);
+        let opened = match &self.settings.token_seal {
+            Some(seal) => seal.open(&token),
+            None => Some(token.token_data.clone()),
+        };
+        let Some(token_data) = opened else {
+            tracing::warn!("a stored push token does not open under this relay's key");
+            return;
+        };
+        let delivery = self.pusher.notify(&token.kind, &token_data);
         let provider = PushProvider::of(&token.kind);
         let (store, metrics) = (Arc::clone(&self.store), Arc::clone(&self.metrics));
         let clock = self.clock.clone();
@@ -258,21 +280,22 @@ impl Claim {
         }
     }
 
-    /// For Create and Update, where a missing claim is 400.
-    fn required_400(self) -> Result<ClaimHash, ApiError> {
-        self.required(true)
+    /// For Create and Update, where a missing claim is 400. The caller's digests are made
+    /// with the relay's `key`, when it has one.
+    fn required_400(self, key: Option<&ClaimKey>) -> Result<Caller, ApiError> {
+        self.required(true, key)
     }
 
     /// For Read, Delete and Relinquish, where a missing claim is 401.
-    fn required_401(self) -> Result<ClaimHash, ApiError> {
-        self.required(false)
+    fn required_401(self, key: Option<&ClaimKey>) -> Result<Caller, ApiError> {
+        self.required(false, key)
     }
 
-    fn required(self, bad_request: bool) -> Result<ClaimHash, ApiError> {
+    fn required(self, bad_request: bool, key: Option<&ClaimKey>) -> Result<Caller, ApiError> {
         match self {
             Self::Missing => Err(ApiError::MissingClaim { bad_request }),
             Self::Invalid => Err(ApiError::ClaimInvalid),
-            Self::Present(claim) => Ok(ClaimHash::of(&claim)),
+            Self::Present(claim) => Ok(Caller::of(&claim, key)),
         }
     }
 }
@@ -452,11 +475,12 @@ async fn create_mailbox(
         .take(client, state.clock.instant())
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     check_attestation(settings, &claim, &headers, &body, now)?;
-    let sender = claim.required_400()?;
+    let sender = claim.required_400(settings.claim_key.as_ref())?.hash;
     let body = body_bytes(body, &settings.limits)?;
     let create = body::create_request(&body, now, &settings.limits)?;
     state.register_token(client, create.sender_token.as_ref())?;
-    let mailbox = new_mailbox(create, sender);
+    let mut mailbox = new_mailbox(create, sender);
+    mailbox.sender_token = state.sealed(mailbox.sender_token);
     let created = state.store.create(mailbox, request, now).await?;
     let response = CreateMailboxResponse {
         url_link: settings.url_link(created.id),
@@ -572,7 +596,7 @@ async fn read_secure_content(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = claim.required_401()?;
+    let caller = claim.required_401(state.settings.claim_key.as_ref())?;
     let limits = &state.settings.limits;
     let body = body::read_request(&body_bytes(body, limits)?, limits)?;
     state.register_token(client, body.notification_token.as_ref())?;
@@ -580,7 +604,8 @@ async fn read_secure_content(
     let wait = body::wait_preference(prefer, limits.max_wait);
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
-    let read = state.read(id, caller, body.notification_token, body.after.unwrap_or(0), wait);
+    let token = state.sealed(body.notification_token);
+    let read = state.read(id, caller, token, body.after.unwrap_or(0), wait);
     let view = read.await.map_err(|e| match e {
         // Only a claim the store refused counts, and only it is ever answered 429: the limits
         // can never lock a party out of its own mailbox (see crate::rate_limit).
@@ -643,7 +668,7 @@ async fn update_mailbox(
     RequestKey(request): RequestKey,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<UpdateMailboxResponse>), ApiError> {
-    let caller = claim.required_400()?;
+    let caller = claim.required_400(state.settings.claim_key.as_ref())?;
     let limits = &state.settings.limits;
     let body = body::update_request(&body_bytes(body, limits)?, limits)?;
     state.register_token(client, body.notification_token.as_ref())?;
@@ -651,7 +676,7 @@ async fn update_mailbox(
         let state = state.clone();
         async move {
             let now = state.clock.unix_now();
-            let (payload, token) = (body.payload, body.notification_token);
+            let (payload, token) = (body.payload, state.sealed(body.notification_token));
             let updated = state.store.update(id, caller, payload, token, request, now).await?;
             if updated.outcome == Outcome::Done {
                 state.waiters.wake(id);
@@ -685,7 +710,7 @@ async fn delete_mailbox(
     MailboxPath(id): MailboxPath,
     claim: Claim,
 ) -> Result<StatusCode, ApiError> {
-    let caller = claim.required_401()?;
+    let caller = claim.required_401(state.settings.claim_key.as_ref())?;
     committed(async move {
         state.store.delete(id, caller, state.clock.unix_now()).await?;
         // Ends every wait on the mailbox at once: each re-reads and finds it gone.
@@ -718,7 +743,7 @@ async fn relinquish_mailbox(
     claim: Claim,
     RequestKey(request): RequestKey,
 ) -> Result<StatusCode, ApiError> {
-    let caller = claim.required_401()?;
+    let caller = claim.required_401(state.settings.claim_key.as_ref())?;
     let outcome = committed(async move {
         let outcome = state.store.relinquish(id, caller, request, state.clock.unix_now()).await?;
         if outcome == Outcome::Done {

@@ -19,6 +19,7 @@
 //!
 //! § numbers refer to the sections of docs/PROTOCOL.md.
 
+mod claim_key;
 pub mod clock;
 pub mod config;
 mod connections;
@@ -29,6 +30,7 @@ pub mod rate_limit;
 pub mod routes;
 mod server;
 pub mod store;
+pub mod token_seal;
 pub mod waiters;
 mod waiting_read;
 
@@ -36,8 +38,8 @@ pub use tigress_rules::{body, mailbox, preview};
 
 pub use clock::Clock;
 pub use config::{
-    AbuseLimits, AttestationPolicy, Durability, Limits, ProxyNetworks, RelayConfig, StoreConfig,
-    TlsFiles,
+    AbuseLimits, AttestationPolicy, ClaimKeyConfig, Durability, Limits, ProxyNetworks, RelayConfig,
+    StoreConfig, TlsFiles,
 };
 pub use http::{AppState, Settings, app};
 pub use metrics::Metrics;

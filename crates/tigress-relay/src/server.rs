@@ -140,6 +140,7 @@ pub async fn start_with_pusher(
         .map(|url| url.trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
 
+    let claim_key = crate::claim_key::load(&config)?;
     let settings = Settings {
         public_url: base_url.clone(),
         limits: config.limits.clone(),
@@ -150,6 +151,8 @@ pub async fn start_with_pusher(
             format!("invalid client address header {:?}", config.abuse.client_address_header)
         })?,
         attestation: config.attestation.clone(),
+        token_seal: claim_key.as_ref().map(crate::token_seal::TokenSeal::new),
+        claim_key,
     };
     // Bound before the relay serves anything, so that a wrong address fails the start.
     let metrics_listener = config

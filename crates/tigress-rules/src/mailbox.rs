@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tigress_proto::aead::decode_lenient;
@@ -13,13 +14,18 @@ use tigress_proto::{AccessRights, DeviceClaim, RequestId, expiration};
 use crate::limits::Limits;
 pub use crate::limits::LogLimits;
 
-/// A SHA-256 digest of a device claim. Claims are bearer secrets: only their hashes are stored,
-/// and hashes are compared in constant time.
+/// A digest of a device claim, as the stores keep it. Claims are bearer secrets: only their
+/// digests are stored, and digests are compared in constant time.
+///
+/// Two kinds exist (docs/SECURITY.md, "The relay keeps no identity"): the keyed one, an
+/// HMAC-SHA-256 under the relay's [`ClaimKey`], which a copy of the store alone cannot test a
+/// guessed claim against; and the plain SHA-256 one, which relays without a key store and
+/// which older mailboxes hold.
 #[derive(Clone, Copy)]
 pub struct ClaimHash(pub [u8; 32]);
 
 impl ClaimHash {
-    /// Hashes a claim. The domain prefix keeps these digests apart from any other SHA-256 use.
+    /// The plain digest. The domain prefix keeps these digests apart from any other SHA-256 use.
     pub fn of(claim: &DeviceClaim) -> Self {
         Self(
             Sha256::new()
@@ -30,9 +36,83 @@ impl ClaimHash {
         )
     }
 
+    /// The keyed digest, under `key`.
+    pub fn keyed(key: &ClaimKey, claim: &DeviceClaim) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes any key length");
+        mac.update(b"tigress/claim/v2\0");
+        mac.update(claim.as_bytes());
+        Self(mac.finalize().into_bytes().into())
+    }
+
     /// Constant-time equality.
     pub fn matches(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+/// The relay's secret for keyed claim digests: 32 random bytes, kept outside the store (in a
+/// file of its own), shared by every relay of one store.
+#[derive(Clone)]
+pub struct ClaimKey([u8; 32]);
+
+impl ClaimKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key's bytes, to write it out.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClaimKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClaimKey(..)")
+    }
+}
+
+/// Who is calling, as the stores compare it: the digest that a write stores (keyed when the
+/// relay has a key) and, on a relay with a key, the plain digest too, which mailboxes made
+/// before the key hold. Matching either proves knowledge of the claim, so accepting the plain
+/// one weakens nothing; it only lets those mailboxes live out their lifetime.
+#[derive(Clone, Copy)]
+pub struct Caller {
+    /// What a bind or a request record stores.
+    pub hash: ClaimHash,
+    /// The plain digest, when `hash` is keyed.
+    pub legacy: Option<ClaimHash>,
+}
+
+impl Caller {
+    /// The caller of `claim` on a relay with `key`, or without one.
+    pub fn of(claim: &DeviceClaim, key: Option<&ClaimKey>) -> Self {
+        match key {
+            Some(key) => {
+                Self { hash: ClaimHash::keyed(key, claim), legacy: Some(ClaimHash::of(claim)) }
+            }
+            None => Self { hash: ClaimHash::of(claim), legacy: None },
+        }
+    }
+
+    /// Whether a stored digest is this caller's, of either kind.
+    pub fn matches(&self, stored: &ClaimHash) -> bool {
+        // Both compared, so that the time taken does not say which kind matched.
+        let keyed = self.hash.matches(stored);
+        let legacy = self.legacy.is_some_and(|legacy| legacy.matches(stored));
+        keyed | legacy
+    }
+
+    /// The digests to look a request record up by: the stored kind first.
+    pub fn digests(&self) -> impl Iterator<Item = &ClaimHash> {
+        std::iter::once(&self.hash).chain(self.legacy.as_ref())
+    }
+}
+
+impl From<ClaimHash> for Caller {
+    /// A caller known by one digest only.
+    fn from(hash: ClaimHash) -> Self {
+        Self { hash, legacy: None }
     }
 }
 
@@ -113,12 +193,12 @@ pub struct Parties<'a> {
 
 impl Parties<'_> {
     /// Which party the caller is. A claim equal to the sender's is always the sender (§8).
-    pub fn role_of(&self, caller: &ClaimHash) -> Option<Party> {
-        if self.sender.matches(caller) {
+    pub fn role_of(&self, caller: &Caller) -> Option<Party> {
+        if caller.matches(self.sender) {
             return Some(Party::Sender);
         }
         match self.receiver {
-            Some(receiver) if receiver.matches(caller) => Some(Party::Receiver),
+            Some(receiver) if caller.matches(receiver) => Some(Party::Receiver),
             _ => None,
         }
     }
@@ -134,7 +214,7 @@ pub enum ReadAccess {
 }
 
 /// Decides a ReadSecureContent (§8, first column).
-pub fn decide_read(parties: &Parties<'_>, caller: &ClaimHash) -> Result<ReadAccess, Denial> {
+pub fn decide_read(parties: &Parties<'_>, caller: &Caller) -> Result<ReadAccess, Denial> {
     match (parties.role_of(caller), parties.receiver) {
         (Some(role), _) => Ok(ReadAccess::Party(role)),
         (None, None) if parties.binds_left == Some(0) => Err(Denial::NoReceiversLeft),
@@ -145,7 +225,7 @@ pub fn decide_read(parties: &Parties<'_>, caller: &ClaimHash) -> Result<ReadAcce
 
 /// Decides an UpdateMailbox: the sender always, the receiver with `W` (§8, §9). Only a read
 /// binds, so an unknown claim is refused even while the receiver slot is empty.
-pub fn decide_update(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Party, Denial> {
+pub fn decide_update(parties: &Parties<'_>, caller: &Caller) -> Result<Party, Denial> {
     match parties.role_of(caller) {
         Some(Party::Sender) => Ok(Party::Sender),
         Some(Party::Receiver) if parties.rights.write => Ok(Party::Receiver),
@@ -155,7 +235,7 @@ pub fn decide_update(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Party,
 }
 
 /// Decides a DeleteMailbox: the sender always, the receiver with `D`.
-pub fn decide_delete(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Party, Denial> {
+pub fn decide_delete(parties: &Parties<'_>, caller: &Caller) -> Result<Party, Denial> {
     match parties.role_of(caller) {
         Some(Party::Sender) => Ok(Party::Sender),
         Some(Party::Receiver) if parties.rights.delete => Ok(Party::Receiver),
@@ -165,7 +245,7 @@ pub fn decide_delete(parties: &Parties<'_>, caller: &ClaimHash) -> Result<Party,
 }
 
 /// Decides a RelinquishMailbox: only the bound receiver.
-pub fn decide_relinquish(parties: &Parties<'_>, caller: &ClaimHash) -> Result<(), Denial> {
+pub fn decide_relinquish(parties: &Parties<'_>, caller: &Caller) -> Result<(), Denial> {
     match parties.role_of(caller) {
         Some(Party::Receiver) => Ok(()),
         _ => Err(Denial::NotReceiver),
@@ -373,6 +453,42 @@ mod tests {
     }
 
     #[test]
+    fn keyed_digests_differ_by_key_and_a_keyed_caller_matches_either_kind() {
+        let claim = DeviceClaim::random(&mut rand::rngs::OsRng);
+        let key = ClaimKey::from_bytes([7; 32]);
+        let other_key = ClaimKey::from_bytes([8; 32]);
+        let keyed = ClaimHash::keyed(&key, &claim);
+        let plain = ClaimHash::of(&claim);
+        assert!(!keyed.matches(&plain));
+        assert!(!keyed.matches(&ClaimHash::keyed(&other_key, &claim)));
+        assert!(keyed.matches(&ClaimHash::keyed(&key, &claim)));
+
+        let caller = Caller::of(&claim, Some(&key));
+        assert!(caller.hash.matches(&keyed), "writes store the keyed digest");
+        assert!(caller.matches(&keyed) && caller.matches(&plain));
+        assert!(!caller.matches(&ClaimHash::keyed(&other_key, &claim)));
+        let unkeyed = Caller::of(&claim, None);
+        assert!(unkeyed.hash.matches(&plain) && unkeyed.legacy.is_none());
+        assert!(!unkeyed.matches(&keyed));
+        assert!(format!("{key:?}").ends_with("(..)"), "the key is never printed");
+    }
+
+    #[test]
+    fn a_sender_of_a_mailbox_made_before_the_key_is_still_its_sender() {
+        let claim = DeviceClaim::random(&mut rand::rngs::OsRng);
+        let plain = ClaimHash::of(&claim);
+        let parties = Parties {
+            sender: &plain,
+            receiver: None,
+            rights: AccessRights::default(),
+            binds_left: None,
+        };
+        let caller = Caller::of(&claim, Some(&ClaimKey::from_bytes([1; 32])));
+        // Not a stranger who would bind as receiver.
+        assert_eq!(decide_read(&parties, &caller), Ok(ReadAccess::Party(Party::Sender)));
+    }
+
+    #[test]
     fn follows_the_binding_table() {
         let (sender, receiver, stranger) = (claim(), claim(), claim());
         let unbound = Parties {
@@ -381,26 +497,26 @@ mod tests {
             rights: AccessRights::default(),
             binds_left: None,
         };
-        assert_eq!(decide_read(&unbound, &sender), Ok(ReadAccess::Party(Party::Sender)));
-        assert_eq!(decide_read(&unbound, &stranger), Ok(ReadAccess::Binds));
-        assert_eq!(decide_update(&unbound, &stranger), Err(Denial::NotAParty));
-        assert_eq!(decide_delete(&unbound, &stranger), Err(Denial::NotAParty));
-        assert_eq!(decide_relinquish(&unbound, &sender), Err(Denial::NotReceiver));
+        assert_eq!(decide_read(&unbound, &sender.into()), Ok(ReadAccess::Party(Party::Sender)));
+        assert_eq!(decide_read(&unbound, &stranger.into()), Ok(ReadAccess::Binds));
+        assert_eq!(decide_update(&unbound, &stranger.into()), Err(Denial::NotAParty));
+        assert_eq!(decide_delete(&unbound, &stranger.into()), Err(Denial::NotAParty));
+        assert_eq!(decide_relinquish(&unbound, &sender.into()), Err(Denial::NotReceiver));
 
         let bound = Parties { receiver: Some(&receiver), ..unbound };
-        assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Party::Receiver)));
-        assert_eq!(decide_read(&bound, &stranger), Err(Denial::AlreadyClaimed));
-        assert_eq!(decide_update(&bound, &receiver), Err(Denial::RightMissing));
-        assert_eq!(decide_update(&bound, &sender), Ok(Party::Sender));
-        assert_eq!(decide_delete(&bound, &receiver), Ok(Party::Receiver));
-        assert_eq!(decide_relinquish(&bound, &receiver), Ok(()));
-        assert_eq!(decide_relinquish(&bound, &stranger), Err(Denial::NotReceiver));
+        assert_eq!(decide_read(&bound, &receiver.into()), Ok(ReadAccess::Party(Party::Receiver)));
+        assert_eq!(decide_read(&bound, &stranger.into()), Err(Denial::AlreadyClaimed));
+        assert_eq!(decide_update(&bound, &receiver.into()), Err(Denial::RightMissing));
+        assert_eq!(decide_update(&bound, &sender.into()), Ok(Party::Sender));
+        assert_eq!(decide_delete(&bound, &receiver.into()), Ok(Party::Receiver));
+        assert_eq!(decide_relinquish(&bound, &receiver.into()), Ok(()));
+        assert_eq!(decide_relinquish(&bound, &stranger.into()), Err(Denial::NotReceiver));
 
         let writable = Parties { rights: "RWD".parse().unwrap(), ..bound };
-        assert_eq!(decide_update(&writable, &receiver), Ok(Party::Receiver));
+        assert_eq!(decide_update(&writable, &receiver.into()), Ok(Party::Receiver));
         let read_only = Parties { rights: "R".parse().unwrap(), ..writable };
-        assert_eq!(decide_delete(&read_only, &receiver), Err(Denial::RightMissing));
-        assert_eq!(decide_delete(&read_only, &sender), Ok(Party::Sender));
+        assert_eq!(decide_delete(&read_only, &receiver.into()), Err(Denial::RightMissing));
+        assert_eq!(decide_delete(&read_only, &sender.into()), Ok(Party::Sender));
     }
 
     #[test]
@@ -412,15 +528,15 @@ mod tests {
             rights: AccessRights::default(),
             binds_left: binds_left(Some(2), 2),
         };
-        assert_eq!(decide_read(&exhausted, &stranger), Err(Denial::NoReceiversLeft));
-        assert_eq!(decide_read(&exhausted, &sender), Ok(ReadAccess::Party(Party::Sender)));
-        assert_eq!(decide_update(&exhausted, &sender), Ok(Party::Sender));
+        assert_eq!(decide_read(&exhausted, &stranger.into()), Err(Denial::NoReceiversLeft));
+        assert_eq!(decide_read(&exhausted, &sender.into()), Ok(ReadAccess::Party(Party::Sender)));
+        assert_eq!(decide_update(&exhausted, &sender.into()), Ok(Party::Sender));
         // A bound receiver is already counted: it reads on, and strangers are told it is claimed.
         let bound = Parties { receiver: Some(&receiver), ..exhausted };
-        assert_eq!(decide_read(&bound, &receiver), Ok(ReadAccess::Party(Party::Receiver)));
-        assert_eq!(decide_read(&bound, &stranger), Err(Denial::AlreadyClaimed));
+        assert_eq!(decide_read(&bound, &receiver.into()), Ok(ReadAccess::Party(Party::Receiver)));
+        assert_eq!(decide_read(&bound, &stranger.into()), Err(Denial::AlreadyClaimed));
         let one_left = Parties { binds_left: binds_left(Some(3), 2), ..exhausted };
-        assert_eq!(decide_read(&one_left, &stranger), Ok(ReadAccess::Binds));
+        assert_eq!(decide_read(&one_left, &stranger.into()), Ok(ReadAccess::Binds));
         assert_eq!(binds_left(None, 7), None);
         assert_eq!(binds_left(Some(1), 5), Some(0));
 
@@ -440,7 +556,7 @@ mod tests {
             rights: AccessRights::default(),
             binds_left: None,
         };
-        assert_eq!(parties.role_of(&sender), Some(Party::Sender));
+        assert_eq!(parties.role_of(&sender.into()), Some(Party::Sender));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
 
 use tigress_proto::wire::{Message, Party};
 
-use crate::mailbox::{ClaimHash, Denial, RequestHash};
+use crate::mailbox::{Caller, ClaimHash, Denial, RequestHash};
 
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -137,7 +137,7 @@ pub trait MailboxStore: Send + Sync + 'static {
     async fn read(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         token: Option<NotificationToken>,
         after: u64,
         now: i64,
@@ -148,7 +148,7 @@ pub trait MailboxStore: Send + Sync + 'static {
     async fn update(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         payload: Payload,
         token: Option<NotificationToken>,
         request: Option<RequestHash>,
@@ -156,13 +156,13 @@ pub trait MailboxStore: Send + Sync + 'static {
     ) -> Result<Updated, StoreError>;
 
     /// Deletes the mailbox and erases its contents.
-    async fn delete(&self, id: MailboxId, caller: ClaimHash, now: i64) -> Result<(), StoreError>;
+    async fn delete(&self, id: MailboxId, caller: Caller, now: i64) -> Result<(), StoreError>;
 
     /// Unbinds the receiver (clearing its claim and token).
     async fn relinquish(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         request: Option<RequestHash>,
         now: i64,
     ) -> Result<Outcome, StoreError>;

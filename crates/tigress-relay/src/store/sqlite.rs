@@ -23,7 +23,7 @@ use super::{
 };
 use crate::config::Durability;
 use crate::mailbox::{
-    self, ClaimHash, LogLimits, Operation, Parties, ReadAccess, RequestHash, RequestRecord,
+    self, Caller, ClaimHash, LogLimits, Operation, Parties, ReadAccess, RequestHash, RequestRecord,
 };
 use crate::metrics::Metrics;
 
@@ -323,7 +323,7 @@ impl MailboxStore for SqliteStore {
     async fn read(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         token: Option<NotificationToken>,
         after: u64,
         now: i64,
@@ -353,10 +353,10 @@ impl MailboxStore for SqliteStore {
                     conn.execute(
                         "UPDATE mailboxes SET receiver_claim = ?2,
                          receivers_bound = receivers_bound + 1 WHERE id = ?1",
-                        params![&id.as_bytes()[..], &caller.0[..]],
+                        params![&id.as_bytes()[..], &caller.hash.0[..]],
                     )
                     .map_err(backend)?;
-                    row.receiver = Some(caller);
+                    row.receiver = Some(caller.hash);
                     (Party::Receiver, true)
                 }
             };
@@ -373,7 +373,7 @@ impl MailboxStore for SqliteStore {
     async fn update(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         payload: Payload,
         token: Option<NotificationToken>,
         request: Option<RequestHash>,
@@ -407,7 +407,7 @@ impl MailboxStore for SqliteStore {
                 None => row.token_type(role),
             };
             if let Some(request) = &request {
-                record_request(conn, &id, &caller, Operation::Update, request)?;
+                record_request(conn, &id, &caller.hash, Operation::Update, request)?;
             }
             let peer_token = row.token(role.peer()).cloned().map(|token| (role.peer(), token));
             Ok(Updated { outcome: Outcome::Done, token_type, peer_token })
@@ -415,7 +415,7 @@ impl MailboxStore for SqliteStore {
         .await
     }
 
-    async fn delete(&self, id: MailboxId, caller: ClaimHash, now: i64) -> Result<(), StoreError> {
+    async fn delete(&self, id: MailboxId, caller: Caller, now: i64) -> Result<(), StoreError> {
         let (erased, capacity) = (Arc::clone(&self.erased), Arc::clone(&self.capacity));
         self.write(move |conn| {
             let row = load_live(conn, &id, now)?;
@@ -431,7 +431,7 @@ impl MailboxStore for SqliteStore {
     async fn relinquish(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         request: Option<RequestHash>,
         now: i64,
     ) -> Result<Outcome, StoreError> {
@@ -449,7 +449,7 @@ impl MailboxStore for SqliteStore {
                 )
                 .map_err(backend)?;
                 if let Some(request) = &request {
-                    record_request(conn, &id, &caller, Operation::Relinquish, request)?;
+                    record_request(conn, &id, &caller.hash, Operation::Relinquish, request)?;
                 }
                 Ok(Outcome::Done)
             })
@@ -866,7 +866,22 @@ fn find_created(
     .transpose()
 }
 
+/// The caller's last de-duplicated request on mailbox `id`, under either kind of digest: the
+/// stored kind first (a claim that wrote since the relay has a key has a record of that kind).
 fn last_request(
+    conn: &Connection,
+    id: &MailboxId,
+    caller: &Caller,
+) -> Result<Option<RequestRecord>, StoreError> {
+    for claim in caller.digests() {
+        if let Some(record) = request_record(conn, id, claim)? {
+            return Ok(Some(record));
+        }
+    }
+    Ok(None)
+}
+
+fn request_record(
     conn: &Connection,
     id: &MailboxId,
     claim: &ClaimHash,
@@ -1059,13 +1074,13 @@ mod tests {
         let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
         let now = 3_000_000_000;
         assert_eq!(store.stored_mailboxes(), 1);
-        let view = store.read(id, sender, None, 0, now).await.unwrap();
+        let view = store.read(id, sender.into(), None, 0, now).await.unwrap();
         assert_eq!((view.role, view.receiver_bound), (Party::Sender, false));
         // No cap on a migrated mailbox: receivers bind and relinquish as before.
         for _ in 0..3 {
             let receiver = ClaimHash::of(&DeviceClaim::random(&mut rand::rngs::OsRng));
-            assert!(store.read(id, receiver, None, 0, now).await.unwrap().just_bound);
-            store.relinquish(id, receiver, None, now).await.unwrap();
+            assert!(store.read(id, receiver.into(), None, 0, now).await.unwrap().just_bound);
+            store.relinquish(id, receiver.into(), None, now).await.unwrap();
         }
         drop(store);
         let conn = Connection::open(dir.path().join("tigress.sqlite3")).unwrap();
@@ -1123,12 +1138,12 @@ mod tests {
         store.create(mailbox, None, 0).await.unwrap();
         let stranger = ClaimHash::of(&DeviceClaim::random(&mut rand::rngs::OsRng));
         let payload = Payload { kind: "AEAD_AES_128_GCM".into(), data: "BBBB".into() };
-        let denied = store.update(id, stranger, payload.clone(), None, None, 0);
-        let allowed = store.update(id, sender, payload, None, None, 0);
+        let denied = store.update(id, stranger.into(), payload.clone(), None, None, 0);
+        let allowed = store.update(id, sender.into(), payload, None, None, 0);
         let (denied, allowed) = tokio::join!(denied, allowed);
         assert!(matches!(denied, Err(StoreError::Conflict(_))));
         assert!(allowed.is_ok());
-        assert_eq!(store.read(id, sender, None, 0, 0).await.unwrap().payload.data, "BBBB");
+        assert_eq!(store.read(id, sender.into(), None, 0, 0).await.unwrap().payload.data, "BBBB");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1145,12 +1160,12 @@ mod tests {
             tokio::spawn(async move {
                 for _ in 0..300 {
                     let payload = Payload { kind: "AEAD_AES_128_GCM".into(), data: "QUJD".into() };
-                    store.update(id, sender, payload, None, None, 0).await.unwrap();
+                    store.update(id, sender.into(), payload, None, None, 0).await.unwrap();
                 }
             })
         };
         while !writer.is_finished() {
-            let view = store.read(id, sender, None, 0, 0).await.unwrap();
+            let view = store.read(id, sender.into(), None, 0, 0).await.unwrap();
             let newest = view.messages.last().map_or(0, |m| m.seq);
             assert_eq!(
                 newest, view.last_seq,
@@ -1199,7 +1214,7 @@ mod tests {
         let mailbox = new_mailbox(4_000_000_000);
         let (id, sender) = (mailbox.id, mailbox.sender);
         store.create(mailbox, None, 0).await.unwrap();
-        store.delete(id, sender, 0).await.unwrap();
+        store.delete(id, sender.into(), 0).await.unwrap();
         // A reader in the middle of a transaction pins the WAL.
         let reader = Connection::open(dir.path().join("tigress.sqlite3")).unwrap();
         reader.execute_batch("BEGIN; SELECT count(*) FROM mailboxes;").unwrap();

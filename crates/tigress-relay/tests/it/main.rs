@@ -5,6 +5,7 @@ mod api;
 mod attestation;
 mod binding;
 mod browser;
+mod claim_key;
 mod idempotency;
 mod input;
 mod messages;

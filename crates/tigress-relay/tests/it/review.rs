@@ -9,7 +9,7 @@ use serde_json::json;
 use tigress_proto::MailboxId;
 use tigress_proto::wire::{NotificationToken, Party, Payload};
 use tigress_push::Pusher;
-use tigress_relay::mailbox::{ClaimHash, RequestHash};
+use tigress_relay::mailbox::{Caller, RequestHash};
 use tigress_relay::rate_limit::ClientLimits;
 use tigress_relay::store::sqlite::SqliteStore;
 use tigress_relay::store::{
@@ -88,7 +88,7 @@ impl MailboxStore for SlowReads {
     async fn read(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         token: Option<NotificationToken>,
         after: u64,
         now: i64,
@@ -101,7 +101,7 @@ impl MailboxStore for SlowReads {
     async fn update(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         payload: Payload,
         token: Option<NotificationToken>,
         request: Option<RequestHash>,
@@ -110,14 +110,14 @@ impl MailboxStore for SlowReads {
         self.0.update(id, caller, payload, token, request, now).await
     }
 
-    async fn delete(&self, id: MailboxId, caller: ClaimHash, now: i64) -> Result<(), StoreError> {
+    async fn delete(&self, id: MailboxId, caller: Caller, now: i64) -> Result<(), StoreError> {
         self.0.delete(id, caller, now).await
     }
 
     async fn relinquish(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         request: Option<RequestHash>,
         now: i64,
     ) -> Result<Outcome, StoreError> {
@@ -153,6 +153,8 @@ async fn slow_relay(dir: &std::path::Path) -> String {
         openapi_json: String::new(),
         clients: ClientLimits::new(&config.abuse).unwrap(),
         attestation: config.attestation.clone(),
+        claim_key: None,
+        token_seal: None,
     };
     let state = AppState {
         store: Arc::new(SlowReads(Arc::new(sqlite))),

@@ -160,18 +160,25 @@ async fn run(
     let result = match op {
         Op::Wait { .. } => unreachable!(),
         Op::Read { claim } => store
-            .read(id, claims[claim], None, 0, now)
+            .read(id, claims[claim].into(), None, 0, now)
             .await
             .map(|view| Answer::Done(Some(view.role))),
         Op::Update { claim, request: index } => store
-            .update(id, claims[claim], store_contract::payload("AAAA"), None, request(index), now)
+            .update(
+                id,
+                claims[claim].into(),
+                store_contract::payload("AAAA"),
+                None,
+                request(index),
+                now,
+            )
             .await
             .map(|updated| outcome(updated.outcome)),
         Op::Delete { claim } => {
-            store.delete(id, claims[claim], now).await.map(|()| Answer::Done(None))
+            store.delete(id, claims[claim].into(), now).await.map(|()| Answer::Done(None))
         }
         Op::Relinquish { claim, request: index } => {
-            store.relinquish(id, claims[claim], request(index), now).await.map(outcome)
+            store.relinquish(id, claims[claim].into(), request(index), now).await.map(outcome)
         }
     };
     match result {

@@ -107,7 +107,7 @@ pub async fn create_preview_and_read(b: Backend) {
     let preview = store.preview(id, now()).await.unwrap();
     assert_eq!(preview.display.title, "Room 412");
     assert!(preview.expires_at > now());
-    let view = store.read(id, sender, None, 0, now()).await.unwrap();
+    let view = store.read(id, sender.into(), None, 0, now()).await.unwrap();
     assert_eq!(view.role, Party::Sender);
     assert_eq!(view.payload.data, "AAAA");
     assert_eq!(view.display.image_url, "https://img.example/k.png");
@@ -116,7 +116,7 @@ pub async fn create_preview_and_read(b: Backend) {
     assert_eq!((view.messages[0].seq, view.messages[0].from), (1, Party::Sender));
     let missing = MailboxId::random(&mut rand::rngs::OsRng);
     assert!(absent(store.preview(missing, now()).await));
-    assert!(absent(store.read(missing, sender, None, 0, now()).await));
+    assert!(absent(store.read(missing, sender.into(), None, 0, now()).await));
 }
 
 pub async fn max_receivers_caps_binds_across_relinquishes(b: Backend) {
@@ -126,34 +126,34 @@ pub async fn max_receivers_caps_binds_across_relinquishes(b: Backend) {
     mailbox.max_receivers = Some(2);
     let id = mailbox.id;
     store.create(mailbox, None, now()).await.unwrap();
-    let unbound = store.read(id, sender, None, 0, now()).await.unwrap();
+    let unbound = store.read(id, sender.into(), None, 0, now()).await.unwrap();
     assert!(!unbound.receiver_bound && !unbound.just_bound);
 
     for _ in 0..2 {
         let (_, receiver) = claim();
-        let first = store.read(id, receiver, None, 0, now()).await.unwrap();
+        let first = store.read(id, receiver.into(), None, 0, now()).await.unwrap();
         assert!(first.receiver_bound && first.just_bound);
         assert_eq!(
             first.sender_token.as_ref().map(|t| t.token_data.as_str()),
             Some("sender-token")
         );
-        let again = store.read(id, receiver, None, 0, now()).await.unwrap();
+        let again = store.read(id, receiver.into(), None, 0, now()).await.unwrap();
         assert!(again.receiver_bound && !again.just_bound && again.sender_token.is_none());
-        assert!(store.read(id, sender, None, 0, now()).await.unwrap().receiver_bound);
-        store.relinquish(id, receiver, None, now()).await.unwrap();
-        assert!(!store.read(id, sender, None, 0, now()).await.unwrap().receiver_bound);
+        assert!(store.read(id, sender.into(), None, 0, now()).await.unwrap().receiver_bound);
+        store.relinquish(id, receiver.into(), None, now()).await.unwrap();
+        assert!(!store.read(id, sender.into(), None, 0, now()).await.unwrap().receiver_bound);
     }
-    let third = store.read(id, claim().1, None, 0, now()).await;
+    let third = store.read(id, claim().1.into(), None, 0, now()).await;
     assert_eq!(denied(third), Denial::NoReceiversLeft);
     // The sender is not a receiver and is never counted.
-    assert_eq!(store.read(id, sender, None, 0, now()).await.unwrap().role, Party::Sender);
+    assert_eq!(store.read(id, sender.into(), None, 0, now()).await.unwrap().role, Party::Sender);
 
     // Without a cap, binding after a relinquish goes on as the drafts have it.
     let (id, _) = created(store, "RD").await;
     for _ in 0..5 {
         let (_, receiver) = claim();
-        assert!(store.read(id, receiver, None, 0, now()).await.unwrap().just_bound);
-        store.relinquish(id, receiver, None, now()).await.unwrap();
+        assert!(store.read(id, receiver.into(), None, 0, now()).await.unwrap().just_bound);
+        store.relinquish(id, receiver.into(), None, now()).await.unwrap();
     }
 }
 
@@ -162,7 +162,7 @@ pub async fn exactly_one_of_concurrent_first_reads_binds(b: Backend) {
     let readers: Vec<_> = (0..40)
         .map(|_| {
             let store = Arc::clone(&b.store);
-            tokio::spawn(async move { store.read(id, claim().1, None, 0, now()).await })
+            tokio::spawn(async move { store.read(id, claim().1.into(), None, 0, now()).await })
         })
         .collect();
     let mut bound = 0;
@@ -183,23 +183,26 @@ pub async fn rights_decide_who_may_update_and_delete(b: Backend) {
     let (id, _) = created(store, "R").await;
     let (_, receiver) = claim();
     let (_, stranger) = claim();
-    store.read(id, receiver, None, 0, now()).await.unwrap();
+    store.read(id, receiver.into(), None, 0, now()).await.unwrap();
     let update = |caller| store.update(id, caller, payload("BBBB"), None, None, now());
-    assert_eq!(denied(update(receiver).await), Denial::RightMissing);
-    assert_eq!(denied(update(stranger).await), Denial::NotAParty);
-    assert_eq!(denied(store.delete(id, receiver, now()).await), Denial::RightMissing);
-    assert_eq!(denied(store.delete(id, stranger, now()).await), Denial::NotAParty);
-    assert_eq!(denied(store.read(id, stranger, None, 0, now()).await), Denial::AlreadyClaimed);
+    assert_eq!(denied(update(receiver.into()).await), Denial::RightMissing);
+    assert_eq!(denied(update(stranger.into()).await), Denial::NotAParty);
+    assert_eq!(denied(store.delete(id, receiver.into(), now()).await), Denial::RightMissing);
+    assert_eq!(denied(store.delete(id, stranger.into(), now()).await), Denial::NotAParty);
+    assert_eq!(
+        denied(store.read(id, stranger.into(), None, 0, now()).await),
+        Denial::AlreadyClaimed
+    );
 
     let (id, _) = created(store, "RWD").await;
     // Only a read binds: an unknown claim may not update an unbound mailbox.
     assert_eq!(
-        denied(store.update(id, receiver, payload("BBBB"), None, None, now()).await),
+        denied(store.update(id, receiver.into(), payload("BBBB"), None, None, now()).await),
         Denial::NotAParty
     );
-    store.read(id, receiver, None, 0, now()).await.unwrap();
-    store.update(id, receiver, payload("BBBB"), None, None, now()).await.unwrap();
-    store.delete(id, receiver, now()).await.unwrap();
+    store.read(id, receiver.into(), None, 0, now()).await.unwrap();
+    store.update(id, receiver.into(), payload("BBBB"), None, None, now()).await.unwrap();
+    store.delete(id, receiver.into(), now()).await.unwrap();
     assert!(absent(store.preview(id, now()).await));
 }
 
@@ -207,39 +210,43 @@ pub async fn updates_append_in_order_up_to_the_cap(b: Backend) {
     let store = &*b.store;
     let (id, sender) = created(store, "RWD").await;
     let (_, receiver) = claim();
-    let view = store.read(id, receiver, Some(token("receiver-token")), 0, now()).await.unwrap();
+    let view =
+        store.read(id, receiver.into(), Some(token("receiver-token")), 0, now()).await.unwrap();
     assert_eq!(view.role, Party::Receiver);
-    let updated = store.update(id, sender, payload("BBBB"), None, None, now()).await.unwrap();
+    let updated =
+        store.update(id, sender.into(), payload("BBBB"), None, None, now()).await.unwrap();
     assert_eq!(updated.outcome, Outcome::Done);
     assert_eq!(updated.token_type.as_deref(), Some("com.example.push"));
     let (peer, peer_token) = updated.peer_token.expect("the receiver's token");
     assert_eq!((peer, peer_token.token_data.as_str()), (Party::Receiver, "receiver-token"));
-    let updated =
-        store.update(id, receiver, payload("CCCC"), Some(token("new")), None, now()).await.unwrap();
+    let updated = store
+        .update(id, receiver.into(), payload("CCCC"), Some(token("new")), None, now())
+        .await
+        .unwrap();
     assert_eq!(updated.peer_token.unwrap().1.token_data, "sender-token");
 
-    let view = store.read(id, sender, None, 1, now()).await.unwrap();
+    let view = store.read(id, sender.into(), None, 1, now()).await.unwrap();
     assert_eq!(view.payload.data, "CCCC");
     assert_eq!(view.last_seq, 3);
     let log: Vec<_> =
         view.messages.iter().map(|m| (m.seq, m.from, m.payload.data.as_str())).collect();
     assert_eq!(log, [(2, Party::Sender, "BBBB"), (3, Party::Receiver, "CCCC")]);
-    assert!(store.read(id, sender, None, 3, now()).await.unwrap().messages.is_empty());
+    assert!(store.read(id, sender.into(), None, 3, now()).await.unwrap().messages.is_empty());
 
     // Four messages at most.
-    store.update(id, sender, payload("DDDD"), None, None, now()).await.unwrap();
-    let full = store.update(id, sender, payload("EEEE"), None, None, now()).await;
+    store.update(id, sender.into(), payload("DDDD"), None, None, now()).await.unwrap();
+    let full = store.update(id, sender.into(), payload("EEEE"), None, None, now()).await;
     assert_eq!(denied(full), Denial::LogFull);
-    assert_eq!(store.read(id, sender, None, 0, now()).await.unwrap().last_seq, 4);
+    assert_eq!(store.read(id, sender.into(), None, 0, now()).await.unwrap().last_seq, 4);
 
     // Sixty-four bytes at most, the create's four included.
     let (id, sender) = created(store, "RWD").await;
     let big = "A".repeat(61);
     assert_eq!(
-        denied(store.update(id, sender, payload(&big), None, None, now()).await),
+        denied(store.update(id, sender.into(), payload(&big), None, None, now()).await),
         Denial::LogFull
     );
-    store.update(id, sender, payload(&big[..60]), None, None, now()).await.unwrap();
+    store.update(id, sender.into(), payload(&big[..60]), None, None, now()).await.unwrap();
 }
 
 pub async fn replays_answer_without_acting_again(b: Backend) {
@@ -261,27 +268,27 @@ pub async fn replays_answer_without_acting_again(b: Backend) {
 
     let update_request = request();
     let update = |data: &'static str| {
-        store.update(id, sender, payload(data), None, Some(update_request), now())
+        store.update(id, sender.into(), payload(data), None, Some(update_request), now())
     };
     assert_eq!(update("BBBB").await.unwrap().outcome, Outcome::Done);
     let replayed = update("CCCC").await.unwrap();
     assert_eq!(replayed.outcome, Outcome::Replayed);
     assert!(replayed.peer_token.is_none());
-    assert_eq!(store.read(id, sender, None, 0, now()).await.unwrap().last_seq, 2);
+    assert_eq!(store.read(id, sender.into(), None, 0, now()).await.unwrap().last_seq, 2);
 
     let (_, receiver) = claim();
-    store.read(id, receiver, None, 0, now()).await.unwrap();
+    store.read(id, receiver.into(), None, 0, now()).await.unwrap();
     let relinquish_request = request();
-    let relinquish = || store.relinquish(id, receiver, Some(relinquish_request), now());
+    let relinquish = || store.relinquish(id, receiver.into(), Some(relinquish_request), now());
     assert_eq!(relinquish().await.unwrap(), Outcome::Done);
     assert_eq!(relinquish().await.unwrap(), Outcome::Replayed);
     assert_eq!(
-        denied(store.relinquish(id, receiver, Some(request()), now()).await),
+        denied(store.relinquish(id, receiver.into(), Some(request()), now()).await),
         Denial::NotReceiver
     );
-    assert_eq!(denied(store.relinquish(id, sender, None, now()).await), Denial::NotReceiver);
+    assert_eq!(denied(store.relinquish(id, sender.into(), None, now()).await), Denial::NotReceiver);
     // The slot is free again: a new claim binds.
-    let view = store.read(id, claim().1, None, 0, now()).await.unwrap();
+    let view = store.read(id, claim().1.into(), None, 0, now()).await.unwrap();
     assert_eq!(view.role, Party::Receiver);
 }
 
@@ -309,11 +316,11 @@ pub async fn concurrent_replayed_creates_make_one_mailbox(b: Backend) {
 pub async fn deleted_mailboxes_are_absent(b: Backend) {
     let store = &*b.store;
     let (id, sender) = created(store, "RD").await;
-    store.delete(id, sender, now()).await.unwrap();
+    store.delete(id, sender.into(), now()).await.unwrap();
     assert!(absent(store.preview(id, now()).await));
-    assert!(absent(store.read(id, sender, None, 0, now()).await));
-    assert!(absent(store.update(id, sender, payload("BBBB"), None, None, now()).await));
-    assert!(absent(store.delete(id, sender, now()).await));
+    assert!(absent(store.read(id, sender.into(), None, 0, now()).await));
+    assert!(absent(store.update(id, sender.into(), payload("BBBB"), None, None, now()).await));
+    assert!(absent(store.delete(id, sender.into(), now()).await));
 }
 
 pub async fn expired_mailboxes_are_absent(b: Backend) {
@@ -325,10 +332,10 @@ pub async fn expired_mailboxes_are_absent(b: Backend) {
     store.create(mailbox, None, now()).await.unwrap();
     assert!(store.preview(id, soon - 1).await.is_ok());
     assert!(absent(store.preview(id, soon).await));
-    assert!(absent(store.read(id, sender, None, 0, soon).await));
-    assert!(absent(store.update(id, sender, payload("BBBB"), None, None, soon).await));
-    assert!(absent(store.delete(id, sender, soon).await));
-    assert!(absent(store.relinquish(id, sender, None, soon).await));
+    assert!(absent(store.read(id, sender.into(), None, 0, soon).await));
+    assert!(absent(store.update(id, sender.into(), payload("BBBB"), None, None, soon).await));
+    assert!(absent(store.delete(id, sender.into(), soon).await));
+    assert!(absent(store.relinquish(id, sender.into(), None, soon).await));
 
     let past = new_mailbox(sender, "RD", now() - 1);
     let id = past.id;
@@ -340,12 +347,14 @@ pub async fn forget_token_drops_only_the_refused_token(b: Backend) {
     let store = &*b.store;
     let (id, _) = created(store, "RWD").await;
     let (_, receiver) = claim();
-    store.read(id, receiver, None, 0, now()).await.unwrap();
+    store.read(id, receiver.into(), None, 0, now()).await.unwrap();
     store.forget_token(id, Party::Sender, "some-older-token".into(), now()).await.unwrap();
-    let updated = store.update(id, receiver, payload("BBBB"), None, None, now()).await.unwrap();
+    let updated =
+        store.update(id, receiver.into(), payload("BBBB"), None, None, now()).await.unwrap();
     assert_eq!(updated.peer_token.unwrap().1.token_data, "sender-token");
     store.forget_token(id, Party::Sender, "sender-token".into(), now()).await.unwrap();
-    let updated = store.update(id, receiver, payload("CCCC"), None, None, now()).await.unwrap();
+    let updated =
+        store.update(id, receiver.into(), payload("CCCC"), None, None, now()).await.unwrap();
     assert!(updated.peer_token.is_none());
     let missing = MailboxId::random(&mut rand::rngs::OsRng);
     assert!(absent(store.forget_token(missing, Party::Sender, "x".into(), now()).await));
@@ -399,9 +408,16 @@ async fn redis_stores_no_claim_in_the_clear() {
     let mailbox = new_mailbox(sender, "RWD", now() + 3600);
     let id = mailbox.id;
     store.create(mailbox, Some(RequestHash::of(&request_id)), now()).await.unwrap();
-    store.read(id, receiver, None, 0, now()).await.unwrap();
+    store.read(id, receiver.into(), None, 0, now()).await.unwrap();
     store
-        .update(id, receiver, payload("BBBB"), None, Some(RequestHash::of(&request_id)), now())
+        .update(
+            id,
+            receiver.into(),
+            payload("BBBB"),
+            None,
+            Some(RequestHash::of(&request_id)),
+            now(),
+        )
         .await
         .unwrap();
 

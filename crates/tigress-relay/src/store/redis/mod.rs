@@ -71,7 +71,7 @@ use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party,
 use super::{
     Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
 };
-use crate::mailbox::{self, ClaimHash, Denial, LogLimits, Operation, RequestHash};
+use crate::mailbox::{self, Caller, ClaimHash, Denial, LogLimits, Operation, RequestHash};
 use cluster::{Cluster, Lua, Request};
 use error::{Corrupt, backend};
 use keys::{Keys, created_key, hex, parse_id};
@@ -260,14 +260,16 @@ impl MailboxStore for RedisStore {
     async fn read(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         token: Option<NotificationToken>,
         after: u64,
         now: i64,
     ) -> Result<ReadView, StoreError> {
+        let legacy = legacy_hex(&caller);
         let input = ReadInput {
             now,
-            caller: &hex(&caller.0),
+            caller: &hex(&caller.hash.0),
+            legacy: legacy.as_deref(),
             after: after.to_string(),
             token_type: token.as_ref().map(|t| t.kind.as_str()),
             token_data: token.as_ref().map(|t| t.token_data.as_str()),
@@ -303,7 +305,7 @@ impl MailboxStore for RedisStore {
     async fn update(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         payload: Payload,
         token: Option<NotificationToken>,
         request: Option<RequestHash>,
@@ -311,9 +313,11 @@ impl MailboxStore for RedisStore {
     ) -> Result<Updated, StoreError> {
         let record = request.map(|request| record(Operation::Update, &request));
         let entry = serde_json::to_string(&payload).map_err(backend)?;
+        let legacy = legacy_hex(&caller);
         let input = UpdateInput {
             now,
-            caller: &hex(&caller.0),
+            caller: &hex(&caller.hash.0),
+            legacy: legacy.as_deref(),
             payload_type: &payload.kind,
             payload_data: &payload.data,
             size: payload.data.len(),
@@ -334,20 +338,27 @@ impl MailboxStore for RedisStore {
         Ok(Updated { outcome, token_type: answer.token_type, peer_token })
     }
 
-    async fn delete(&self, id: MailboxId, caller: ClaimHash, now: i64) -> Result<(), StoreError> {
-        let input = DeleteInput { now, caller: &hex(&caller.0) };
+    async fn delete(&self, id: MailboxId, caller: Caller, now: i64) -> Result<(), StoreError> {
+        let legacy = legacy_hex(&caller);
+        let input = DeleteInput { now, caller: &hex(&caller.hash.0), legacy: legacy.as_deref() };
         self.run::<Done>(&self.scripts.delete, &id, &input).await.map(drop)
     }
 
     async fn relinquish(
         &self,
         id: MailboxId,
-        caller: ClaimHash,
+        caller: Caller,
         request: Option<RequestHash>,
         now: i64,
     ) -> Result<Outcome, StoreError> {
         let record = request.map(|request| record(Operation::Relinquish, &request));
-        let input = RelinquishInput { now, caller: &hex(&caller.0), record: record.as_deref() };
+        let legacy = legacy_hex(&caller);
+        let input = RelinquishInput {
+            now,
+            caller: &hex(&caller.hash.0),
+            legacy: legacy.as_deref(),
+            record: record.as_deref(),
+        };
         let (outcome, Done {}) = self.run(&self.scripts.relinquish, &id, &input).await?;
         Ok(outcome)
     }
@@ -418,6 +429,11 @@ fn message(seq: u64, entry: &str) -> Result<Message, StoreError> {
         from: party(from)?,
         payload: serde_json::from_str(payload).map_err(backend)?,
     })
+}
+
+/// The caller's plain digest in hex, when it has one besides its keyed one.
+fn legacy_hex(caller: &Caller) -> Option<String> {
+    caller.legacy.map(|legacy| hex(&legacy.0))
 }
 
 /// A request record: `<operation code>:<request hash hex>`.

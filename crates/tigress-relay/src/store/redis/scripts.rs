@@ -132,6 +132,9 @@ pub struct CreatedAnswer {
 pub struct DeleteInput<'a> {
     pub now: i64,
     pub caller: &'a str,
+    /// The caller's plain digest, when `caller` is keyed (mailboxes made before the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<&'a str>,
 }
 
 /// `forget_token.lua`'s input; it answers [`Done`].
@@ -148,6 +151,9 @@ pub struct ForgetTokenInput<'a> {
 pub struct ReadInput<'a> {
     pub now: i64,
     pub caller: &'a str,
+    /// The caller's plain digest, when `caller` is keyed (mailboxes made before the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<&'a str>,
     /// The cursor, a decimal string: the client chooses it, up to `u64::MAX`.
     pub after: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,6 +192,9 @@ pub struct ReadAnswer {
 pub struct RelinquishInput<'a> {
     pub now: i64,
     pub caller: &'a str,
+    /// The caller's plain digest, when `caller` is keyed (mailboxes made before the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<&'a str>,
 }
@@ -195,6 +204,9 @@ pub struct RelinquishInput<'a> {
 pub struct UpdateInput<'a> {
     pub now: i64,
     pub caller: &'a str,
+    /// The caller's plain digest, when `caller` is keyed (mailboxes made before the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<&'a str>,
     pub payload_type: &'a str,
     pub payload_data: &'a str,
     pub size: usize,

@@ -343,3 +343,38 @@ async fn update_names_the_peer_to_wake_and_refuses_a_full_log() {
     let gone = f.run(&f.scripts.update, &new_id(), update(&sender, "2:ee", "10")).await.unwrap();
     assert_eq!(gone, not_found());
 }
+
+#[tokio::test]
+async fn a_caller_is_matched_by_its_plain_digest_on_a_mailbox_made_before_the_key() {
+    let f = fixture().await;
+    // The mailbox holds plain digests; the caller now comes with a keyed one and the plain one.
+    let (plain_sender, keyed_sender) = (claim(), claim());
+    let id = f.create(&plain_sender, "1:aa").await;
+    let by_sender = json!({
+        "now": f.now, "caller": keyed_sender, "legacy": plain_sender, "after": "0",
+    });
+    let answer = f.run(&f.scripts.read, &id, by_sender).await.unwrap();
+    assert_eq!(answer["role"], json!("s"), "the sender, not a new receiver: {answer}");
+    assert_eq!(answer["just_bound"], json!(false), "{answer}");
+    // Its create's request record, kept under the plain digest, is still found.
+    let replay = json!({"now": f.now, "sender": keyed_sender, "record": "1:aa"});
+    let legacy = json!({"now": f.now, "sender": plain_sender, "record": "1:aa"});
+    assert_eq!(f.run(&f.scripts.created, &id, replay).await.unwrap(), not_found());
+    assert_eq!(f.run(&f.scripts.created, &id, legacy).await.unwrap()["status"], json!("ok"));
+    // A keyed receiver binds under its keyed digest; its plain one is not stored.
+    let (keyed_receiver, plain_receiver) = (claim(), claim());
+    let bind = json!({
+        "now": f.now, "caller": keyed_receiver, "legacy": plain_receiver, "after": "0",
+    });
+    assert_eq!(f.run(&f.scripts.read, &id, bind).await.unwrap()["just_bound"], json!(true));
+    assert_eq!(f.field(&id, "r").await.as_deref(), Some(keyed_receiver.as_str()));
+    let update = json!({
+        "now": f.now, "caller": keyed_receiver, "legacy": plain_receiver,
+        "payload_type": "AEAD_AES_128_GCM", "payload_data": "BBBB", "size": 4,
+        "entry": r#"{"type":"AEAD_AES_128_GCM","data":"BBBB"}"#,
+        "max_messages": "64", "max_bytes": "65536",
+    });
+    let updated = f.run(&f.scripts.update, &id, update).await.unwrap();
+    assert_eq!(updated["status"], json!("ok"), "{updated}");
+    assert_eq!(updated["peer"], json!("s"), "written as the receiver: {updated}");
+}

@@ -20,16 +20,25 @@ local function live()
   if alive and SETTLE then redis.call('EXPIREAT', KEYS[1], exp) end
   return alive
 end
+-- Caller::matches: a stored digest is the caller's keyed one or, for a mailbox made before the
+-- relay had a key, its plain one (`input.legacy`, absent on a relay without a key).
+local function is_caller(stored, caller)
+  return stored == caller or (input.legacy ~= nil and stored == input.legacy)
+end
 -- Parties::role_of: a claim equal to the sender's is always the sender.
 local function role_of(caller)
   local p = redis.call('HMGET', KEYS[1], 's', 'r')
-  if p[1] == caller then return 's' end
-  if p[2] and p[2] == caller then return 'r' end
+  if p[1] and is_caller(p[1], caller) then return 's' end
+  if p[2] and is_caller(p[2], caller) then return 'r' end
   return nil
 end
--- mailbox::is_replay: the claim's last record is this operation with this request id.
+-- mailbox::is_replay: the claim's last record (under its stored digest, else its plain one) is
+-- this operation with this request id.
 local function is_replay(caller, record)
-  return record ~= nil and redis.call('HGET', KEYS[3], caller) == record
+  if record == nil then return false end
+  local last = redis.call('HGET', KEYS[3], caller)
+  if not last and input.legacy ~= nil then last = redis.call('HGET', KEYS[3], input.legacy) end
+  return last == record
 end
 -- Remembers the claim's last request; the hash expires with the mailbox.
 local function remember(caller, record)
