@@ -30,10 +30,11 @@
 //!
 //! # Replica acknowledgements
 //!
-//! A [`Request`] marked as a write may be followed, on the same connection and in the same
+//! A write ([`Cluster::write`]) may be followed, on the same connection and in the same
 //! pipeline, by `WAIT n timeout`: the node answers how many replicas hold everything this
-//! connection wrote. Fewer than `n` is answered as unavailable (the write may or may not
-//! survive a failover; the client's retry with its request id settles which).
+//! connection wrote. Fewer than `n` is reported to the caller ([`Route::replicated`]) with the
+//! answer: the write ran, and may or may not survive a failover; the store answers 503 and the
+//! client's retry with its request id settles which.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -113,11 +114,14 @@ impl Request<'_> {
 }
 
 /// What the router did to get an answer.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Route {
     /// The command ran on the importing node of a slot being migrated (after `ASK`): what it
     /// published reached only that node's subscribers, not those of the slot's owner.
     pub asked: bool,
+    /// As many replicas as asked for hold what the command wrote (always, when none were asked
+    /// for). When not, the write ran all the same: the caller decides what to answer.
+    pub replicated: bool,
 }
 
 /// Routes commands to the node that owns their hash tag.
@@ -176,7 +180,7 @@ impl Cluster {
     }
 
     /// Runs a state-changing `request`: as [`Cluster::run`], and where replica acknowledgements
-    /// are on, answered only once that many replicas hold it.
+    /// are on, followed by `WAIT`; [`Route::replicated`] says whether enough replicas hold it.
     pub async fn write<T: FromRedisValue>(
         &self,
         hash_key: &str,
@@ -210,8 +214,18 @@ impl Cluster {
             };
             let command = request.command(by_text || asking);
             match send::<T>(&mut conn, command, asking, acks).await {
-                Ok(value) => return Ok((value, Route { asked: asking })),
-                Err(Sent::Redis(e)) => match e.kind() {
+                Ok((value, acknowledged)) => {
+                    let replicated = acknowledged >= i64::from(acks);
+                    if !replicated {
+                        tracing::warn!(
+                            acknowledged,
+                            wanted = acks,
+                            "a write did not reach enough Redis replicas in time"
+                        );
+                    }
+                    return Ok((value, Route { asked: asking, replicated }));
+                }
+                Err(e) => match e.kind() {
                     redis::ErrorKind::Server(ServerErrorKind::Moved) => {
                         let Some((to, _)) = e.redirect_node() else {
                             return Err(store_error(e));
@@ -245,14 +259,6 @@ impl Cluster {
                         return Err(store_error(e));
                     }
                 },
-                Err(Sent::TooFewReplicas(acknowledged)) => {
-                    tracing::warn!(
-                        acknowledged,
-                        wanted = acks,
-                        "a write did not reach enough Redis replicas in time"
-                    );
-                    return Err(StoreError::Unavailable);
-                }
             }
         }
         Err(StoreError::Unavailable)
@@ -286,23 +292,17 @@ impl Cluster {
     }
 }
 
-/// Why a sent command has no answer for the caller.
-enum Sent {
-    Redis(RedisError),
-    /// The write ran, but only this many replicas acknowledged it in time.
-    TooFewReplicas(i64),
-}
-
 /// Sends `command`, after `ASKING` when `asking`, and followed by `WAIT acks` when `acks` is
-/// not 0, all in one pipeline on `conn`.
+/// not 0, all in one pipeline on `conn`; the answer, and how many replicas acknowledged it
+/// (`acks` itself when none were asked for).
 async fn send<T: FromRedisValue>(
     conn: &mut MultiplexedConnection,
     command: Cmd,
     asking: bool,
     acks: u32,
-) -> Result<T, Sent> {
+) -> Result<(T, i64), RedisError> {
     if !asking && acks == 0 {
-        return command.query_async(conn).await.map_err(Sent::Redis);
+        return Ok((command.query_async(conn).await?, 0));
     }
     let mut pipe = redis::pipe();
     if asking {
@@ -310,16 +310,12 @@ async fn send<T: FromRedisValue>(
     }
     pipe.add_command(command);
     if acks == 0 {
-        let (value,): (T,) = pipe.query_async(conn).await.map_err(Sent::Redis)?;
-        return Ok(value);
+        let (value,): (T,) = pipe.query_async(conn).await?;
+        return Ok((value, 0));
     }
     let timeout = u64::try_from(REPLICA_ACK_TIMEOUT.as_millis()).unwrap_or(u64::MAX);
     pipe.cmd("WAIT").arg(acks).arg(timeout);
-    let (value, acknowledged): (T, i64) = pipe.query_async(conn).await.map_err(Sent::Redis)?;
-    if acknowledged < i64::from(acks) {
-        return Err(Sent::TooFewReplicas(acknowledged));
-    }
-    Ok(value)
+    pipe.query_async(conn).await
 }
 
 /// The address (`host:port`) a redirection names. Redis names the host it was told to

@@ -105,24 +105,41 @@ impl RedisStore {
     }
 
     /// Runs a mailbox script over the keys of mailbox `id` with `input` as its JSON argument;
-    /// `nf` and `denied` answers become errors, and `replayed` the outcome.
+    /// `nf` and `denied` answers become errors, and `replayed` the outcome. A write that did
+    /// not reach the replicas it should have is unavailable, whatever it answered.
     async fn run<T: DeserializeOwned>(
         &self,
         script: &Lua,
         id: &MailboxId,
         input: &impl Serialize,
     ) -> Result<(Outcome, T), StoreError> {
+        let (answer, replicated) = self.run_unreplicated(script, id, input).await?;
+        if !replicated {
+            return Err(StoreError::Unavailable);
+        }
+        answer
+    }
+
+    /// [`RedisStore::run`], also answering when the replicas did not acknowledge the write in
+    /// time (the second value is then false).
+    async fn run_unreplicated<T: DeserializeOwned>(
+        &self,
+        script: &Lua,
+        id: &MailboxId,
+        input: &impl Serialize,
+    ) -> Result<(Result<(Outcome, T), StoreError>, bool), StoreError> {
         let input = serde_json::to_string(input).map_err(backend)?;
-        let answer = invoke(&self.cluster, script, id, &input).await?;
+        let (answer, route) = invoke(&self.cluster, script, id, &input).await?;
         // serde's message may quote the answer, which holds claim hashes and payloads.
         let answer =
             serde_json::from_str(&answer).map_err(|_| backend(Corrupt("script answer")))?;
-        match answer {
+        let answer = match answer {
             Answer::Ok(fields) => Ok((Outcome::Done, fields)),
             Answer::Replayed(fields) => Ok((Outcome::Replayed, fields)),
             Answer::Nf => Err(StoreError::NotFound),
             Answer::Denied { denial: name } => Err(StoreError::Conflict(denial(&name)?)),
-        }
+        };
+        Ok((answer, route.replicated))
     }
 
     /// Step 1 of a create with a request id: the mailbox that this request already created.
@@ -153,12 +170,13 @@ impl RedisStore {
         }
     }
 
+    /// Step 2: writes the mailbox; whether the replicas acknowledged it.
     async fn insert(
         &self,
         mailbox: &NewMailbox,
         request: Option<&RequestHash>,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let record = request.map(|request| record(Operation::Create, request));
         let entry = log_entry(Party::Sender, &mailbox.payload)?;
         let token = mailbox.sender_token.as_ref();
@@ -181,7 +199,10 @@ impl RedisStore {
             record: record.as_deref(),
             max_receivers: mailbox.max_receivers,
         };
-        self.run::<Done>(&self.scripts.create, &mailbox.id, &input).await.map(drop)
+        let (answer, replicated) =
+            self.run_unreplicated::<Done>(&self.scripts.create, &mailbox.id, &input).await?;
+        answer?;
+        Ok(replicated)
     }
 
     async fn erase(&self, id: &MailboxId) -> Result<(), StoreError> {
@@ -203,7 +224,9 @@ impl MailboxStore for RedisStore {
     ) -> Result<Created, StoreError> {
         let token_type = mailbox.sender_token.as_ref().map(|token| token.kind.clone());
         let Some(request) = request else {
-            self.insert(&mailbox, None, now).await?;
+            if !self.insert(&mailbox, None, now).await? {
+                return Err(StoreError::Unavailable);
+            }
             return Ok(Created { outcome: Outcome::Done, id: mailbox.id, token_type });
         };
         let created_key = created_key(&mailbox.sender, &request);
@@ -213,7 +236,10 @@ impl MailboxStore for RedisStore {
             if let Some(created) = found {
                 return Ok(created);
             }
-            self.insert(&mailbox, Some(&request), now).await?;
+            // A mailbox the replicas did not acknowledge is still claimed by its request: the
+            // client's retry then finds it (and waits for the replicas again) instead of making
+            // a second one.
+            let mailbox_replicated = self.insert(&mailbox, Some(&request), now).await?;
             let new_id = hex(mailbox.id.as_bytes());
             let input = ClaimCreatedInput {
                 seen: seen.as_deref(),
@@ -226,10 +252,13 @@ impl MailboxStore for RedisStore {
                 keys: &[&created_key],
                 args: &[&input],
             };
-            let (answer, _): (String, _) = self.cluster.write(&created_key, &claim).await?;
+            let (answer, route): (String, _) = self.cluster.write(&created_key, &claim).await?;
             let answer: ClaimCreatedAnswer = serde_json::from_str(&answer)
                 .map_err(|_| backend(Corrupt("claim_created answer")))?;
             if answer.claimed {
+                if !(mailbox_replicated && route.replicated) {
+                    return Err(StoreError::Unavailable);
+                }
                 return Ok(Created { outcome: Outcome::Done, id: mailbox.id, token_type });
             }
             // Another create of this request won; ours must not stay reachable.
@@ -455,7 +484,7 @@ async fn invoke(
     script: &Lua,
     id: &MailboxId,
     input: &str,
-) -> Result<String, StoreError> {
+) -> Result<(String, cluster::Route), StoreError> {
     let keys = Keys::of(id);
     let acks = if cluster.replica_acks() > 0 { "1" } else { "0" };
     let request = Request::Script {
@@ -470,5 +499,5 @@ async fn invoke(
             tracing::warn!("a wake-up could not be published on a migrating slot's owner");
         }
     }
-    Ok(answer)
+    Ok((answer, route))
 }

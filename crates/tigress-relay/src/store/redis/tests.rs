@@ -51,7 +51,7 @@ async fn fixture() -> Fixture {
 impl Fixture {
     /// Runs a mailbox script over `id`'s keys; its answer as JSON.
     async fn run(&self, script: &Lua, id: &MailboxId, input: Value) -> Result<Value, StoreError> {
-        let answer = super::invoke(&self.cluster, script, id, &input.to_string()).await?;
+        let (answer, _) = super::invoke(&self.cluster, script, id, &input.to_string()).await?;
         Ok(serde_json::from_str(&answer).expect("a script answers one JSON object"))
     }
 
