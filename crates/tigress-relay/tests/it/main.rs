@@ -19,6 +19,8 @@ mod receivers;
 mod redis_outage;
 #[cfg(feature = "redis")]
 mod redis_relay;
+#[cfg(feature = "redis")]
+mod redis_replica_acks;
 mod review;
 mod state_rules;
 mod store_contract;
