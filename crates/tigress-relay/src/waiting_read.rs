@@ -15,6 +15,10 @@ use crate::mailbox;
 use crate::store::{ReadView, StoreError};
 use crate::waiters::Waiters;
 
+/// How long a waiting read whose store is unavailable waits before it reads again, when nothing
+/// wakes it sooner.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_millis(500);
+
 /// One waiting read of one mailbox.
 pub struct WaitingRead<'a> {
     /// Who wakes the waiter.
@@ -53,7 +57,22 @@ impl WaitingRead<'_> {
         let mut subscription = self.waiters.subscribe(self.id).await?;
         loop {
             let now = self.clock.unix_now();
-            let view = read(None).await?;
+            let view = match read(None).await {
+                Ok(view) => view,
+                // The store cannot serve this mailbox for now (its Redis node is failing over,
+                // say): keep waiting, and read again when woken (a re-subscription wakes every
+                // reader of the mailbox) or after a pause. At the deadline, the error is the
+                // answer.
+                Err(StoreError::Unavailable) if self.clock.instant() < deadline => {
+                    let retry = self.clock.instant() + UNAVAILABLE_PAUSE;
+                    tokio::select! {
+                        () = subscription.changed() => {}
+                        () = self.clock.sleep_until(deadline.min(retry)) => {}
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let binding_changed =
                 view.role == Party::Sender && view.receiver_bound != bound_at_start;
             let expiry = self.clock.instant()

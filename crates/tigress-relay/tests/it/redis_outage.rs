@@ -185,3 +185,41 @@ async fn waiting_readers_are_woken_after_their_pubsub_connection_drops() {
     assert_eq!(reply.json()["messages"][0]["payload"]["data"], "c2Vjb25k");
     assert!(took < Duration::from_secs(7), "woken after {took:?}, not by the write");
 }
+
+#[tokio::test]
+async fn a_reader_waiting_through_a_failover_wakes_on_the_next_write() {
+    let cluster = tigress_test_support::RedisCluster::start(&[7241, 7242, 7243, 7244, 7245, 7246]);
+    let on_cluster = |config: &mut tigress_relay::RelayConfig| {
+        config.store = StoreConfig::RedisCluster { nodes: cluster.nodes() };
+    };
+    let (a, b) = (TestRelay::start_with(on_cluster).await, TestRelay::start_with(on_cluster).await);
+    let (path, sender) = a.create(json!({"accessRights": "RW"})).await;
+    let receiver = new_uuid();
+    assert_eq!(read(&b, &path, &receiver, 0, None).await.0.status, StatusCode::OK);
+    let slot = cluster.slot_of(&format!("tigress:{{{}}}:box", tag_of(&path)));
+
+    let waiting = spawn_read(&b, &path, &receiver, 1, Some(50));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = cluster.kill_master_of(slot);
+    let promoted = cluster.wait_for_failover(killed, Duration::from_secs(30));
+    assert_ne!(promoted, killed);
+
+    // The writer's relay follows the failover; until it does, its answer is a 503.
+    let started = Instant::now();
+    loop {
+        let written = write(&a, &path, &sender, "YWZ0ZXIgZmFpbG92ZXI").await;
+        if written.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(written.status, StatusCode::SERVICE_UNAVAILABLE, "{}", written.text);
+        assert!(started.elapsed() < Duration::from_secs(20), "relay A never followed the failover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The reader waited through it on relay B, subscribed again on the promoted master, and
+    // was woken by the write: not a 503, not the end of its wait.
+    let (reply, took) = waiting.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["messages"][0]["payload"]["data"], "YWZ0ZXIgZmFpbG92ZXI");
+    assert!(took < Duration::from_secs(45), "woken after {took:?}, at the end of its wait");
+}
