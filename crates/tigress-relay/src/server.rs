@@ -125,6 +125,12 @@ pub async fn start_with_pusher(
     pusher: Pusher,
 ) -> anyhow::Result<RunningRelay> {
     check_transport(&config)?;
+    if config.redis_replica_acks > 0 && config.store == StoreConfig::Sqlite {
+        bail!(
+            "--redis-replica-acks applies to the Redis Cluster store only; the SQLite store \
+             makes each write durable on its own disk before answering"
+        );
+    }
     let waiters = Arc::new(Waiters::default());
     let metrics = Arc::new(Metrics::new(&config.store));
     let store = open_store(&config, &waiters, &metrics).await?;

@@ -77,3 +77,12 @@ async fn unacknowledged_writes_are_503_and_their_retries_are_replays() {
     assert_eq!(messages.len(), 1, "the update is in the log once: {}", log.text);
     assert_eq!(messages[0]["payload"]["data"], "dW5yZXBsaWNhdGVk");
 }
+
+#[tokio::test]
+async fn replica_acks_are_refused_on_the_sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = tigress_relay::RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.redis_replica_acks = 1;
+    let error = tigress_relay::start(config).await.err().expect("the relay refuses to start");
+    assert!(error.to_string().contains("Redis Cluster store only"), "{error:#}");
+}

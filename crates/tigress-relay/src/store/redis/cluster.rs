@@ -142,6 +142,8 @@ struct Inner {
     last_refresh: Mutex<Option<Instant>>,
     /// Set while a task refreshes the map until every slot has a live owner.
     settling: AtomicBool,
+    /// The fewest replicas any range of the last map named.
+    fewest_replicas: AtomicU64,
 }
 
 impl Cluster {
@@ -160,6 +162,7 @@ impl Cluster {
             nodes: Mutex::new(HashMap::new()),
             last_refresh: Mutex::new(None),
             settling: AtomicBool::new(false),
+            fewest_replicas: AtomicU64::new(0),
         });
         inner.refresh().await?;
         Ok(Self { inner })
@@ -168,6 +171,11 @@ impl Cluster {
     /// How many replicas every write waits for.
     pub fn replica_acks(&self) -> u32 {
         self.inner.replica_acks
+    }
+
+    /// The fewest replicas a master had in the last slot map.
+    pub fn fewest_replicas(&self) -> u64 {
+        self.inner.fewest_replicas.load(Ordering::Relaxed)
     }
 
     /// Runs `request` on the node that owns the slot of `hash_key`.
@@ -478,6 +486,8 @@ impl Inner {
                 self.node(replica);
             }
         }
+        let fewest = ranges.iter().map(|range| range.replicas.len()).min().unwrap_or(0);
+        self.fewest_replicas.store(u64::try_from(fewest).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 }
 /// One node's connection, made on first use.

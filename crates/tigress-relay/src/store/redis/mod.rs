@@ -101,6 +101,15 @@ impl RedisStore {
         replica_acks: u32,
     ) -> Result<Self, StoreError> {
         let cluster = Cluster::connect(nodes, None, replica_acks).await?;
+        let fewest = cluster.fewest_replicas();
+        if u64::from(replica_acks) > fewest {
+            tracing::warn!(
+                replica_acks,
+                fewest_replicas = fewest,
+                "some master has fewer replicas than --redis-replica-acks: its writes will be \
+                 answered 503 until it has enough"
+            );
+        }
         Ok(Self { cluster, log, scripts: Scripts::new() })
     }
 
