@@ -7,9 +7,10 @@
 //!
 //! - a slot map from `CLUSTER SLOTS`, asked of every known node (seeds, masters and replicas) at
 //!   once (the first answer wins, so a stopped node delays nothing);
-//! - one multiplexed connection per node, made on first use, dropped when it fails or the node
-//!   closes it, and not retried for [`RECONNECT_PAUSE`] after a failed attempt, so requests for
-//!   a dead node fail fast instead of queueing on it.
+//! - one multiplexed connection per node (and, where writes wait for replicas, a few more for
+//!   them: [`WAITED_LANES`]), made on first use, dropped when it fails or the node closes it,
+//!   and not retried for [`RECONNECT_PAUSE`] after a failed attempt, so requests for a dead
+//!   node fail fast instead of queueing on it.
 //!
 //! # When the cluster changes
 //!
@@ -213,7 +214,8 @@ impl Cluster {
         let mut pause = TRY_AGAIN_PAUSE;
         for _ in 0..=MAX_REDIRECTS {
             let node = self.inner.node(&target);
-            let (mut conn, generation) = match node.connection(&self.inner).await {
+            let lane = node.lane_for(acks > 0);
+            let (mut conn, generation) = match node.lane_connection(&self.inner, lane).await {
                 Ok(connection) => connection,
                 Err(e) => {
                     self.inner.node_lost();
@@ -361,7 +363,8 @@ impl Inner {
     fn node(&self, addr: &Arc<str>) -> Arc<Node> {
         let mut nodes = self.nodes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let node = nodes.entry(Arc::clone(addr));
-        Arc::clone(node.or_insert_with(|| Arc::new(Node::new(addr))))
+        let waited_lanes = if self.replica_acks > 0 { WAITED_LANES } else { 0 };
+        Arc::clone(node.or_insert_with(|| Arc::new(Node::new(addr, waited_lanes))))
     }
 
     /// Refreshes the slot map in the background, at most every [`REFRESH_PAUSE`].
@@ -490,42 +493,77 @@ impl Inner {
         self.fewest_replicas.store(u64::try_from(fewest).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 }
-/// One node's connection, made on first use.
+/// How many connections to each node carry writes that wait for replicas. Redis holds a
+/// connection that sent `WAIT` until the replicas answer, commands behind it included, so
+/// waited writes are spread over connections of their own, away from the one that carries
+/// everything else.
+const WAITED_LANES: usize = 8;
+
+/// One node's connections ("lanes"), each made on first use: lane 0 for every command, and
+/// where writes wait for replicas, [`WAITED_LANES`] more for them.
 struct Node {
     client: Result<redis::Client, RedisError>,
+    lanes: Vec<Lane>,
+    /// Which waited lane the next write takes.
+    next_lane: AtomicU64,
+    generation: AtomicU64,
+}
+
+struct Lane {
     current: Mutex<Option<(MultiplexedConnection, u64)>>,
     /// Held while connecting, so that one attempt serves every request waiting for it; holds
     /// the time of the last failed attempt.
     connecting: tokio::sync::Mutex<Option<Instant>>,
-    generation: AtomicU64,
 }
 
 impl Node {
     /// Connections speak RESP3: pub/sub needs its push messages, and every connection reports
     /// its own closing through them.
-    fn new(addr: &str) -> Self {
+    fn new(addr: &str, waited_lanes: usize) -> Self {
+        let lanes = (0..=waited_lanes)
+            .map(|_| Lane { current: Mutex::new(None), connecting: tokio::sync::Mutex::new(None) })
+            .collect();
         Self {
             client: redis::Client::open(format!("redis://{addr}/?protocol=resp3")),
-            current: Mutex::new(None),
-            connecting: tokio::sync::Mutex::new(None),
+            lanes,
+            next_lane: AtomicU64::new(0),
             generation: AtomicU64::new(0),
         }
     }
 
-    fn cached(&self) -> Option<(MultiplexedConnection, u64)> {
-        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    /// The lane for a command: 0, or for a write that waits for replicas, the next waited one.
+    fn lane_for(&self, waits: bool) -> usize {
+        let waited = self.lanes.len() - 1;
+        if !waits || waited == 0 {
+            return 0;
+        }
+        let next = self.next_lane.fetch_add(1, Ordering::Relaxed);
+        1 + usize::try_from(next % waited as u64).unwrap_or(0)
     }
 
-    /// The node's connection and its generation, connecting when there is none.
+    fn cached(&self, lane: usize) -> Option<(MultiplexedConnection, u64)> {
+        self.lanes[lane].current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// The node's connection of lane 0 and its generation, connecting when there is none.
     async fn connection(
         self: &Arc<Self>,
         cluster: &Inner,
     ) -> Result<(MultiplexedConnection, u64), StoreError> {
-        if let Some(cached) = self.cached() {
+        self.lane_connection(cluster, 0).await
+    }
+
+    /// The connection of `lane` and its generation, connecting when there is none.
+    async fn lane_connection(
+        self: &Arc<Self>,
+        cluster: &Inner,
+        lane: usize,
+    ) -> Result<(MultiplexedConnection, u64), StoreError> {
+        if let Some(cached) = self.cached(lane) {
             return Ok(cached);
         }
-        let mut last_failure = self.connecting.lock().await;
-        if let Some(cached) = self.cached() {
+        let mut last_failure = self.lanes[lane].connecting.lock().await;
+        if let Some(cached) = self.cached(lane) {
             return Ok(cached);
         }
         if last_failure.is_some_and(|at| at.elapsed() < RECONNECT_PAUSE) {
@@ -543,7 +581,7 @@ impl Node {
             Ok(Ok(conn)) => {
                 *last_failure = None;
                 let cached = (conn, generation);
-                *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                *self.lanes[lane].current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
                     Some(cached.clone());
                 Ok(cached)
             }
@@ -582,9 +620,11 @@ impl Node {
 
     /// Drops the connection of `generation`, unless a newer one has replaced it.
     fn forget(&self, generation: u64) {
-        let mut current = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if current.as_ref().is_some_and(|(_, current)| *current == generation) {
-            *current = None;
+        for lane in &self.lanes {
+            let mut current = lane.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if current.as_ref().is_some_and(|(_, current)| *current == generation) {
+                *current = None;
+            }
         }
     }
 }
