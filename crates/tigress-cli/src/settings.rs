@@ -487,7 +487,8 @@ relay_settings! {
         field!(abuse.refused_claims_per_mailbox_per_minute);
 
     /// Requests that register a push token (create, read or update with notificationToken) per
-    /// client address a minute; beyond, they are answered 429. 0: no limit.
+    /// client address a minute; beyond, the token is left out and the request served without
+    /// it. 0: no limit.
     token_registrations_per_minute: u32 as "N" => field!(abuse.token_registrations_per_minute);
 
     /// Most mailboxes the SQLite store holds; creates beyond are answered 503. 0: no cap.

@@ -90,20 +90,24 @@ impl AppState {
         token_type.is_some_and(|t| self.pusher.supports(t))
     }
 
-    /// Counts a request that registers a push token against its client (each token names where
-    /// the relay will send pushes); 429 past the limit.
-    fn register_token(
+    /// The push token a request registers, as the store keeps it: counted against its client
+    /// (each token names where the relay will send pushes) and sealed when the relay has a key.
+    /// Past the client's limit the token is left out and the request goes on without it: a
+    /// limit shared by everyone behind one address must never refuse a party its own mailbox
+    /// (a receiver's first read carries its token). The party learns it from
+    /// `isPushNotificationSupported`, or by waiting reads.
+    fn stored_token(
         &self,
         client: ClientKey,
-        token: Option<&NotificationToken>,
-    ) -> Result<(), ApiError> {
-        if token.is_none() {
-            return Ok(());
-        }
+        token: Option<NotificationToken>,
+    ) -> Option<NotificationToken> {
+        let token = token?;
         let registrations = &self.settings.clients.token_registrations;
-        registrations
-            .take(client, self.clock.instant())
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })
+        if registrations.take(client, self.clock.instant()).is_err() {
+            tracing::debug!("a push token past its client's registration limit was left out");
+            return None;
+        }
+        self.sealed(Some(token))
     }
 
     /// A read of `id` after the cursor `after`, waiting up to `wait` for news when set (see
@@ -478,9 +482,8 @@ async fn create_mailbox(
     let sender = claim.required_400(settings.claim_key.as_ref())?.hash;
     let body = body_bytes(body, &settings.limits)?;
     let create = body::create_request(&body, now, &settings.limits)?;
-    state.register_token(client, create.sender_token.as_ref())?;
     let mut mailbox = new_mailbox(create, sender);
-    mailbox.sender_token = state.sealed(mailbox.sender_token);
+    mailbox.sender_token = state.stored_token(client, mailbox.sender_token);
     let created = state.store.create(mailbox, request, now).await?;
     let response = CreateMailboxResponse {
         url_link: settings.url_link(created.id),
@@ -599,12 +602,11 @@ async fn read_secure_content(
     let caller = claim.required_401(state.settings.claim_key.as_ref())?;
     let limits = &state.settings.limits;
     let body = body::read_request(&body_bytes(body, limits)?, limits)?;
-    state.register_token(client, body.notification_token.as_ref())?;
+    let token = state.stored_token(client, body.notification_token);
     let prefer = headers.get_all(HEADER_PREFER).iter().filter_map(|v| v.to_str().ok());
     let wait = body::wait_preference(prefer, limits.max_wait);
     // The header values share hyper's read buffer; let it go before a wait that may last long.
     drop(headers);
-    let token = state.sealed(body.notification_token);
     let read = state.read(id, caller, token, body.after.unwrap_or(0), wait);
     let view = read.await.map_err(|e| match e {
         // Only a claim the store refused counts, and only it is ever answered 429: the limits
@@ -671,12 +673,12 @@ async fn update_mailbox(
     let caller = claim.required_400(state.settings.claim_key.as_ref())?;
     let limits = &state.settings.limits;
     let body = body::update_request(&body_bytes(body, limits)?, limits)?;
-    state.register_token(client, body.notification_token.as_ref())?;
+    let token = state.stored_token(client, body.notification_token);
     let updated = committed({
         let state = state.clone();
         async move {
             let now = state.clock.unix_now();
-            let (payload, token) = (body.payload, state.sealed(body.notification_token));
+            let payload = body.payload;
             let updated = state.store.update(id, caller, payload, token, request, now).await?;
             if updated.outcome == Outcome::Done {
                 state.waiters.wake(id);

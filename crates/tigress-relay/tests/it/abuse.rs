@@ -7,7 +7,7 @@ use tigress_relay::AbuseLimits;
 use tigress_relay::store::MailboxStore;
 use tigress_relay::store::sqlite::SqliteStore;
 
-use crate::support::{CLAIM_HEADER, TestRelay, create_body, new_uuid};
+use crate::support::{CLAIM_HEADER, Reply, TestRelay, create_body, mailbox_path, new_uuid};
 
 /// A relay behind a (pretend) proxy that names each client in `X-Forwarded-For`, so one test
 /// process can be several clients.
@@ -226,32 +226,55 @@ async fn refused_claims_on_one_mailbox_are_limited_whatever_the_addresses() {
 }
 
 /// Review finding 3: every request could register a push token, each naming where the relay
-/// would send pushes; one client could register thousands a minute. Now they are counted.
+/// would send pushes; one client could register thousands a minute. Now they are counted, and
+/// past the limit the token is left out, never the request: everyone behind one address shares
+/// the budget, and a party must not be refused its own mailbox because others spent it.
 #[tokio::test]
 async fn push_token_registrations_are_limited_per_client() {
     let relay =
         relay_with(AbuseLimits { token_registrations_per_minute: 2, ..AbuseLimits::default() })
             .await;
-    let (path, _) = relay.create(json!({})).await;
-    let token = json!({"notificationToken": {"type": "com.example.push", "tokenData": "abc"}});
-    let read_with_token = |client: &'static str| {
+    let token = json!({"type": "com.example.push", "tokenData": "abc"});
+    let create_with_token = |client: &'static str| {
+        let mut body = create_body();
+        body["notificationToken"] = token.clone();
         relay
             .http
-            .post(relay.url(&path))
+            .post(relay.url("/v1/m"))
             .header(CLAIM_HEADER, new_uuid())
             .header("X-Forwarded-For", client)
-            .json(&token)
+            .json(&body)
             .send()
     };
-    let first = read_with_token("198.51.100.9").await.unwrap();
-    assert_eq!(first.status(), StatusCode::OK);
-    let second = read_with_token("198.51.100.9").await.unwrap();
-    assert_eq!(second.status(), StatusCode::UNAUTHORIZED, "counted, then refused as a claim");
-    let third = read_with_token("198.51.100.9").await.unwrap();
-    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(code_of(third).await, "rate_limited");
-    // Without a token the same client is not limited by it; another client has its own budget.
-    let plain = read_from(&relay, &path, &new_uuid(), "198.51.100.9").await;
-    assert_eq!(plain.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(read_with_token("198.51.100.10").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let mut paths = Vec::new();
+    for _ in 0..3 {
+        let created = create_with_token("198.51.100.9").await.unwrap();
+        assert_eq!(created.status(), StatusCode::OK, "the create itself is never refused");
+        paths.push(mailbox_path(&Reply::from(created).await));
+    }
+    let stored_tokens = || {
+        let path = relay.inner.dir().join("data/tigress.sqlite3");
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let conn = rusqlite::Connection::open_with_flags(path, flags).unwrap();
+        let count = "SELECT count(sender_token_data) + count(receiver_token_data) FROM mailboxes";
+        conn.query_row(count, [], |row| row.get::<_, i64>(0)).unwrap()
+    };
+    assert_eq!(stored_tokens(), 2, "the third token was left out");
+
+    // A receiver behind the same address, its first read carrying its token: it binds.
+    let read_with_token = |path: &str, client: &'static str| {
+        relay
+            .http
+            .post(relay.url(path))
+            .header(CLAIM_HEADER, new_uuid())
+            .header("X-Forwarded-For", client)
+            .json(&json!({"notificationToken": token}))
+            .send()
+    };
+    let bound = read_with_token(&paths[0], "198.51.100.9").await.unwrap();
+    assert_eq!(bound.status(), StatusCode::OK);
+    assert_eq!(stored_tokens(), 2);
+    // Another address has its own budget.
+    assert_eq!(read_with_token(&paths[1], "198.51.100.10").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(stored_tokens(), 3);
 }
