@@ -445,22 +445,19 @@ async fn create_mailbox(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CreateMailboxResponse>), ApiError> {
-    // The id as sent, for the attestation's binding only; the store sees its digest.
-    let request_id =
-        headers.get(HEADER_REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (settings, now) = (&state.settings, state.clock.unix_now());
     settings
         .clients
         .creates
         .take(client, state.clock.instant())
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    let attested = check_attestation(settings, &claim, &headers, &body, &request_id, now)?;
+    let attested = check_attestation(settings, &claim, &headers, &body, now)?;
     let sender = claim.required_400()?;
     let body = body_bytes(body, &settings.limits)?;
     let create = body::create_request(&body, now, &settings.limits)?;
     state.register_token(client, create.sender_token.as_ref())?;
     if let Some(attested) = attested {
-        state.remember_attestation(attested, request).await?;
+        state.remember_attestation(attested, request, now).await?;
     }
     let mailbox = new_mailbox(create, sender);
     let created = state.store.create(mailbox, request, now).await?;
@@ -480,7 +477,6 @@ fn check_attestation(
     claim: &Claim,
     headers: &HeaderMap,
     body: &Result<Bytes, BytesRejection>,
-    request_id: &Option<String>,
     now: i64,
 ) -> Result<Option<Attested>, ApiError> {
     let (AttestationPolicy::Verify(keys), Some(device), Ok(bytes)) =
@@ -490,12 +486,11 @@ fn check_attestation(
     };
     let token = attestation_token(headers)?;
     let claim_text = device.to_header_value();
-    let binding = Binding {
-        audience: &settings.public_url,
-        claim: &claim_text,
-        body: bytes,
-        request_id: request_id.as_deref(),
-    };
+    // The id as sent, for the binding only (the store sees its digest); [`RequestKey`] has
+    // already refused a malformed one, or several.
+    let request_id = headers.get(HEADER_REQUEST_ID).and_then(|v| v.to_str().ok());
+    let binding =
+        Binding { audience: &settings.public_url, claim: &claim_text, body: bytes, request_id };
     let verified = keys.verify(token, &binding, now).map_err(ApiError::Attestation)?;
     Ok(Some(Attested {
         digest: tigress_attest::token_digest(token),
@@ -527,9 +522,9 @@ impl AppState {
         &self,
         attested: Attested,
         request: Option<RequestHash>,
+        now: i64,
     ) -> Result<(), ApiError> {
         let Attested { digest, tenant, until } = attested;
-        let now = self.clock.unix_now();
         if !self.store.remember_attestation(digest, request, until, now).await? {
             return Err(ApiError::Attestation(AttestationError::Replayed));
         }
