@@ -51,7 +51,7 @@
 //!
 //! `tigress:{<token digest>}:attestation` remembers a device attestation token the relay
 //! accepted, holding the create's request hash (or `-` without one), with `EXAT` at the end of
-//! the token's freshness. One `SET … NX GET EXAT` both records a first use and, on any later
+//! the token's freshness (plus the clock skew a token is allowed). One `SET … NX GET EXAT` both records a first use and, on any later
 //! one, answers what the first recorded, atomically: no script is needed.
 //!
 //! # Files
