@@ -12,13 +12,21 @@
 //! | `htm`, `htu` | `POST` and `/v1/m`: the one request it is for |
 //! | `bdy` | base64url SHA-256 of the exact request body |
 //! | `clm` | base64url SHA-256 of the sender's `Mailbox-Device-Claim` (lower-case UUID) |
+//! | `rid` | base64url SHA-256 of the exact `Mailbox-Request-ID`; absent for a create without one |
 //! | `iat` | Unix seconds when it was made |
 //! | `up` | `true`: the user was present (the device maker's own check) |
 //!
 //! Binding the body and the claim means a token seen in transit or at the relay cannot be moved
-//! onto any other mailbox: a different share has a different body. Sending the very same request
-//! again only repeats that create (the relay answers a repeated `Mailbox-Request-ID` with the
-//! same mailbox). No I/O here: the caller passes the time.
+//! onto any other mailbox: a different share has a different body. Binding the request id means
+//! the same token cannot start a second create of the same body either: the relay remembers each
+//! token it accepted until it goes stale ([`Verified::fresh_until`]) and refuses it for any other
+//! request ([`AttestationError::Replayed`]), while the very same request sent again only repeats
+//! that create (the relay answers a repeated `Mailbox-Request-ID` with the same mailbox).
+//!
+//! The request id travels as a digest, like the claim: a token is readable by whoever sees it
+//! (a proxy's log, a crash report), and a request id with its claim is what asks the relay for a
+//! create's answer again, so the token never carries either in the clear. A digest is also of
+//! fixed size, whatever the id's length. No I/O here: the caller passes the time.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -46,6 +54,18 @@ pub struct Binding<'a> {
     pub claim: &'a str,
     /// The exact bytes of the request body.
     pub body: &'a [u8],
+    /// The request's `Mailbox-Request-ID` as sent (compared exactly), or `None` without one.
+    pub request_id: Option<&'a str>,
+}
+
+/// What a token that passed [`TrustedKeys::verify`] tells the relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified<'a> {
+    /// The id of the trusted key that signed it: the device maker (tenant) it comes from.
+    pub key_id: &'a str,
+    /// The last second (Unix) at which the token is still fresh; a relay that remembers used
+    /// tokens need not remember it longer (plus the clock skew between its relays).
+    pub fresh_until: i64,
 }
 
 /// Why a token was refused. Each is a 401 at the relay, with its own code.
@@ -63,9 +83,13 @@ pub enum AttestationError {
     /// Too old, or from the future.
     #[error("the device attestation is not fresh")]
     Stale,
-    /// Made for another relay, request, body or claim.
+    /// Made for another relay, request, body, claim or request id.
     #[error("the device attestation was made for another request")]
     Unbound,
+    /// Already accepted for another create (the relay remembers tokens until they go stale);
+    /// the device makes a new token for each create.
+    #[error("the device attestation was already used for another create")]
+    Replayed,
     /// It does not assert that a user was present.
     #[error("the device attestation does not assert user presence")]
     NoUserPresence,
@@ -80,6 +104,7 @@ impl AttestationError {
             Self::Untrusted => "attestation_untrusted",
             Self::Stale => "attestation_stale",
             Self::Unbound => "attestation_unbound",
+            Self::Replayed => "attestation_replayed",
             Self::NoUserPresence => "attestation_no_user_presence",
         }
     }
@@ -103,6 +128,9 @@ struct Claims {
     htu: String,
     bdy: String,
     clm: String,
+    /// Absent when the create has no request id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rid: Option<String>,
     iat: i64,
     up: bool,
 }
@@ -115,6 +143,7 @@ impl Claims {
             htu: "/v1/m".into(),
             bdy: digest(binding.body),
             clm: digest(binding.claim.to_ascii_lowercase().as_bytes()),
+            rid: binding.request_id.map(|id| digest(id.as_bytes())),
             iat: issued_at,
             up: true,
         }
@@ -236,13 +265,14 @@ impl TrustedKeys {
     }
 
     /// Checks `token` for the create request `binding` at `now` (Unix seconds): a trusted
-    /// signature first, then freshness, the binding and user presence.
-    pub fn verify(
-        &self,
+    /// signature first, then freshness, the binding and user presence. It does not know whether
+    /// the token was used before: that is the caller's to remember.
+    pub fn verify<'k>(
+        &'k self,
         token: &str,
         binding: &Binding<'_>,
         now: i64,
-    ) -> Result<(), AttestationError> {
+    ) -> Result<Verified<'k>, AttestationError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AttestationError::Malformed);
         }
@@ -255,7 +285,8 @@ impl TrustedKeys {
         let header: Header = decode_json(header)?;
         let signature =
             URL_SAFE_NO_PAD.decode(signature).map_err(|_| AttestationError::Malformed)?;
-        let key = self.keys.get(&header.kid).ok_or(AttestationError::Untrusted)?;
+        let (key_id, key) =
+            self.keys.get_key_value(&header.kid).ok_or(AttestationError::Untrusted)?;
         // The key decides the algorithm, never the token's header: a header naming another
         // algorithm than the key's (or `none`) is refused, so no algorithm can be swapped in.
         let signed = &token.as_bytes()[..token.len() - signature_text_len(token)];
@@ -284,15 +315,21 @@ impl TrustedKeys {
             && claims.htm == expected.htm
             && claims.htu == expected.htu
             && claims.bdy == expected.bdy
-            && claims.clm == expected.clm;
+            && claims.clm == expected.clm
+            && claims.rid == expected.rid;
         if !bound {
             return Err(AttestationError::Unbound);
         }
         if !claims.up {
             return Err(AttestationError::NoUserPresence);
         }
-        Ok(())
+        Ok(Verified { key_id, fresh_until: claims.iat.saturating_add(MAX_AGE_SECONDS) })
     }
+}
+
+/// A digest of `token` by which a relay remembers that it accepted it, without keeping the token.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::new().chain_update(b"tigress/attestation/v1\0").chain_update(token).finalize().into()
 }
 
 /// The length of the signature part and the dot before it.
@@ -313,7 +350,7 @@ mod tests {
     const CLAIM: &str = "0E5B6A1C-3F0D-4C7A-9A51-2B8E7D6C5F40";
 
     fn binding(body: &[u8]) -> Binding<'_> {
-        Binding { audience: "https://relay.example", claim: CLAIM, body }
+        Binding { audience: "https://relay.example", claim: CLAIM, body, request_id: None }
     }
 
     /// A key pair of `algorithm`: the signer and a trust store holding its public key.
@@ -337,10 +374,14 @@ mod tests {
         for (signer, trusted) in makers() {
             let body = br#"{"payload":{}}"#;
             let token = signer.issue(&binding(body), NOW);
-            assert_eq!(trusted.verify(&token, &binding(body), NOW), Ok(()), "{signer:?}");
+            let verified = trusted.verify(&token, &binding(body), NOW).expect("verifies");
+            assert_eq!(
+                verified,
+                Verified { key_id: &signer.id, fresh_until: NOW + MAX_AGE_SECONDS }
+            );
             // The claim is compared without regard to case, as UUIDs are.
             let lower = Binding { claim: &CLAIM.to_lowercase(), ..binding(body) };
-            assert_eq!(trusted.verify(&token, &lower, NOW + 5), Ok(()));
+            assert!(trusted.verify(&token, &lower, NOW + 5).is_ok());
             let other_body = binding(br#"{"payload":{"x":1}}"#);
             assert_eq!(trusted.verify(&token, &other_body, NOW), Err(AttestationError::Unbound));
             let other_claim =
@@ -349,6 +390,53 @@ mod tests {
             let other_relay = Binding { audience: "https://other.example", ..binding(body) };
             assert_eq!(trusted.verify(&token, &other_relay, NOW), Err(AttestationError::Unbound));
         }
+    }
+
+    /// Review finding: the request id was not bound, so one token could start any number of
+    /// creates of the same body, each with its own request id.
+    #[test]
+    fn a_token_is_bound_to_its_request_id_or_to_having_none() {
+        for (signer, trusted) in makers() {
+            let with = |id| Binding { request_id: id, ..binding(b"{}") };
+            let token = signer.issue(&with(Some("req-1")), NOW);
+            assert!(trusted.verify(&token, &with(Some("req-1")), NOW).is_ok());
+            for other in [Some("req-2"), Some("REQ-1"), Some("req-1 "), None] {
+                assert_eq!(
+                    trusted.verify(&token, &with(other), NOW),
+                    Err(AttestationError::Unbound),
+                    "{other:?}"
+                );
+            }
+            // A token made without a request id is good only for a create without one.
+            let bare = signer.issue(&with(None), NOW);
+            assert!(trusted.verify(&bare, &with(None), NOW).is_ok());
+            assert_eq!(
+                trusted.verify(&bare, &with(Some("req-1")), NOW),
+                Err(AttestationError::Unbound)
+            );
+            // The token carries a digest of the id, never the id itself.
+            let claims = URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
+            let claims = String::from_utf8(claims).unwrap();
+            assert!(!claims.contains("req-1"), "{claims}");
+            assert!(claims.contains(&format!("\"rid\":\"{}\"", digest(b"req-1"))), "{claims}");
+            assert!(
+                !String::from_utf8(
+                    URL_SAFE_NO_PAD.decode(bare.split('.').nth(1).unwrap()).unwrap()
+                )
+                .unwrap()
+                .contains("rid")
+            );
+        }
+    }
+
+    #[test]
+    fn token_digests_tell_tokens_apart_and_hold_nothing_of_them() {
+        let (signer, _) = maker(&rcgen::PKCS_ED25519, "maker");
+        let one = signer.issue(&binding(b"{}"), NOW);
+        let two = signer.issue(&binding(b"{}"), NOW + 1);
+        assert_eq!(token_digest(&one), token_digest(&one));
+        assert_ne!(token_digest(&one), token_digest(&two));
+        assert_ne!(token_digest(&one), <[u8; 32]>::from(Sha256::digest(one.as_bytes())));
     }
 
     #[test]

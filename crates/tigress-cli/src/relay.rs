@@ -39,6 +39,14 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
     let mut config = args.relay_config();
     config.push = push;
     config.attestation = attestation;
+    if config.abuse.tenant_creates_per_minute > 0
+        && matches!(config.attestation, AttestationPolicy::None)
+    {
+        tracing::warn!(
+            "tenant_creates_per_minute has no effect without attestation_keys: tenants are the \
+             attestation keys that verify creates"
+        );
+    }
     let relay = tigress_relay::start(config).await.context("the relay could not start")?;
     announce(&relay);
     let shutdown = shutdown_signal();

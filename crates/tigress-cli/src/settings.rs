@@ -476,6 +476,11 @@ relay_settings! {
     /// Mailboxes one client address may create a minute (in a burst of as many); 0: no limit.
     creates_per_minute: u32 as "N" => field!(abuse.creates_per_minute);
 
+    /// Mailboxes one tenant's devices may create a minute (in a burst of as many), where a
+    /// tenant is the --attestation-keys key that verified the create; 0: no limit. Only with
+    /// --attestation-keys; counted per relay process.
+    tenant_creates_per_minute: u32 as "N" => field!(abuse.tenant_creates_per_minute);
+
     /// Refused claims on mailboxes another device holds, per client address a minute; over it,
     /// that client's refused claims are answered 429 until the limit refills (its own
     /// mailboxes are never refused for it). 0: no limit.

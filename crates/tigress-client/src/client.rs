@@ -48,18 +48,22 @@ impl Client {
     }
 
     /// Adds a `Mailbox-Device-Attestation` to a create request when the client has a key: a
-    /// token made now, bound to this relay, this claim and these body bytes.
+    /// token made now, bound to this relay, this claim, this request id and these body bytes.
     pub(crate) fn attest(&self, mut request: HttpRequest) -> HttpRequest {
         let Some(key) = &self.attestation else {
             return request;
         };
-        let claim = request.headers.iter().find(|(name, _)| *name == HEADER_DEVICE_CLAIM);
-        let claim = claim.map(|(_, value)| value.clone()).unwrap_or_default();
+        let header = |wanted: &str| {
+            request.headers.iter().find(|(name, _)| *name == wanted).map(|(_, value)| value.clone())
+        };
+        let claim = header(HEADER_DEVICE_CLAIM).unwrap_or_default();
+        let request_id = header(HEADER_REQUEST_ID);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let binding = Binding {
             audience: &self.relay_base,
             claim: &claim,
             body: request.body.as_deref().unwrap_or_default(),
+            request_id: request_id.as_deref(),
         };
         let token = key.issue(&binding, now);
         request.headers.push((HEADER_DEVICE_ATTESTATION, token));

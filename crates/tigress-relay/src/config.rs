@@ -179,6 +179,12 @@ pub enum AttestationPolicy {
 pub struct AbuseLimits {
     /// Mailboxes one client may create a minute (in a burst of as many); 0: no limit.
     pub creates_per_minute: u32,
+    /// Mailboxes the devices of one tenant may create a minute (in a burst of as many), under
+    /// [`AttestationPolicy::Verify`]: a tenant is the trusted key that verified the create's
+    /// attestation, so a device maker's fleet is limited as a fleet, whatever its addresses.
+    /// Counted per relay process, in memory. Without attestation it has no effect. 0 (the
+    /// default): no limit.
+    pub tenant_creates_per_minute: u32,
     /// Refused claims on mailboxes another device already claimed, per client a minute; once
     /// over, that client's refused claims are answered 429 instead of 401 until the limit
     /// refills. Its reads of mailboxes it is a party of, and binds, are never refused for it.
@@ -278,6 +284,7 @@ impl Default for AbuseLimits {
     fn default() -> Self {
         Self {
             creates_per_minute: 60,
+            tenant_creates_per_minute: 0,
             refused_claims_per_minute: 30,
             refused_claims_per_mailbox_per_minute: 10,
             token_registrations_per_minute: 30,
@@ -293,6 +300,7 @@ impl AbuseLimits {
     pub fn off() -> Self {
         Self {
             creates_per_minute: 0,
+            tenant_creates_per_minute: 0,
             refused_claims_per_minute: 0,
             refused_claims_per_mailbox_per_minute: 0,
             token_registrations_per_minute: 0,

@@ -33,7 +33,7 @@ use crate::error::ApiError;
 use crate::mailbox::{Caller, ClaimHash, ClaimKey, Denial, RequestHash};
 use crate::metrics::{Metrics, Operation, PushProvider};
 use crate::preview;
-use crate::rate_limit::{ClientKey, ClientLimits};
+use crate::rate_limit::{ClientKey, ClientLimits, TenantKey};
 use crate::routes;
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
 use crate::token_seal::TokenSeal;
@@ -456,9 +456,9 @@ fn status_of(outcome: Outcome) -> StatusCode {
         (status = 200, description = "Created", body = CreateMailboxResponse),
         (status = 201, description = "A repeat of the claim's last request id: the original answer, nothing created", body = CreateMailboxResponse),
         (status = 400, description = "Malformed body, invalid field, or missing claim", body = tigress_proto::wire::ErrorBody),
-        (status = 401, description = "Claim not a UUID; or, where the operator requires device attestation, Mailbox-Device-Attestation missing or refused (attestation_required, attestation_malformed, attestation_untrusted, attestation_stale, attestation_unbound, attestation_no_user_presence)", body = tigress_proto::wire::ErrorBody),
+        (status = 401, description = "Claim not a UUID; or, where the operator requires device attestation, Mailbox-Device-Attestation missing or refused (attestation_required, attestation_malformed, attestation_untrusted, attestation_stale, attestation_unbound, attestation_no_user_presence, attestation_replayed: the token was already used for another create)", body = tigress_proto::wire::ErrorBody),
         (status = 413, description = "Body too large", body = tigress_proto::wire::ErrorBody),
-        (status = 429, description = "This client created too many mailboxes this minute (rate_limited)", body = tigress_proto::wire::ErrorBody,
+        (status = 429, description = "This client, or where the operator sets a tenant quota the device maker whose key attested the create, created too many mailboxes this minute (rate_limited)", body = tigress_proto::wire::ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until a create is allowed again"))),
         (status = 503, description = "The relay holds as many mailboxes as it may (relay_full), or the store does not answer (unavailable)", body = tigress_proto::wire::ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
@@ -478,10 +478,13 @@ async fn create_mailbox(
         .creates
         .take(client, state.clock.instant())
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    check_attestation(settings, &claim, &headers, &body, now)?;
+    let attested = check_attestation(settings, &claim, &headers, &body, now)?;
     let sender = claim.required_400(settings.claim_key.as_ref())?.hash;
     let body = body_bytes(body, &settings.limits)?;
     let create = body::create_request(&body, now, &settings.limits)?;
+    if let Some(attested) = attested {
+        state.remember_attestation(attested, request, now).await?;
+    }
     let mut mailbox = new_mailbox(create, sender);
     mailbox.sender_token = state.stored_token(client, mailbox.sender_token);
     let created = state.store.create(mailbox, request, now).await?;
@@ -493,24 +496,71 @@ async fn create_mailbox(
 }
 
 /// Where the operator requires it, the sender's device attestation: a token from a trusted
-/// device maker, bound to this relay, this claim and this very body. A request without a claim
-/// or whose body could not be read fails later, on that.
+/// device maker, bound to this relay, this claim, this request id and this very body. A request
+/// without a claim or whose body could not be read fails later, on that. What it answers, the
+/// caller remembers ([`AppState::remember_attestation`]) once the request is otherwise good.
 fn check_attestation(
     settings: &Settings,
     claim: &Claim,
     headers: &HeaderMap,
     body: &Result<Bytes, BytesRejection>,
     now: i64,
-) -> Result<(), ApiError> {
-    if let (AttestationPolicy::Verify(keys), Some(device), Ok(bytes)) =
+) -> Result<Option<Attested>, ApiError> {
+    let (AttestationPolicy::Verify(keys), Some(device), Ok(bytes)) =
         (&settings.attestation, claim.device_claim(), body)
-    {
-        let token = attestation_token(headers)?;
-        let claim_text = device.to_header_value();
-        let binding = Binding { audience: &settings.public_url, claim: &claim_text, body: bytes };
-        keys.verify(token, &binding, now).map_err(ApiError::Attestation)?;
+    else {
+        return Ok(None);
+    };
+    let token = attestation_token(headers)?;
+    let claim_text = device.to_header_value();
+    // The id as sent, for the binding only (the store sees its digest); [`RequestKey`] has
+    // already refused a malformed one, or several.
+    let request_id = headers.get(HEADER_REQUEST_ID).and_then(|v| v.to_str().ok());
+    let binding =
+        Binding { audience: &settings.public_url, claim: &claim_text, body: bytes, request_id };
+    let verified = keys.verify(token, &binding, now).map_err(ApiError::Attestation)?;
+    Ok(Some(Attested {
+        digest: tigress_attest::token_digest(token),
+        tenant: TenantKey(verified.key_id.to_owned()),
+        // Remembered past its freshness by the clock skew a token is allowed, so that a relay
+        // (or a Redis node) whose clock runs ahead of another's cannot forget it early.
+        until: verified.fresh_until.saturating_add(tigress_attest::MAX_CLOCK_SKEW_SECONDS + 1),
+    }))
+}
+
+/// A create's accepted attestation: what the relay remembers of it, and whose it is.
+struct Attested {
+    /// [`tigress_attest::token_digest`] of the token; the token itself is never kept.
+    digest: [u8; 32],
+    /// The trusted key that verified it.
+    tenant: TenantKey,
+    /// Unix seconds until which the token is remembered.
+    until: i64,
+}
+
+impl AppState {
+    /// Records an accepted attestation in the store (so across every relay sharing it), then
+    /// counts the create against its tenant. A token already accepted for another create is
+    /// 401 `attestation_replayed`; a repeat of the same request id passes, and the store answers
+    /// it as the replay it is. A replayed token is refused before it counts, so a captured token
+    /// cannot spend its fleet's quota; a create refused for the quota may be retried with the
+    /// same token and request id while the token is fresh.
+    async fn remember_attestation(
+        &self,
+        attested: Attested,
+        request: Option<RequestHash>,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let Attested { digest, tenant, until } = attested;
+        if !self.store.remember_attestation(digest, request, until, now).await? {
+            return Err(ApiError::Attestation(AttestationError::Replayed));
+        }
+        self.settings
+            .clients
+            .tenant_creates
+            .take(tenant, self.clock.instant())
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })
     }
-    Ok(())
 }
 
 /// The mailbox to store for a checked create request, with a fresh random id.

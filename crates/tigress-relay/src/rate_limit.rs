@@ -14,6 +14,11 @@
 //! clients are counted per /64, the block one subscriber usually holds, so that walking through
 //! the addresses of one's own block does not reset the limit.
 //!
+//! Creates are also counted per tenant when the operator requires attestation: the id of the
+//! trusted key that verified the create's token ([`ClientLimits::tenant_creates`]). That table
+//! is keyed only by ids a verification returned, so it never holds more entries than the
+//! operator's trusted keys: bounded by construction, whatever the clients send.
+//!
 //! The table is bounded: at [`MAX_CLIENTS`] it first forgets clients whose bucket has refilled
 //! (the same as never having seen them), and when every client is still limited it forgets them
 //! all. Under an attack from that many addresses at once the limit fails open rather than
@@ -38,6 +43,11 @@ pub const MAX_CLIENTS: usize = 100_000;
 /// A client, as a keyed digest of its address (or of its IPv6 /64).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ClientKey(u64);
+
+/// A tenant: the id of a trusted attestation key, as [`tigress_attest::Verified`] returned it.
+/// Only verified ids are ever made into one, so there are no more than the trusted keys.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TenantKey(pub String);
 
 /// Makes [`ClientKey`]s with a key chosen at random when the relay starts.
 #[derive(Debug, Default)]
@@ -74,6 +84,9 @@ pub struct ClientLimits {
     trusted_proxies: ProxyNetworks,
     /// Mailbox creations.
     pub creates: RateLimiter,
+    /// Mailbox creations per tenant: by the id of the trusted attestation key that verified
+    /// the create (at most as many entries as trusted keys).
+    pub tenant_creates: RateLimiter<TenantKey>,
     /// Claims refused because another device already claimed the mailbox, per client.
     pub refused_claims: RateLimiter,
     /// The same, per mailbox: however many addresses a prober uses.
@@ -94,6 +107,7 @@ impl ClientLimits {
             address_header,
             trusted_proxies: abuse.trusted_proxies.clone(),
             creates: RateLimiter::new(abuse.creates_per_minute),
+            tenant_creates: RateLimiter::new(abuse.tenant_creates_per_minute),
             refused_claims: RateLimiter::new(abuse.refused_claims_per_minute),
             refused_claims_per_mailbox: RateLimiter::new(
                 abuse.refused_claims_per_mailbox_per_minute,
@@ -199,7 +213,7 @@ struct Bucket {
     updated: Instant,
 }
 
-impl<K: Copy + Eq + std::hash::Hash> RateLimiter<K> {
+impl<K: Eq + std::hash::Hash> RateLimiter<K> {
     /// A limit of `per_minute` events a minute per key; 0 turns it off.
     pub fn new(per_minute: u32) -> Self {
         Self { per_minute, buckets: Mutex::new(HashMap::new()) }

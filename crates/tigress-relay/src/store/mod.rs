@@ -176,7 +176,23 @@ pub trait MailboxStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<(), StoreError>;
 
-    /// Erases every mailbox expired at `now`; returns how many.
+    /// Remembers that the relay accepted the device attestation token of digest `digest` (never
+    /// the token) for a create with `request` (its request id's digest, if any), until `until`
+    /// (Unix seconds; gone when `until <= now`), so that it holds across every relay of the
+    /// store. `true` when this is the token's first use, or a repeat of the same request id (the
+    /// client's retry, which [`MailboxStore::create`] answers as a replay); `false` when the
+    /// token was already accepted for another request, or for a create without a request id.
+    /// A first use is recorded; a repeat changes nothing.
+    async fn remember_attestation(
+        &self,
+        digest: [u8; 32],
+        request: Option<RequestHash>,
+        until: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Erases every mailbox expired at `now`, and the attestations remembered until then;
+    /// returns how many mailboxes.
     async fn sweep(&self, now: i64) -> Result<u64, StoreError>;
 
     /// Whether the store answers (for `/healthz`).

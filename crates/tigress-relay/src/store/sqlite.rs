@@ -71,9 +71,17 @@ CREATE TABLE IF NOT EXISTS messages (
     payload_data TEXT NOT NULL,
     PRIMARY KEY (mailbox_id, seq)
 );
+CREATE TABLE IF NOT EXISTS attestations (
+    digest BLOB NOT NULL PRIMARY KEY,
+    request BLOB,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attestations_by_expiry ON attestations (expires_at);
 ";
 
-/// The store's format; a file of another format is refused rather than misread.
+/// The store's format; a file of another format is refused rather than misread. The
+/// `attestations` table came within format 3: it is created when missing, and a relay that
+/// predates it never reads it, so either relay reads the other's file correctly.
 const SCHEMA_VERSION: i64 = 3;
 
 /// Brings a store of format 2 to format 3: the cap on receivers and the count of those bound.
@@ -475,10 +483,46 @@ impl MailboxStore for SqliteStore {
         .await
     }
 
+    async fn remember_attestation(
+        &self,
+        digest: [u8; 32],
+        request: Option<RequestHash>,
+        until: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            let seen = conn
+                .prepare_cached(
+                    "SELECT request FROM attestations WHERE digest = ?1 AND expires_at > ?2",
+                )
+                .map_err(backend)?
+                .query_row(params![&digest[..], now], |r| r.get::<_, Option<Vec<u8>>>(0))
+                .optional()
+                .map_err(backend)?;
+            if let Some(seen) = seen {
+                // Equality of digests, as for request records: both are hashes of secrets.
+                return Ok(
+                    matches!((seen, &request), (Some(seen), Some(request)) if seen == request.0),
+                );
+            }
+            conn.prepare_cached(
+                "INSERT INTO attestations (digest, request, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (digest) DO UPDATE SET request = ?2, expires_at = ?3",
+            )
+            .map_err(backend)?
+            .execute(params![&digest[..], request.as_ref().map(|r| &r.0[..]), until])
+            .map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn sweep(&self, now: i64) -> Result<u64, StoreError> {
         let capacity = Arc::clone(&self.capacity);
         let swept = self
             .write(move |conn| {
+                conn.execute("DELETE FROM attestations WHERE expires_at <= ?1", params![now])
+                    .map_err(backend)?;
                 for table in ["requests", "messages"] {
                     conn.execute(
                         &format!(

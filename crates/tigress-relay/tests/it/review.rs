@@ -134,6 +134,16 @@ impl MailboxStore for SlowReads {
         self.0.forget_token(id, role, token_data, now).await
     }
 
+    async fn remember_attestation(
+        &self,
+        digest: [u8; 32],
+        request: Option<RequestHash>,
+        until: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.0.remember_attestation(digest, request, until, now).await
+    }
+
     async fn sweep(&self, now: i64) -> Result<u64, StoreError> {
         self.0.sweep(now).await
     }

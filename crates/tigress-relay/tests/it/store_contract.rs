@@ -360,6 +360,48 @@ pub async fn forget_token_drops_only_the_refused_token(b: Backend) {
     assert!(absent(store.forget_token(missing, Party::Sender, "x".into(), now()).await));
 }
 
+/// A device attestation token is accepted once: again only for the same request id (the
+/// client's retry), never for another or for none, until it is forgotten at `until`; of any
+/// number of concurrent first uses for different requests, exactly one wins.
+pub async fn accepted_attestations_are_remembered_until_they_expire(b: Backend) {
+    let store = &b.store;
+    let digest = |n: u8| {
+        let mut digest: [u8; 32] = rand::random();
+        digest[0] = n;
+        digest
+    };
+    let (one, until) = (request(), now() + 2);
+    let with_id = digest(1);
+    assert!(store.remember_attestation(with_id, Some(one), until, now()).await.unwrap());
+    assert!(store.remember_attestation(with_id, Some(one), until, now()).await.unwrap());
+    assert!(!store.remember_attestation(with_id, Some(request()), until, now()).await.unwrap());
+    assert!(!store.remember_attestation(with_id, None, until, now()).await.unwrap());
+    let without = digest(2);
+    assert!(store.remember_attestation(without, None, until, now()).await.unwrap());
+    assert!(!store.remember_attestation(without, None, until, now()).await.unwrap());
+    assert!(!store.remember_attestation(without, Some(one), until, now()).await.unwrap());
+
+    let raced = digest(3);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move {
+                store.remember_attestation(raced, Some(request()), now() + 60, now()).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(won, 1, "of concurrent first uses exactly one is accepted");
+
+    // Forgotten at `until` (Redis by its own expiry, SQLite on every lookup and by the sweep).
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    store.sweep(now()).await.unwrap();
+    assert!(store.remember_attestation(without, Some(one), now() + 60, now()).await.unwrap());
+}
+
 pub async fn ping_answers(b: Backend) {
     b.store.ping().await.unwrap();
 }
@@ -379,6 +421,7 @@ macro_rules! contract {
             contract!(@case $backend, deleted_mailboxes_are_absent);
             contract!(@case $backend, expired_mailboxes_are_absent);
             contract!(@case $backend, forget_token_drops_only_the_refused_token);
+            contract!(@case $backend, accepted_attestations_are_remembered_until_they_expire);
             contract!(@case $backend, ping_answers);
         }
     };

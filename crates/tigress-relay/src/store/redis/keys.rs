@@ -37,6 +37,13 @@ pub fn created_key(sender: &ClaimHash, request: &RequestHash) -> String {
     format!("tigress:{{{}}}:created:{}", hex(&sender.0), hex(&request.0))
 }
 
+/// The key that remembers an accepted device attestation token by its digest (never the token):
+/// it is looked up before any mailbox exists, so it has a hash tag of its own. It holds the
+/// create's request hash (hex), or `-` for a create without a request id.
+pub fn attestation_key(digest: &[u8; 32]) -> String {
+    format!("tigress:{{{}}}:attestation", hex(digest))
+}
+
 /// The name of mailbox `id`'s wake channel; it shares the hash tag of the mailbox's keys.
 pub fn channel_name(id: &MailboxId) -> String {
     format!("tigress:{{{}}}:wake", hex(id.as_bytes()))

@@ -47,6 +47,13 @@
 //! created. A relay that fails between steps 2 and 3 answers 503 and leaves an unreachable
 //! mailbox that expires on its own; the client's retry creates a fresh one.
 //!
+//! # Accepted attestations
+//!
+//! `tigress:{<token digest>}:attestation` remembers a device attestation token the relay
+//! accepted, holding the create's request hash (or `-` without one), with `EXAT` at the end of
+//! the token's freshness (plus the clock skew a token is allowed). One `SET … NX GET EXAT` both records a first use and, on any later
+//! one, answers what the first recorded, atomically: no script is needed.
+//!
 //! # Files
 //!
 //! `keys.rs` names every key and channel, and `error.rs` turns Redis errors into
@@ -74,7 +81,7 @@ use super::{
 use crate::mailbox::{self, Caller, ClaimHash, Denial, LogLimits, Operation, RequestHash};
 use cluster::{Cluster, Lua, Request};
 use error::{Corrupt, backend};
-use keys::{Keys, created_key, hex, parse_id};
+use keys::{Keys, attestation_key, created_key, hex, parse_id};
 use scripts::{
     Answer, ClaimCreatedAnswer, ClaimCreatedInput, CreateInput, CreatedAnswer, CreatedInput,
     DeleteInput, Done, ForgetTokenInput, ReadAnswer, ReadInput, RelinquishInput, Scripts,
@@ -414,6 +421,40 @@ impl MailboxStore for RedisStore {
         };
         let input = ForgetTokenInput { now, role, token_data: &token_data };
         self.run::<Done>(&self.scripts.forget_token, &id, &input).await.map(drop)
+    }
+
+    async fn remember_attestation(
+        &self,
+        digest: [u8; 32],
+        request: Option<RequestHash>,
+        until: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        if until <= now {
+            // Already gone: nothing to remember (and EXAT refuses a time in the past).
+            return Ok(true);
+        }
+        let key = &attestation_key(&digest);
+        let value = &request.map_or_else(|| "-".to_owned(), |request| hex(&request.0));
+        // Sets the key when absent and answers its earlier value when not, in one command.
+        let set = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("NX")
+            .arg("GET")
+            .arg("EXAT")
+            .arg(until)
+            .clone();
+        let (seen, route): (Option<String>, _) =
+            self.cluster.write(key, &Request::Command(set)).await?;
+        if !route.replicated {
+            return Err(StoreError::Unavailable);
+        }
+        Ok(match seen {
+            None => true,
+            // A create without a request id is never repeated, so its token never is either.
+            Some(seen) => request.is_some() && seen == *value,
+        })
     }
 
     async fn sweep(&self, _now: i64) -> Result<u64, StoreError> {
