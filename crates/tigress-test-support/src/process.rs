@@ -156,6 +156,31 @@ impl Drop for RelayProcess {
     }
 }
 
+/// The `tigress` binary for tests outside `tigress-cli` (which has `CARGO_BIN_EXE_tigress`):
+/// `TIGRESS_BINARY` when set, or else `tigress` in the target directory of the running test
+/// (`target/<profile>/deps/<test>` → `target/<profile>/tigress`).
+///
+/// Cargo builds a package's binaries only for that package's own tests, so a test of another
+/// crate runs whatever `cargo build -p tigress-cli --bin tigress` built last.
+///
+/// # Panics
+/// When there is no such file, saying how to build it.
+pub fn tigress_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("TIGRESS_BINARY") {
+        return PathBuf::from(path);
+    }
+    let test = std::env::current_exe().expect("the test's own path");
+    let profile_dir = test.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let binary = profile_dir.join(format!("tigress{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo build -p tigress-cli --bin tigress` first (or set \
+         TIGRESS_BINARY)",
+        binary.display()
+    );
+    binary
+}
+
 /// Each line of `stdout`, read on a thread of its own that drains the pipe to its end, so the
 /// relay never blocks on a full pipe.
 fn read_lines(stdout: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
