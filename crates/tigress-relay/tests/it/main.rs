@@ -15,6 +15,8 @@ mod privacy;
 mod push;
 mod receivers;
 #[cfg(feature = "redis")]
+mod redis_failover;
+#[cfg(feature = "redis")]
 mod redis_outage;
 #[cfg(feature = "redis")]
 mod redis_relay;
