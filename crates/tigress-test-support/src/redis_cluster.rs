@@ -268,6 +268,11 @@ pub struct SlotMigration<'a> {
 }
 
 impl SlotMigration<'_> {
+    /// The slot that moves.
+    pub fn slot(&self) -> u16 {
+        self.slot
+    }
+
     /// The port of the master the slot leaves.
     pub fn source(&self) -> u16 {
         self.from

@@ -20,6 +20,8 @@ mod redis_failover;
 mod redis_outage;
 #[cfg(feature = "redis")]
 mod redis_relay;
+#[cfg(feature = "redis")]
+mod redis_resharding;
 mod review;
 mod state_rules;
 mod store_contract;
