@@ -260,6 +260,9 @@ struct Answers {
     moved_total: usize,
     /// ...and how many of those were answered 503.
     moved_unavailable: usize,
+    /// The same for mailboxes still on the source (reported, not asserted).
+    unmoved_total: usize,
+    unmoved_unavailable: usize,
 }
 
 impl Answers {
@@ -268,9 +271,16 @@ impl Answers {
     fn tally(&mut self, what: &str, reply: &Reply, moved: Option<bool>) {
         *self.by_status.entry(reply.status.as_u16()).or_insert(0) += 1;
         let unavailable = reply.status == StatusCode::SERVICE_UNAVAILABLE;
-        if moved == Some(true) {
-            self.moved_total += 1;
-            self.moved_unavailable += usize::from(unavailable);
+        match moved {
+            Some(true) => {
+                self.moved_total += 1;
+                self.moved_unavailable += usize::from(unavailable);
+            }
+            Some(false) => {
+                self.unmoved_total += 1;
+                self.unmoved_unavailable += usize::from(unavailable);
+            }
+            None => {}
         }
         let right = reply.status == StatusCode::OK
             || (unavailable && reply.header("retry-after").is_some());
@@ -283,10 +293,13 @@ impl Answers {
         let counts: Vec<String> =
             self.by_status.iter().map(|(status, count)| format!("{status}={count}")).collect();
         println!(
-            "RESHARD answers: {} (on moved mailboxes while migrating: {} of {} were 503)",
+            "RESHARD answers: {} (while migrating: on moved mailboxes {} of {} were 503, on \
+             mailboxes not yet moved {} of {})",
             counts.join(" "),
             self.moved_unavailable,
-            self.moved_total
+            self.moved_total,
+            self.unmoved_unavailable,
+            self.unmoved_total
         );
     }
 }
