@@ -33,7 +33,7 @@ const UPDATES_PER_MAILBOX: usize = 3;
 /// Acknowledged creates before the master is killed, so that some mailboxes live on it.
 const CREATES_BEFORE_KILL: usize = 40;
 /// How long one request is retried before the writer gives up on it.
-const RETRY_FOR: Duration = Duration::from_secs(20);
+const RETRY_FOR: Duration = Duration::from_secs(15);
 /// How long writers go on after the cluster has promoted the replica.
 const WRITING_AFTER_FAILOVER: Duration = Duration::from_secs(3);
 /// How long the cluster may take to promote a replica (cluster-node-timeout is 5 s).
@@ -124,6 +124,11 @@ async fn run_failover(cluster: &RedisCluster, extra: &[&str]) -> Figures {
     let failed_over = Instant::now();
     tokio::time::sleep(WRITING_AFTER_FAILOVER).await;
     stop.store(true, Ordering::SeqCst);
+    // While the writers finish the requests they are retrying.
+    let mut recovered = Ok(());
+    for relay in 0..relays.len() {
+        recovered = recovered.and(recovers(&client, relay, cluster, promoted, failed_over).await);
+    }
     let mut mailboxes = Vec::new();
     let mut figures = Figures::default();
     for writer in writers {
@@ -132,15 +137,12 @@ async fn run_failover(cluster: &RedisCluster, extra: &[&str]) -> Figures {
         figures.unexpected.extend(unexpected);
         figures.gave_up += gave_up;
     }
-
-    for relay in 0..relays.len() {
-        if let Err(failure) = recovers(&client, relay, cluster, promoted, failed_over).await {
-            // The mailboxes cannot be checked through a relay that does not serve them; say what
-            // the writers saw before failing.
-            figures.acknowledged = mailboxes.iter().map(|m| 1 + m.updates.len()).sum();
-            figures.print(if extra.is_empty() { "0" } else { "1" });
-            panic!("{failure}");
-        }
+    if let Err(failure) = recovered {
+        // The mailboxes cannot be checked through a relay that does not serve them; say what
+        // the writers saw before failing.
+        figures.acknowledged = mailboxes.iter().map(|m| 1 + m.updates.len()).sum();
+        figures.print(if extra.is_empty() { "0" } else { "1" });
+        panic!("{failure}");
     }
     check_mailboxes(&client, &mailboxes, &mut figures).await;
     figures
@@ -212,7 +214,8 @@ async fn write_until(
                 continue;
             }
         };
-        let mailbox = bind_and_update(&client, &mut turn, mailbox, &mut unexpected, &mut gave_up);
+        let mailbox =
+            bind_and_update(&client, &stop, &mut turn, mailbox, &mut unexpected, &mut gave_up);
         written.push(mailbox.await);
         // A steady stream, not a flood: the two cores also run six nodes and two relays.
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -223,6 +226,7 @@ async fn write_until(
 /// The first read by a fresh receiver, then [`UPDATES_PER_MAILBOX`] updates by that receiver.
 async fn bind_and_update(
     client: &Client,
+    stop: &AtomicBool,
     turn: &mut usize,
     mut mailbox: Written,
     unexpected: &mut Vec<String>,
@@ -241,6 +245,9 @@ async fn bind_and_update(
         return mailbox;
     };
     for u in 0..UPDATES_PER_MAILBOX {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let data = format!("{:0>16}", format!("{}u{u}", mailbox.payload.trim_start_matches('0')));
         let body = json!({"payload": payload(&data)});
         *turn += 1;

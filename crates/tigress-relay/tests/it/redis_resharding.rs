@@ -4,8 +4,8 @@
 //! While the slots are half moved (some mailboxes on the source, some on the target, the source
 //! answering `ASK` for the moved ones), every answer must be right: 200, or 503 with
 //! `Retry-After`; never a 404, a 401 or a 500. Readers that wait through the move must wake on the
-//! sender's update that follows it. And a relay must follow `ASK`: a mailbox already moved is
-//! served while its slot is still migrating. The test prints its answers on one line starting
+//! sender's update that follows it. And a relay must follow `ASK`: the preview of a mailbox
+//! already moved is served while its slot is still migrating. The test prints its answers on one line starting
 //! `RESHARD answers:`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,12 +72,16 @@ async fn a_slot_moved_live_between_masters_answers_right_and_loses_no_wake_up() 
     answers.print();
     assert!(answers.wrong.is_empty(), "wrong answers during the move: {:#?}", answers.wrong);
     assert!(lost.is_empty(), "waiting readers not woken by the update after the move: {lost:#?}");
-    // Last, as it is the one a router that answers ASK with 503 fails.
+    // Last, as it is the one a router that answers ASK with 503 fails. The preview is one
+    // single-key command, so a router that follows ASK serves it from the target. (The read and
+    // the update are scripts that also name the wake channel as a key: a migrating slot answers
+    // those TRYAGAIN on either side, so they are reported above, not asserted.)
+    let (refused, made) = answers.moved_unavailable("preview");
+    assert!(made > 0, "no preview was made on a moved mailbox while its slot was migrating");
     assert_eq!(
-        answers.moved_unavailable, 0,
-        "of {} requests on mailboxes already moved while their slot was migrating, {} were \
-         answered 503: the relay does not follow ASK",
-        answers.moved_total, answers.moved_unavailable
+        refused, 0,
+        "of {made} previews of mailboxes already moved while their slot was migrating, {refused} \
+         were answered 503: the relay does not follow ASK"
     );
 }
 
@@ -256,31 +260,21 @@ async fn lost_wake_ups(
 struct Answers {
     by_status: BTreeMap<u16, usize>,
     wrong: Vec<String>,
-    /// Requests on mailboxes whose keys had moved, made while their slot was migrating...
-    moved_total: usize,
-    /// ...and how many of those were answered 503.
-    moved_unavailable: usize,
-    /// The same for mailboxes still on the source (reported, not asserted).
-    unmoved_total: usize,
-    unmoved_unavailable: usize,
+    /// For the requests made while the slots were migrating, by request and by whether the
+    /// mailbox's keys had moved yet: how many were made, and how many answered 503.
+    migrating: BTreeMap<(&'static str, bool), (usize, usize)>,
 }
 
 impl Answers {
     /// Counts `reply`; `moved` says, for a request made while the slots were migrating, whether
     /// the mailbox's keys were already on the target.
-    fn tally(&mut self, what: &str, reply: &Reply, moved: Option<bool>) {
+    fn tally(&mut self, what: &'static str, reply: &Reply, moved: Option<bool>) {
         *self.by_status.entry(reply.status.as_u16()).or_insert(0) += 1;
         let unavailable = reply.status == StatusCode::SERVICE_UNAVAILABLE;
-        match moved {
-            Some(true) => {
-                self.moved_total += 1;
-                self.moved_unavailable += usize::from(unavailable);
-            }
-            Some(false) => {
-                self.unmoved_total += 1;
-                self.unmoved_unavailable += usize::from(unavailable);
-            }
-            None => {}
+        if let Some(moved) = moved {
+            let (made, refused) = self.migrating.entry((what, moved)).or_default();
+            *made += 1;
+            *refused += usize::from(unavailable);
         }
         let right = reply.status == StatusCode::OK
             || (unavailable && reply.header("retry-after").is_some());
@@ -289,17 +283,27 @@ impl Answers {
         }
     }
 
+    /// How many of the requests `what` on moved mailboxes, made while migrating, were 503.
+    fn moved_unavailable(&self, what: &'static str) -> (usize, usize) {
+        let (made, refused) = self.migrating.get(&(what, true)).copied().unwrap_or_default();
+        (refused, made)
+    }
+
     fn print(&self) {
         let counts: Vec<String> =
             self.by_status.iter().map(|(status, count)| format!("{status}={count}")).collect();
+        let migrating: Vec<String> = self
+            .migrating
+            .iter()
+            .map(|((what, moved), (made, refused))| {
+                let side = if *moved { "moved" } else { "not yet moved" };
+                format!("{what} on {side}: {refused} of {made} were 503")
+            })
+            .collect();
         println!(
-            "RESHARD answers: {} (while migrating: on moved mailboxes {} of {} were 503, on \
-             mailboxes not yet moved {} of {})",
+            "RESHARD answers: {} (while migrating: {})",
             counts.join(" "),
-            self.moved_unavailable,
-            self.moved_total,
-            self.unmoved_unavailable,
-            self.unmoved_total
+            migrating.join("; ")
         );
     }
 }
