@@ -484,3 +484,15 @@ impl Client {
         Some((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 }
+
+#[test]
+fn an_update_missing_from_the_log_or_out_of_its_order_counts_as_lost() {
+    let log = json!({"messages": [
+        {"payload": {"data": "create"}}, {"payload": {"data": "a"}}, {"payload": {"data": "b"}}
+    ]});
+    let updates = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+    assert_eq!(lost_updates(&log, &updates(&["a", "b"])), 0);
+    assert_eq!(lost_updates(&log, &updates(&["a", "c"])), 1);
+    assert_eq!(lost_updates(&log, &updates(&["b", "a"])), 1);
+    assert_eq!(lost_updates(&json!({}), &updates(&["a"])), 1);
+}
