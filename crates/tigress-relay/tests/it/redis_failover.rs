@@ -9,8 +9,14 @@
 //!
 //! The run with `--redis-replica-acks 1` asserts that nothing acknowledged was lost. The run
 //! without it only reports what was lost (a master may die before its replica has a write it
-//! acknowledged: that is what the option is for), and asserts that both relays recover.
-//! Each run prints one line starting `FAILOVER` with its figures.
+//! acknowledged: that is what the option is for), and asserts that both relays recover: a create
+//! in the failed master's former slots succeeds within 30 s, while the killed node stays down
+//! (so no node that answers `MOVED` points the relays to the promoted one). With acks, the killed
+//! node comes back as the promoted master's replica, without which that master could acknowledge
+//! nothing. Each run prints one line starting `FAILOVER` with its figures.
+//!
+//! The relays are the `tigress` binary that `cargo build -p tigress-cli` built last
+//! ([`tigress_binary`]); a test of this crate cannot make cargo build it.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
