@@ -102,6 +102,32 @@ impl RedisCluster {
         }
     }
 
+    /// Starts the node on `port` again after it was killed, and waits (up to `timeout`) until it
+    /// is back as a replica in sync with its master: a master failed over rejoins as the replica
+    /// of the node promoted in its place.
+    pub fn rejoin_as_replica(&self, port: u16, timeout: Duration) {
+        let output = self.script_args(&["start-node", &port.to_string()], "0");
+        assert!(
+            output.status.success(),
+            "scripts/redis-cluster start-node {port} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let deadline = Instant::now() + timeout;
+        loop {
+            let info = String::from_utf8_lossy(&redis_cli(port, &["INFO", "replication"]).stdout)
+                .into_owned();
+            let has = |line: &str| info.lines().any(|l| l.trim() == line);
+            if has("role:slave") && has("master_link_status:up") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node on {port} was not a replica in sync within {timeout:?}: {info}"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until the cluster has replaced the master on `old_port`, and returns the port of
     /// the node that now owns its slots.
     ///
@@ -235,10 +261,14 @@ impl RedisCluster {
     }
 
     fn script(&self, action: &str, replicas: &str) -> Output {
+        self.script_args(&[action], replicas)
+    }
+
+    fn script_args(&self, args: &[&str], replicas: &str) -> Output {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/redis-cluster");
         let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
         Command::new(script)
-            .arg(action)
+            .args(args)
             .env("TIGRESS_REDIS_PORTS", ports.join(" "))
             .env("TIGRESS_REDIS_DIR", self.dir.path())
             .env("TIGRESS_REDIS_REPLICAS", replicas)
@@ -268,6 +298,11 @@ pub struct SlotMigration<'a> {
 }
 
 impl SlotMigration<'_> {
+    /// The slot that moves.
+    pub fn slot(&self) -> u16 {
+        self.slot
+    }
+
     /// The port of the master the slot leaves.
     pub fn source(&self) -> u16 {
         self.from

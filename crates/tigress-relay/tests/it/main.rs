@@ -16,11 +16,15 @@ mod privacy;
 mod push;
 mod receivers;
 #[cfg(feature = "redis")]
+mod redis_failover;
+#[cfg(feature = "redis")]
 mod redis_outage;
 #[cfg(feature = "redis")]
 mod redis_relay;
 #[cfg(feature = "redis")]
 mod redis_replica_acks;
+#[cfg(feature = "redis")]
+mod redis_resharding;
 mod review;
 mod state_rules;
 mod store_contract;

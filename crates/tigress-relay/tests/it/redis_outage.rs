@@ -1,105 +1,49 @@
 //! Relays on a Redis Cluster whose nodes fail: a node that stops answering costs 503s (with
 //! `Retry-After`) for the mailboxes it holds and nothing else, and the relay recovers by itself;
 //! a dropped pub/sub connection loses no wake-up. Each test starts a cluster of its own on its own
-//! ports, so that stopping a node disturbs no other test.
+//! ports (tigress-test-support's `RedisCluster`), so that stopping a node disturbs no other test.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tempfile::TempDir;
 use tigress_relay::StoreConfig;
+use tigress_test_support::RedisCluster;
 
 use crate::redis_relay::tag_of;
 use crate::support::{Reply, TestRelay, create_body, new_uuid, read, spawn_read, write};
 
-/// A three-master cluster started by `scripts/redis-cluster` on `ports`, stopped on drop.
-struct PrivateCluster {
-    ports: [u16; 3],
-    dir: TempDir,
+/// A connection to the node on `port` alone.
+async fn node(port: u16) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
 }
 
-impl PrivateCluster {
-    fn start(ports: [u16; 3]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let cluster = Self { ports, dir };
-        let output = cluster.script("start");
-        assert!(
-            output.status.success(),
-            "scripts/redis-cluster start failed (it needs redis-server 7: apt-get install \
-             redis-server): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        cluster
-    }
-
-    fn script(&self, action: &str) -> std::process::Output {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/redis-cluster");
-        let ports = self.ports.map(|port| port.to_string()).join(" ");
-        Command::new(script)
-            .arg(action)
-            .env("TIGRESS_REDIS_PORTS", ports)
-            .env("TIGRESS_REDIS_DIR", self.dir.path())
-            .output()
-            .expect("scripts/redis-cluster runs")
-    }
-
-    fn nodes(&self) -> Vec<String> {
-        self.ports.iter().map(|port| format!("127.0.0.1:{port}")).collect()
-    }
-
-    fn signal(&self, port: u16, signal: &str) {
-        let pid = std::fs::read_to_string(self.dir.path().join(port.to_string()).join("redis.pid"))
-            .expect("the node's pid file");
-        let status = Command::new("kill").arg(signal).arg(pid.trim()).status().unwrap();
-        assert!(status.success(), "kill {signal} of the node on {port}");
-    }
-
-    async fn node(&self, port: u16) -> redis::aio::MultiplexedConnection {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
-        client.get_multiplexed_async_connection().await.unwrap()
-    }
-
-    /// Whether the node on `port` holds mailbox `path` (another node answers `MOVED`).
-    async fn holds(&self, port: u16, path: &str) -> bool {
-        let key = format!("tigress:{{{}}}:box", tag_of(path));
-        let exists: Result<i64, _> =
-            redis::cmd("EXISTS").arg(key).query_async(&mut self.node(port).await).await;
-        exists == Ok(1)
-    }
+/// Whether the node on `port` holds mailbox `path` (another node answers `MOVED`).
+async fn holds(port: u16, path: &str) -> bool {
+    let key = format!("tigress:{{{}}}:box", tag_of(path));
+    let exists: Result<i64, _> =
+        redis::cmd("EXISTS").arg(key).query_async(&mut node(port).await).await;
+    exists == Ok(1)
 }
 
-impl Drop for PrivateCluster {
-    fn drop(&mut self) {
-        // A node left stopped would not stop; let it go first.
-        for port in self.ports {
-            let _ =
-                std::fs::read_to_string(self.dir.path().join(port.to_string()).join("redis.pid"))
-                    .map(|pid| Command::new("kill").arg("-CONT").arg(pid.trim()).status());
-        }
-        let _ = self.script("stop");
-    }
-}
-
-async fn relay_on(cluster: &PrivateCluster) -> TestRelay {
+async fn relay_on(cluster: &RedisCluster) -> TestRelay {
     let nodes = cluster.nodes();
     TestRelay::start_with(|config| config.store = StoreConfig::RedisCluster { nodes }).await
 }
 
 #[tokio::test]
 async fn a_node_that_stops_answering_costs_503s_for_its_own_mailboxes_and_the_relay_recovers() {
-    let cluster = PrivateCluster::start([7111, 7112, 7113]);
+    let cluster = RedisCluster::start(&[7111, 7112, 7113]);
     let relay = relay_on(&cluster).await;
-    let victim = cluster.ports[0];
+    let victim = cluster.ports()[0];
 
     // Mailboxes on the victim and elsewhere, two of each at least.
     let (mut on_victim, mut elsewhere) = (Vec::new(), Vec::new());
     while on_victim.len() < 2 || elsewhere.len() < 2 {
         assert!(on_victim.len() + elsewhere.len() < 100, "ids never spread over the nodes");
         let (path, sender) = relay.create(json!({"accessRights": "RW"})).await;
-        if cluster.holds(victim, &path).await {
+        if holds(victim, &path).await {
             on_victim.push((path, sender));
         } else {
             elsewhere.push((path, sender));
@@ -160,7 +104,7 @@ async fn eventually_ok(relay: &TestRelay, path: &str, claim: &str) -> Reply {
 
 #[tokio::test]
 async fn waiting_readers_are_woken_after_their_pubsub_connection_drops() {
-    let cluster = PrivateCluster::start([7121, 7122, 7123]);
+    let cluster = RedisCluster::start(&[7121, 7122, 7123]);
     let (a, b) = (relay_on(&cluster).await, relay_on(&cluster).await);
     let (path, sender) = a.create(json!({"accessRights": "RW"})).await;
     let receiver = new_uuid();
@@ -169,10 +113,10 @@ async fn waiting_readers_are_woken_after_their_pubsub_connection_drops() {
     let waiting = spawn_read(&b, &path, &receiver, 1, Some(15));
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Relay B's subscription goes with its connection; B must notice and subscribe again.
-    for port in cluster.ports {
+    for &port in cluster.ports() {
         let _: i64 = redis::cmd("CLIENT")
             .arg(&["KILL", "TYPE", "pubsub"])
-            .query_async(&mut cluster.node(port).await)
+            .query_async(&mut node(port).await)
             .await
             .unwrap();
     }
