@@ -497,7 +497,7 @@ impl Inner {
 /// connection that sent `WAIT` until the replicas answer, commands behind it included, so
 /// waited writes are spread over connections of their own, away from the one that carries
 /// everything else.
-const WAITED_LANES: usize = 8;
+pub const WAITED_LANES: usize = 8;
 
 /// One node's connections ("lanes"), each made on first use: lane 0 for every command, and
 /// where writes wait for replicas, [`WAITED_LANES`] more for them.
