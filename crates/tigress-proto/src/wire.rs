@@ -242,6 +242,44 @@ pub struct PreviewResponse {
     pub expiration: String,
 }
 
+/// What a relay serves, at `GET /.well-known/tigress-relay` (our extension): clients read it
+/// once per relay to keep allow-lists and decide what to offer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RelayDescriptor {
+    /// The API versions served, e.g. `["v1"]`.
+    pub versions: Vec<String>,
+    /// The path of CreateMailbox; a mailbox is this path, a slash and its id.
+    pub mailbox_path: String,
+    /// The extensions beyond the drafts: `messageLog`, `waitingReads`, `maxReceivers`, `pin`
+    /// (the relay carries the PIN protocol's messages), `deviceAttestation` (when required).
+    pub extensions: Vec<String>,
+    /// The limits a client should stay within.
+    pub limits: DescriptorLimits,
+    /// The `notificationToken.type`s the relay can push to; empty when it pushes to none.
+    pub push_token_types: Vec<String>,
+    /// Whether every create must carry a device attestation.
+    pub attestation_required: bool,
+}
+
+/// The limits of a [`RelayDescriptor`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DescriptorLimits {
+    /// The longest lifetime of a share, in seconds; later expirations are clamped to it.
+    pub max_lifetime_seconds: u64,
+    /// The lifetime of a share created without an expiration, in seconds.
+    pub default_lifetime_seconds: u64,
+    /// The largest request body, in bytes.
+    pub max_body_bytes: u64,
+    /// The most messages in a mailbox's log, the first included.
+    pub max_messages: u64,
+    /// The longest `Prefer: wait` a read waits, in seconds.
+    pub max_wait_seconds: u64,
+}
+
 /// The JSON body of every error the relay answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

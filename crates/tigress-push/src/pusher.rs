@@ -123,6 +123,13 @@ impl Pusher {
         self.providers.contains_key(token_type)
     }
 
+    /// The token types a provider is configured for, sorted.
+    pub fn token_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self.providers.keys().map(|kind| kind.to_string()).collect();
+        types.sort();
+        types
+    }
+
     /// Wakes the device behind `token_data`, in the background.
     ///
     /// Returns at once; the handle resolves to the outcome, which the caller may ignore or await

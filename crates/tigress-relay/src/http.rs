@@ -68,6 +68,8 @@ pub struct Settings {
     pub limits: Limits,
     /// The OpenAPI document, rendered once.
     pub openapi_json: String,
+    /// The relay descriptor, rendered once.
+    pub descriptor_json: String,
     /// Per-client rate limits, in memory only.
     pub clients: ClientLimits,
     /// What a create must prove about the sender's device.
@@ -209,6 +211,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(routes::HEALTHZ, get(healthz))
         .route(routes::OPENAPI, get(openapi_json))
+        .route(routes::DESCRIPTOR, get(relay_descriptor))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -821,6 +824,16 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError
     Ok("ok\n")
 }
 
+/// The relay descriptor (an extension): what this relay serves and allows.
+#[utoipa::path(
+    get, path = "/.well-known/tigress-relay", tag = "operations",
+    responses((status = 200, description = "What this relay serves and allows: API versions, the mailbox path, extensions, limits, the push token types it delivers to, whether attestation is required", body = tigress_proto::wire::RelayDescriptor))
+)]
+async fn relay_descriptor(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], state.settings.descriptor_json.clone())
+        .into_response()
+}
+
 /// This API's OpenAPI 3.1 document.
 #[utoipa::path(
     get, path = "/openapi.json", tag = "operations",
@@ -838,7 +851,7 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
         title = "Tigress relay",
         description = "Secure Credential Transfer relay, v1 API. Mailboxes hold ciphertext only. The GET preview answers JSON when asked with Accept: application/json (an extension).",
     ),
-    paths(create_mailbox, read_display_information, read_secure_content, update_mailbox, delete_mailbox, relinquish_mailbox, healthz, openapi_json),
+    paths(create_mailbox, read_display_information, read_secure_content, update_mailbox, delete_mailbox, relinquish_mailbox, healthz, openapi_json, relay_descriptor),
     tags((name = "mailbox", description = "The six v1 operations"), (name = "operations", description = "For operators"))
 )]
 pub struct ApiDoc;

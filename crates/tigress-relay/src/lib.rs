@@ -23,6 +23,7 @@ mod claim_key;
 pub mod clock;
 pub mod config;
 mod connections;
+mod descriptor;
 pub mod error;
 pub mod http;
 pub mod metrics;

@@ -226,6 +226,8 @@ pub enum Operation {
     Create,
     /// `DELETE /v1/m/{id}`: DeleteMailbox.
     Delete,
+    /// `GET /.well-known/tigress-relay`.
+    Descriptor,
     /// `GET /healthz`.
     Healthz,
     /// `GET /openapi.json`.
@@ -247,9 +249,10 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in declaration order (so `ALL[op as usize] == op`).
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Create,
         Self::Delete,
+        Self::Descriptor,
         Self::Healthz,
         Self::Openapi,
         Self::Other,
@@ -273,6 +276,7 @@ impl Operation {
             (Some(routes::MAILBOX), "PATCH") => Self::Relinquish,
             (Some(routes::HEALTHZ), "GET") => Self::Healthz,
             (Some(routes::OPENAPI), "GET") => Self::Openapi,
+            (Some(routes::DESCRIPTOR), "GET") => Self::Descriptor,
             _ => Self::Other,
         }
     }
@@ -282,6 +286,7 @@ impl Operation {
         match self {
             Self::Create => "create",
             Self::Delete => "delete",
+            Self::Descriptor => "descriptor",
             Self::Healthz => "healthz",
             Self::Openapi => "openapi",
             Self::Other => "other",

@@ -9,3 +9,5 @@ pub const MAILBOX: &str = "/v1/m/{id}";
 pub const HEALTHZ: &str = "/healthz";
 /// The OpenAPI document.
 pub const OPENAPI: &str = "/openapi.json";
+/// The relay descriptor (what this relay serves and allows).
+pub const DESCRIPTOR: &str = "/.well-known/tigress-relay";

@@ -150,6 +150,8 @@ pub async fn start_with_pusher(
     let settings = Settings {
         public_url: base_url.clone(),
         limits: config.limits.clone(),
+        descriptor_json: serde_json::to_string(&crate::descriptor::describe(&config, &pusher))
+            .context("rendering the relay descriptor")?,
         openapi_json: ApiDoc::openapi()
             .to_pretty_json()
             .context("rendering the OpenAPI document")?,

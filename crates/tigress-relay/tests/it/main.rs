@@ -6,6 +6,7 @@ mod attestation;
 mod binding;
 mod browser;
 mod claim_key;
+mod descriptor;
 mod idempotency;
 mod input;
 mod messages;

@@ -11,9 +11,10 @@ use tigress_relay::RelayConfig;
 use crate::support::*;
 
 /// The operations, push providers and outcomes a label may name, and the label names.
-const OPERATIONS: [&str; 10] = [
+const OPERATIONS: [&str; 11] = [
     "create",
     "delete",
+    "descriptor",
     "healthz",
     "openapi",
     "other",

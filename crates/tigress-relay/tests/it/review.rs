@@ -161,6 +161,7 @@ async fn slow_relay(dir: &std::path::Path) -> String {
         public_url: String::new(),
         limits: config.limits.clone(),
         openapi_json: String::new(),
+        descriptor_json: String::new(),
         clients: ClientLimits::new(&config.abuse).unwrap(),
         attestation: config.attestation.clone(),
         claim_key: None,
