@@ -30,6 +30,10 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
         Some(path) => AttestationPolicy::Verify(Arc::new(attestation_keys(path)?)),
         None => AttestationPolicy::None,
     };
+    let app_links = match &args.app_links {
+        Some(path) => app_links(path)?,
+        None => tigress_relay::app_links::AppLinks::default(),
+    };
     if args.print_config {
         let push = push_source.as_ref().map(PushSource::shown);
         print!("{}", crate::config_file::render(&args.sources, push));
@@ -39,6 +43,7 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
     let mut config = args.relay_config();
     config.push = push;
     config.attestation = attestation;
+    config.app_links = app_links;
     if config.abuse.tenant_creates_per_minute > 0
         && matches!(config.attestation, AttestationPolicy::None)
     {
@@ -166,6 +171,38 @@ fn attestation_keys(path: &Path) -> anyhow::Result<TrustedKeys> {
             .map_err(|e| invalid(format!("key {:?}: {e}", entry.id)))?;
     }
     Ok(keys)
+}
+
+/// Reads the apps a share link opens. An unknown member is an error that names it; the entries
+/// themselves are checked by the relay at start.
+fn app_links(path: &Path) -> anyhow::Result<tigress_relay::app_links::AppLinks> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        apple_app_ids: Vec<String>,
+        #[serde(default)]
+        android: Vec<Android>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Android {
+        package: String,
+        sha256_cert_fingerprints: Vec<String>,
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the app links {}", path.display()))?;
+    let file: File = toml::from_str(&text)
+        .map_err(|e| UsageError(format!("invalid app links {}: {e}", path.display())))?;
+    let android = file
+        .android
+        .into_iter()
+        .map(|app| tigress_relay::app_links::AndroidApp {
+            package: app.package,
+            sha256_cert_fingerprints: app.sha256_cert_fingerprints,
+        })
+        .collect();
+    Ok(tigress_relay::app_links::AppLinks { apple_app_ids: file.apple_app_ids, android })
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).

@@ -531,6 +531,13 @@ relay_settings! {
         },
     };
 
+    /// TOML file naming the apps a share link opens: apple_app_ids = ["TEAMID.bundle.id"] and
+    /// [[android]] entries with package and sha256_cert_fingerprints; served as
+    /// /.well-known/apple-app-site-association and /.well-known/assetlinks.json (see
+    /// docs/OPERATIONS.md). Without it both answer 404.
+    // Read by `relay.rs` into `RelayConfig::app_links` before the relay starts.
+    app_links: Option<PathBuf> as "FILE" => Binding::Command(None);
+
     /// TOML file configuring push providers ([apns], [fcm], [web_push]); see docs/PUSH.md.
     /// Without it, no push is sent and clients wait with long-polling reads.
     // Read by `relay.rs` into `RelayConfig::push`, or the file's [push] table instead.

@@ -43,6 +43,8 @@ pub struct RelayConfig {
     pub attestation: AttestationPolicy,
     /// Where the key of the stored claim digests comes from.
     pub claim_key: ClaimKeyConfig,
+    /// The apps a share link opens (`/.well-known/…`); none by default.
+    pub app_links: crate::app_links::AppLinks,
     /// How often expired mailboxes are erased.
     pub sweep_interval: Duration,
     /// Whether commits wait for the disk. Only benchmarks turn this off.
@@ -69,6 +71,7 @@ impl RelayConfig {
             abuse: AbuseLimits::default(),
             attestation: AttestationPolicy::None,
             claim_key: ClaimKeyConfig::Default,
+            app_links: crate::app_links::AppLinks::default(),
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
             push: tigress_push::PushConfig::default(),

@@ -70,6 +70,9 @@ pub struct Settings {
     pub openapi_json: String,
     /// The relay descriptor, rendered once.
     pub descriptor_json: String,
+    /// The app link files, rendered once; `None` where no app is configured (404).
+    pub apple_app_site_association: Option<String>,
+    pub asset_links: Option<String>,
     /// Per-client rate limits, in memory only.
     pub clients: ClientLimits,
     /// What a create must prove about the sender's device.
@@ -212,6 +215,18 @@ pub fn app(state: AppState) -> Router {
         .route(routes::HEALTHZ, get(healthz))
         .route(routes::OPENAPI, get(openapi_json))
         .route(routes::DESCRIPTOR, get(relay_descriptor))
+        .route(
+            routes::APPLE_APP_SITE_ASSOCIATION,
+            get(|State(state): State<AppState>| async move {
+                app_link_file(state.settings.apple_app_site_association.clone())
+            }),
+        )
+        .route(
+            routes::ASSET_LINKS,
+            get(|State(state): State<AppState>| async move {
+                app_link_file(state.settings.asset_links.clone())
+            }),
+        )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -822,6 +837,15 @@ async fn relinquish_mailbox(
 async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await?;
     Ok("ok\n")
+}
+
+/// An app link file: JSON, never a redirect (neither platform follows one), 404 when the
+/// operator configured no app for it.
+fn app_link_file(file: Option<String>) -> Response {
+    match file {
+        Some(file) => ([(header::CONTENT_TYPE, "application/json")], file).into_response(),
+        None => ApiError::NotFound.into_response(),
+    }
 }
 
 /// The relay descriptor (an extension): what this relay serves and allows.

@@ -19,6 +19,7 @@
 //!
 //! § numbers refer to the sections of docs/PROTOCOL.md.
 
+pub mod app_links;
 mod claim_key;
 pub mod clock;
 pub mod config;

@@ -11,3 +11,7 @@ pub const HEALTHZ: &str = "/healthz";
 pub const OPENAPI: &str = "/openapi.json";
 /// The relay descriptor (what this relay serves and allows).
 pub const DESCRIPTOR: &str = "/.well-known/tigress-relay";
+/// iOS universal links.
+pub const APPLE_APP_SITE_ASSOCIATION: &str = "/.well-known/apple-app-site-association";
+/// Android app links.
+pub const ASSET_LINKS: &str = "/.well-known/assetlinks.json";

@@ -147,9 +147,12 @@ pub async fn start_with_pusher(
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
 
     let claim_key = crate::claim_key::load(&config)?;
+    let app_links = config.app_links.render()?;
     let settings = Settings {
         public_url: base_url.clone(),
         limits: config.limits.clone(),
+        apple_app_site_association: app_links.apple,
+        asset_links: app_links.android,
         descriptor_json: serde_json::to_string(&crate::descriptor::describe(&config, &pusher))
             .context("rendering the relay descriptor")?,
         openapi_json: ApiDoc::openapi()

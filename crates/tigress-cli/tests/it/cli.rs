@@ -478,3 +478,40 @@ fn completions_are_printed_for_each_shell() {
     }
     assert_exit(&run(&["completions", "tcsh"]), 2);
 }
+
+#[tokio::test]
+async fn app_links_from_a_file_are_served_and_a_malformed_one_stops_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("apps.toml");
+    let fingerprint = ["AB"; 32].join(":");
+    fs::write(
+        &file,
+        format!(
+            "apple_app_ids = [\"ABCDE12345.com.example.wallet\"]\n[[android]]\npackage = \
+             \"com.example.wallet\"\nsha256_cert_fingerprints = [\"{fingerprint}\"]\n"
+        ),
+    )
+    .unwrap();
+    let relay = Relay::start_with(&["--app-links", file.to_str().unwrap()]);
+    let get = |path: &str| {
+        let url = format!("{}{path}", relay.base());
+        async move {
+            let response = reqwest::get(url).await.expect("the relay answers");
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, apple) = get("/.well-known/apple-app-site-association").await;
+    assert_eq!(status, 200);
+    assert_eq!(apple["applinks"]["details"][0]["appIDs"][0], "ABCDE12345.com.example.wallet");
+    let (status, android) = get("/.well-known/assetlinks.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(android[0]["target"]["sha256_cert_fingerprints"][0], fingerprint.as_str());
+
+    // An unknown member is refused by name, before the relay listens.
+    fs::write(&file, "apple_app_id = [\"ABCDE12345.com.example.wallet\"]\n").unwrap();
+    let data = dir.path().join("data");
+    let args = ["relay", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()];
+    let bad = run(&[&args[..], &["--app-links", file.to_str().unwrap()]].concat());
+    assert_exit(&bad, 2);
+    assert!(stderr(&bad).contains("apple_app_id"), "{}", stderr(&bad));
+}

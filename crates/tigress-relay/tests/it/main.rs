@@ -2,6 +2,7 @@
 
 mod abuse;
 mod api;
+mod app_links;
 mod attestation;
 mod binding;
 mod browser;

@@ -162,6 +162,8 @@ async fn slow_relay(dir: &std::path::Path) -> String {
         limits: config.limits.clone(),
         openapi_json: String::new(),
         descriptor_json: String::new(),
+        apple_app_site_association: None,
+        asset_links: None,
         clients: ClientLimits::new(&config.abuse).unwrap(),
         attestation: config.attestation.clone(),
         claim_key: None,

@@ -1,0 +1,212 @@
+//! The files that let a share link open the wallet app instead of the browser (docs/OPERATIONS.md,
+//! "Links that open the app"): `/.well-known/apple-app-site-association` for iOS universal
+//! links and `/.well-known/assetlinks.json` for Android app links, both rendered once at start
+//! from the operator's [`AppLinks`], and checked first: a malformed entry stops the relay with
+//! the entry named.
+
+use serde_json::{Value, json};
+
+use crate::routes;
+
+/// The apps a share link should open, by platform.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppLinks {
+    /// iOS app ids, `TEAMID.bundle.id` (the Team ID is 10 capitals or digits).
+    pub apple_app_ids: Vec<String>,
+    /// Android apps: a package name and the SHA-256 fingerprints of its signing certificates.
+    pub android: Vec<AndroidApp>,
+}
+
+/// One Android app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AndroidApp {
+    /// The package name, e.g. `com.example.wallet`.
+    pub package: String,
+    /// `AB:CD:…`, 32 bytes in upper-case hex separated by colons, as `keytool` prints them.
+    pub sha256_cert_fingerprints: Vec<String>,
+}
+
+/// A malformed entry, named by its key in the configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid app links: {key} {problem}")]
+pub struct AppLinksError {
+    pub key: String,
+    pub problem: &'static str,
+}
+
+/// The two files, rendered; `None` for a platform with no app.
+pub struct AppLinkFiles {
+    pub apple: Option<String>,
+    pub android: Option<String>,
+}
+
+impl AppLinks {
+    /// Checks every entry and renders the files.
+    pub fn render(&self) -> Result<AppLinkFiles, AppLinksError> {
+        for (i, id) in self.apple_app_ids.iter().enumerate() {
+            if !is_apple_app_id(id) {
+                return Err(AppLinksError {
+                    key: format!("apple_app_ids[{i}]"),
+                    problem: "is not TEAMID.bundle.id (a 10-character Team ID, a dot, a bundle id)",
+                });
+            }
+        }
+        for (i, app) in self.android.iter().enumerate() {
+            if !is_package_name(&app.package) {
+                return Err(AppLinksError {
+                    key: format!("android[{i}].package"),
+                    problem: "is not a package name such as com.example.wallet",
+                });
+            }
+            if app.sha256_cert_fingerprints.is_empty() {
+                return Err(AppLinksError {
+                    key: format!("android[{i}].sha256_cert_fingerprints"),
+                    problem: "is empty: Android trusts the link only for a signing certificate",
+                });
+            }
+            for (j, fingerprint) in app.sha256_cert_fingerprints.iter().enumerate() {
+                if !is_fingerprint(fingerprint) {
+                    return Err(AppLinksError {
+                        key: format!("android[{i}].sha256_cert_fingerprints[{j}]"),
+                        problem: "is not 32 upper-case hex bytes separated by colons",
+                    });
+                }
+            }
+        }
+        Ok(AppLinkFiles { apple: self.apple_file(), android: self.android_file() })
+    }
+
+    /// Universal links: every share URL (`/v1/m/<id>`, its fragment included) opens the app.
+    fn apple_file(&self) -> Option<String> {
+        if self.apple_app_ids.is_empty() {
+            return None;
+        }
+        let pattern = format!("{}/*", routes::CREATE);
+        let file = json!({
+            "applinks": {
+                "details": [{
+                    "appIDs": self.apple_app_ids,
+                    "components": [{"/": pattern, "comment": "Tigress share links"}],
+                }],
+            },
+        });
+        Some(file.to_string())
+    }
+
+    fn android_file(&self) -> Option<String> {
+        if self.android.is_empty() {
+            return None;
+        }
+        let statements: Vec<Value> = self
+            .android
+            .iter()
+            .map(|app| {
+                json!({
+                    "relation": ["delegate_permission/common.handle_all_urls"],
+                    "target": {
+                        "namespace": "android_app",
+                        "package_name": app.package,
+                        "sha256_cert_fingerprints": app.sha256_cert_fingerprints,
+                    },
+                })
+            })
+            .collect();
+        Some(Value::Array(statements).to_string())
+    }
+}
+
+fn is_apple_app_id(id: &str) -> bool {
+    let Some((team, bundle)) = id.split_once('.') else {
+        return false;
+    };
+    team.len() == 10
+        && team.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && !bundle.is_empty()
+        && bundle.len() <= 155
+        && bundle.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !bundle.starts_with('.')
+        && !bundle.ends_with('.')
+}
+
+fn is_package_name(name: &str) -> bool {
+    let segments: Vec<&str> = name.split('.').collect();
+    name.len() <= 255
+        && segments.len() >= 2
+        && segments.iter().all(|segment| {
+            segment.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
+fn is_fingerprint(text: &str) -> bool {
+    let bytes: Vec<&str> = text.split(':').collect();
+    bytes.len() == 32
+        && bytes.iter().all(|byte| {
+            byte.len() == 2
+                && byte.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FINGERPRINT: &str = "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5";
+
+    #[test]
+    fn malformed_entries_are_named() {
+        let cases = [
+            (
+                AppLinks { apple_app_ids: vec!["com.example".into()], ..Default::default() },
+                "apple_app_ids[0]",
+            ),
+            (
+                AppLinks { apple_app_ids: vec!["ABCDE12345.".into()], ..Default::default() },
+                "apple_app_ids[0]",
+            ),
+            (
+                AppLinks {
+                    android: vec![AndroidApp {
+                        package: "wallet".into(),
+                        sha256_cert_fingerprints: vec![FINGERPRINT.into()],
+                    }],
+                    ..Default::default()
+                },
+                "android[0].package",
+            ),
+            (
+                AppLinks {
+                    android: vec![AndroidApp {
+                        package: "com.example.wallet".into(),
+                        sha256_cert_fingerprints: vec![],
+                    }],
+                    ..Default::default()
+                },
+                "android[0].sha256_cert_fingerprints",
+            ),
+            (
+                AppLinks {
+                    android: vec![AndroidApp {
+                        package: "com.example.wallet".into(),
+                        sha256_cert_fingerprints: vec![
+                            FINGERPRINT.into(),
+                            FINGERPRINT.to_lowercase(),
+                        ],
+                    }],
+                    ..Default::default()
+                },
+                "android[0].sha256_cert_fingerprints[1]",
+            ),
+        ];
+        for (links, key) in cases {
+            let error = links.render().err().expect("refused");
+            assert_eq!(error.key, key);
+        }
+    }
+
+    #[test]
+    fn no_app_renders_no_file() {
+        let files = AppLinks::default().render().unwrap();
+        assert!(files.apple.is_none() && files.android.is_none());
+    }
+}
