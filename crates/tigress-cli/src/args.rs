@@ -98,8 +98,13 @@ const COMPLETIONS_HELP: &str = "Examples:
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The share URL to explain; its secret is never printed.
-    #[arg(value_name = "SHARE_URL")]
-    pub share_url: String,
+    #[arg(value_name = "SHARE_URL", required_unless_present = "relay", conflicts_with = "relay")]
+    pub share_url: Option<String>,
+
+    /// Instead, ask the relay at this URL what it serves and allows (its descriptor,
+    /// GET /.well-known/tigress-relay).
+    #[arg(long, value_name = "URL")]
+    pub relay: Option<String>,
 
     /// Print the explanation as one JSON object instead of text.
     #[arg(long)]

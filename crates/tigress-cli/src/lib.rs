@@ -61,7 +61,7 @@ pub fn main() -> ExitCode {
             Command::Receive(args) => receive::run(args).await,
             Command::Share(args) => share::run(args).await,
             Command::Demo(_) => car_key::demo().await,
-            Command::Inspect(args) => inspect::run(&args),
+            Command::Inspect(args) => inspect::run(&args).await,
             Command::Completions(args) => {
                 let mut command = <Cli as clap::CommandFactory>::command();
                 clap_complete::generate(

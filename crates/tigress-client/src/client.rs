@@ -6,8 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Url;
 use tigress_attest::{Binding, SigningKey};
-use tigress_proto::flow::{HttpRequest, HttpResponse, Method};
-use tigress_proto::wire::{HEADER_DEVICE_ATTESTATION, HEADER_DEVICE_CLAIM, HEADER_REQUEST_ID};
+use tigress_proto::flow::{HttpRequest, HttpResponse, Method, check_response};
+use tigress_proto::wire::{
+    HEADER_DEVICE_ATTESTATION, HEADER_DEVICE_CLAIM, HEADER_REQUEST_ID, RelayDescriptor,
+};
 
 use crate::Error;
 
@@ -28,6 +30,8 @@ pub struct Client {
     relay_base: String,
     timeout: Duration,
     attestation: Option<Arc<SigningKey>>,
+    /// The relay's descriptor, once read ([`Client::descriptor`]).
+    descriptor: Arc<std::sync::OnceLock<RelayDescriptor>>,
 }
 
 impl Client {
@@ -73,6 +77,28 @@ impl Client {
     /// The relay's base URL, without a trailing slash.
     pub fn relay_base(&self) -> &str {
         &self.relay_base
+    }
+
+    /// What the relay serves and allows: its API versions, extensions, limits, the push token
+    /// types it delivers to and whether it requires attestation (`GET /.well-known/tigress-relay`,
+    /// docs/API.md). Read once per client, then kept. A relay without a descriptor answers
+    /// [`Error::Gone`] (404).
+    pub async fn descriptor(&self) -> Result<RelayDescriptor, Error> {
+        if let Some(descriptor) = self.descriptor.get() {
+            return Ok(descriptor.clone());
+        }
+        let request = HttpRequest {
+            method: Method::Get,
+            url: format!("{}/.well-known/tigress-relay", self.relay_base),
+            headers: Vec::new(),
+            body: None,
+        };
+        let response = self.send(request).await?;
+        check_response(&response, None, false)?;
+        let fetched: RelayDescriptor = serde_json::from_slice(&response.body)
+            .map_err(|e| Error::Protocol(format!("unreadable relay descriptor: {e}")))?;
+        // Two first calls at once both fetch; either answer is the relay's.
+        Ok(self.descriptor.get_or_init(|| fetched).clone())
     }
 
     /// Sends one request of the protocol and returns the relay's answer, whatever its status.
@@ -212,6 +238,7 @@ impl ClientBuilder {
             relay_base: base.as_str().trim_end_matches('/').to_owned(),
             timeout: self.timeout,
             attestation: self.attestation,
+            descriptor: Arc::default(),
         })
     }
 }

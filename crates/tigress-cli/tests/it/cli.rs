@@ -515,3 +515,23 @@ async fn app_links_from_a_file_are_served_and_a_malformed_one_stops_the_relay() 
     assert_exit(&bad, 2);
     assert!(stderr(&bad).contains("apple_app_id"), "{}", stderr(&bad));
 }
+
+#[test]
+fn inspect_relay_shows_what_the_relay_serves_and_allows() {
+    let relay = Relay::start();
+    let described = run(&["inspect", "--json", "--relay", relay.base()]);
+    assert_exit(&described, 0);
+    let descriptor: Value = serde_json::from_str(&stdout(&described)).unwrap();
+    assert_eq!(descriptor["versions"], serde_json::json!(["v1"]));
+    assert_eq!(descriptor["mailboxPath"], "/v1/m");
+    assert_eq!(descriptor["attestationRequired"], false);
+
+    let text = run(&["inspect", "--relay", relay.base()]);
+    assert_exit(&text, 0);
+    let text = stdout(&text);
+    for expected in ["messageLog", "waitingReads", "not required", "168 h"] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    // Neither a share URL nor --relay: a usage error.
+    assert_exit(&run(&["inspect"]), 2);
+}
