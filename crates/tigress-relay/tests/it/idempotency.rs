@@ -174,3 +174,26 @@ async fn reads_and_deletes_are_not_de_duplicated() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The shipped wallet spells the header `Mailbox-Request-Id`; header names are case-blind, and
+/// this keeps that spelling covered over the wire, as it is sent.
+#[tokio::test]
+async fn the_mailbox_request_id_spelling_of_shipped_clients_deduplicates_too() {
+    let relay = TestRelay::start().await;
+    let (claim, id) = (new_uuid(), new_uuid());
+    let send = || {
+        relay
+            .http
+            .post(relay.url("/v1/m"))
+            .header(CLAIM_HEADER, &claim)
+            .header("Mailbox-Request-Id", &id)
+            .json(&create_body())
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["mailbox-request-id"], id.as_str(), "echoed");
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED, "a replay");
+    assert_eq!(relay.mailbox_rows(), 1);
+}
