@@ -109,7 +109,7 @@ impl AppState {
         let token = token?;
         let registrations = &self.settings.clients.token_registrations;
         if registrations.take(client, self.clock.instant()).is_err() {
-            tracing::debug!("a push token past its client's registration limit was left out");
+            tracing::debug!("a push registration past its client's limit was left out");
             return None;
         }
         self.sealed(Some(token))
@@ -179,7 +179,7 @@ impl AppState {
             None => Some(token.token_data.clone()),
         };
         let Some(token_data) = opened else {
-            tracing::warn!("a stored push token does not open under this relay's key");
+            tracing::warn!("a stored push registration does not open under this relay's key");
             return;
         };
         let delivery = self.pusher.notify(&token.kind, &token_data);
