@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use serde_json::json;
-use tigress_proto::wire::{DisplayInformation, Payload};
+use tigress_proto::wire::{Display, DisplayInformation, Payload};
 use tigress_proto::{AccessRights, DeviceClaim, MailboxId};
 use tigress_relay::mailbox::ClaimHash;
 use tigress_relay::store::sqlite::SqliteStore;
@@ -36,11 +36,11 @@ pub async fn fill_store(dir: &Path, count: usize) -> anyhow::Result<()> {
                         kind: "AEAD_AES_128_GCM".into(),
                         data: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
                     },
-                    display: DisplayInformation {
+                    display: Display::Inline(DisplayInformation {
                         title: "Room 412".into(),
                         description: "Hotel key".into(),
                         image_url: "https://img.example/b.png".into(),
-                    },
+                    }),
                     rights: AccessRights::default(),
                     expires_at,
                     sender_token: None,

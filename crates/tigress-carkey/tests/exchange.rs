@@ -22,7 +22,8 @@ fn options() -> ShareOptions {
             title: "Car key".into(),
             description: "Borrow the car this weekend".into(),
             image_url: "https://img.example/car.png".into(),
-        },
+        }
+        .into(),
         access_rights: None,
         expires_at: None,
         vertical: None,

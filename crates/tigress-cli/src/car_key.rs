@@ -201,8 +201,8 @@ pub async fn demo() -> anyhow::Result<()> {
         "friend",
         &format!(
             "previews \"{}\": {} ({}, expires {})",
-            printable(&preview.display.title),
-            printable(&preview.display.description),
+            printable(preview.display.information().map_or("", |d| d.title.as_str())),
+            printable(preview.display.information().map_or("", |d| d.description.as_str())),
             preview.vertical.describe(),
             preview.expiration
         ),

@@ -4,7 +4,7 @@ use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use tigress_client::{Preview, ProvisioningInformation, Secret, ShareUrl};
+use tigress_client::{Display, Preview, ProvisioningInformation, Secret, ShareUrl};
 
 use crate::args::ReceiveArgs;
 use crate::car_key;
@@ -80,7 +80,8 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
 fn envelope(info: &ProvisioningInformation, preview: &Preview) -> serde_json::Value {
     serde_json::json!({
         "provisioningInformation": info,
-        "displayInformation": preview.display,
+        "displayInformation": preview.display.information(),
+        "displayInformationUrl": preview.display.url(),
         "expiration": preview.expiration,
         "vertical": preview.vertical.code(),
     })
@@ -112,11 +113,15 @@ fn share_and_secret(text: &str, secret: Option<&str>) -> anyhow::Result<(ShareUr
 /// Shows the public preview on stderr. Its text was chosen by the sender (or anyone holding the
 /// link), so it is shown as text only, never as terminal control sequences.
 fn show_preview(preview: &Preview) {
-    let display = &preview.display;
     eprintln!("Share preview (public, not verified):");
-    eprintln!("  Title:       {}", printable(&display.title));
-    eprintln!("  Description: {}", printable(&display.description));
-    eprintln!("  Image:       {}", printable(&display.image_url));
+    match &preview.display {
+        Display::Inline(display) => {
+            eprintln!("  Title:       {}", printable(&display.title));
+            eprintln!("  Description: {}", printable(&display.description));
+            eprintln!("  Image:       {}", printable(&display.image_url));
+        }
+        Display::Url(url) => eprintln!("  Details:     {}", printable(url)),
+    }
     eprintln!("  Kind:        {}", preview.vertical.describe());
     eprintln!("  Expires:     {}", expiry(&preview.expiration));
 }

@@ -9,7 +9,9 @@ use anyhow::{Context as _, bail};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use serde_json::Value;
-use tigress_client::{Algorithm, DisplayInformation, ProvisioningInformation, Share, ShareOptions};
+use tigress_client::{
+    Algorithm, Display, DisplayInformation, ProvisioningInformation, Share, ShareOptions,
+};
 use tigress_proto::provisioning::FORMAT_CAR_KEY_CCC;
 
 use crate::args::ShareArgs;
@@ -47,11 +49,11 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         })
         .transpose()?;
     let options = ShareOptions {
-        display: DisplayInformation {
+        display: Display::Inline(DisplayInformation {
             title: args.title,
             description: args.description,
             image_url: args.image_url,
-        },
+        }),
         access_rights: args.access_rights,
         expires_at,
         vertical: args.vertical.map(Into::into),

@@ -64,7 +64,7 @@
 //! let url: tigress_client::ShareUrl = link.parse()?;
 //! let secret = url.secret().cloned().expect("this link carries its secret");
 //! let pending = receiver.receive(&url, secret).await?;
-//! assert_eq!(pending.preview().display.title, "Room 412");
+//! assert_eq!(pending.preview().display.information().unwrap().title, "Room 412");
 //! let received = pending.accept().await?; // binds the mailbox to this device
 //! assert_eq!(received.provisioning().content["roomNumber"], "412");
 //! received.finish(false).await?; // deletes the mailbox
@@ -144,7 +144,7 @@ pub use share::Share;
 pub use tigress_attest;
 pub use tigress_proto::Pin;
 pub use tigress_proto::flow::{Preview, ShareOptions};
-pub use tigress_proto::wire::{DisplayInformation, NotificationToken, Party};
+pub use tigress_proto::wire::{Display, DisplayInformation, NotificationToken, Party};
 pub use tigress_proto::{
     AccessRights, Algorithm, DeviceClaim, ProvisioningInformation, Secret, ShareUrl, Vertical,
 };

@@ -147,7 +147,8 @@ mod tests {
                 title: "Room 12".into(),
                 description: "Hotel key".into(),
                 image_url: "https://img.example/k.png".into(),
-            },
+            }
+            .into(),
             access_rights: None,
             expires_at: None,
             vertical: Some(Vertical::Home),

@@ -36,7 +36,7 @@ impl Transfer {
         if token_type.is_empty() || token_data.is_empty() {
             return Err(TigressError::invalid("push token", "the type and data must not be empty"));
         }
-        let token = NotificationToken { kind: token_type, token_data };
+        let token = NotificationToken::new(token_type, token_data);
         self.transfer.with(|transfer| {
             transfer.set_push_token(token);
             Ok(())

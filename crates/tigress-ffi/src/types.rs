@@ -4,7 +4,8 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tigress_client::{
-    AccessRights, Algorithm, DisplayInformation, Party, ProvisioningInformation, ShareOptions,
+    AccessRights, Algorithm, Display, DisplayInformation, Party, ProvisioningInformation,
+    ShareOptions,
 };
 
 use crate::TigressError;
@@ -71,11 +72,11 @@ impl ShareSettings {
             .map_err(|e| TigressError::invalid("access_rights", e))?;
         let expires_at = self.expires_in_seconds.map(|seconds| unix_now() + i64::from(seconds));
         Ok(ShareOptions {
-            display: DisplayInformation {
+            display: Display::Inline(DisplayInformation {
                 title: self.title.clone(),
                 description: self.description.clone(),
                 image_url: self.image_url.clone(),
-            },
+            }),
             access_rights,
             expires_at,
             vertical: self.vertical.map(Vertical::to_sdk),
@@ -95,6 +96,8 @@ pub struct Preview {
     pub description: String,
     /// As the sender wrote it; the app decides whether to load it.
     pub image_url: String,
+    /// The sender's vendor's page, when it gave that instead of the text (then empty).
+    pub display_url: Option<String>,
     /// From the share URL.
     pub vertical: Vertical,
     /// `YYYY-MM-DDThh:mm:ssZ`.
@@ -103,10 +106,13 @@ pub struct Preview {
 
 impl Preview {
     pub(crate) fn from_sdk(preview: &tigress_client::Preview) -> Self {
+        let inline = preview.display.information();
+        let text = |field: fn(&DisplayInformation) -> &String| inline.map(field).cloned();
         Self {
-            title: preview.display.title.clone(),
-            description: preview.display.description.clone(),
-            image_url: preview.display.image_url.clone(),
+            title: text(|d| &d.title).unwrap_or_default(),
+            description: text(|d| &d.description).unwrap_or_default(),
+            image_url: text(|d| &d.image_url).unwrap_or_default(),
+            display_url: preview.display.url().map(str::to_owned),
             vertical: Vertical::from_sdk(preview.vertical),
             expiration: preview.expiration.clone(),
         }

@@ -26,10 +26,9 @@ use crate::provisioning::{ProvisioningError, ProvisioningInformation};
 use crate::share_url::{ShareUrl, ShareUrlError, Vertical};
 use crate::transfer::{Conversation, TransferError};
 use crate::wire::{
-    CreateMailboxRequest, CreateMailboxResponse, DisplayInformation, ErrorBody,
-    HEADER_DEVICE_CLAIM, HEADER_PREFER, HEADER_REQUEST_ID, MAILBOX_PATH, MailboxConfiguration,
-    NotificationToken, Party, PreviewResponse, ReadMailboxRequest, ReadMailboxResponse,
-    UpdateMailboxRequest,
+    CreateMailboxRequest, CreateMailboxResponse, Display, ErrorBody, HEADER_DEVICE_CLAIM,
+    HEADER_PREFER, HEADER_REQUEST_ID, MAILBOX_PATH, MailboxConfiguration, NotificationToken, Party,
+    PreviewResponse, ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest,
 };
 
 /// HTTP methods the protocol uses.
@@ -250,8 +249,8 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FlowError> {
 /// What the sender chooses about a share besides its content.
 #[derive(Clone, Debug)]
 pub struct ShareOptions {
-    /// The public preview text.
-    pub display: DisplayInformation,
+    /// The public preview: inline text, or the URL of a page of the sender's vendor.
+    pub display: Display,
     /// The receiver's rights; the relay's default (`RD`) when `None`.
     pub access_rights: Option<AccessRights>,
     /// Expiry as Unix seconds; the relay's default when `None`.
@@ -270,9 +269,9 @@ impl ShareOptions {
     /// Options with this preview text and the relay's defaults for everything else: rights
     /// `RD`, the relay's default lifetime, general access, AES-128-GCM, no cap on receivers and
     /// no push token. Change the fields to choose otherwise.
-    pub fn new(display: DisplayInformation) -> Self {
+    pub fn new(display: impl Into<Display>) -> Self {
         Self {
-            display,
+            display: display.into(),
             access_rights: None,
             expires_at: None,
             vertical: None,
@@ -325,6 +324,7 @@ impl Sender {
             expiration: options.expires_at.map(expiration::format),
             max_receivers: options.max_receivers,
         });
+        let (display_information, display_information_url) = options.display.into_members();
         Self {
             relay_base: relay_base.to_owned(),
             claim: DeviceClaim::random(rng),
@@ -333,7 +333,8 @@ impl Sender {
             vertical: options.vertical,
             body: CreateMailboxRequest {
                 payload,
-                display_information: options.display,
+                display_information,
+                display_information_url,
                 notification_token: options.notification_token,
                 mailbox_configuration: configuration,
             },
@@ -406,8 +407,9 @@ impl Sender {
 /// What the receiver learns before accepting: the public preview.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preview {
-    /// Title, description and image URL, as the sender wrote them.
-    pub display: DisplayInformation,
+    /// Title, description and image URL, as the sender wrote them; or the URL of its vendor's
+    /// page with them (compatibility profile).
+    pub display: Display,
     /// `YYYY-MM-DDThh:mm:ssZ`.
     pub expiration: String,
     /// From the share URL; general access when absent.
@@ -495,7 +497,13 @@ impl Receiver {
                 check_response(&response, None, false)?;
                 let preview: PreviewResponse = decode(&response.body)?;
                 let preview = Preview {
-                    display: preview.display_information,
+                    display: Display::from_members(
+                        preview.display_information,
+                        preview.display_information_url,
+                    )
+                    .ok_or_else(|| {
+                        FlowError::BadResponse("a preview needs exactly one display member".into())
+                    })?,
                     expiration: preview.expiration,
                     vertical: self.share.vertical().unwrap_or(Vertical::Access),
                 };
@@ -737,17 +745,17 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::wire::ReadMailboxResponse;
+    use crate::wire::{DisplayInformation, ReadMailboxResponse};
 
     const LINK: &str = "https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40";
 
     fn options() -> ShareOptions {
         ShareOptions {
-            display: DisplayInformation {
+            display: Display::Inline(DisplayInformation {
                 title: "Room 12".into(),
                 description: "Hotel key".into(),
                 image_url: "https://img.example/k.png".into(),
-            },
+            }),
             access_rights: None,
             expires_at: Some(1_900_000_000),
             vertical: Some(Vertical::Home),
@@ -848,7 +856,8 @@ mod tests {
             })
             .unwrap();
         assert!(receiver.is_deciding());
-        assert_eq!(receiver.preview().unwrap().display.title, "Room 12");
+        let shown = receiver.preview().unwrap();
+        assert_eq!(shown.display.information().unwrap().title, "Room 12");
         assert!(receiver.poll_request().is_none(), "nothing is read before accepting");
 
         receiver.accept();
@@ -858,6 +867,7 @@ mod tests {
         let answer = ReadMailboxResponse {
             payload: created.payload.clone(),
             display_information: created.display_information.clone(),
+            display_information_url: None,
             expiration: "2030-03-17T17:46:40Z".into(),
             messages: vec![],
             last_seq: None,
@@ -919,6 +929,7 @@ mod tests {
         let answer = ReadMailboxResponse {
             payload,
             display_information: created.display_information.clone(),
+            display_information_url: None,
             expiration: "x".into(),
             messages: vec![],
             last_seq: None,

@@ -56,6 +56,60 @@ pub struct DisplayInformation {
     pub image_url: String,
 }
 
+/// What a share's preview shows: the inline text, or the page of the sender's vendor
+/// (`displayInformationUrl`, compatibility profile). A mailbox has exactly one of the two.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// `displayInformation`.
+    Inline(DisplayInformation),
+    /// `displayInformationUrl`: an `https` URL that only a viewer's browser or app may fetch.
+    Url(String),
+}
+
+impl Display {
+    /// From the two wire members; `None` unless exactly one is present.
+    pub fn from_members(
+        information: Option<DisplayInformation>,
+        url: Option<String>,
+    ) -> Option<Self> {
+        match (information, url) {
+            (Some(information), None) => Some(Self::Inline(information)),
+            (None, Some(url)) => Some(Self::Url(url)),
+            _ => None,
+        }
+    }
+
+    /// The two wire members, one of them `None`.
+    pub fn into_members(self) -> (Option<DisplayInformation>, Option<String>) {
+        match self {
+            Self::Inline(information) => (Some(information), None),
+            Self::Url(url) => (None, Some(url)),
+        }
+    }
+
+    /// The inline text, if the sender gave it.
+    pub fn information(&self) -> Option<&DisplayInformation> {
+        match self {
+            Self::Inline(information) => Some(information),
+            Self::Url(_) => None,
+        }
+    }
+
+    /// The sender's page, if it gave one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Self::Inline(_) => None,
+            Self::Url(url) => Some(url),
+        }
+    }
+}
+
+impl From<DisplayInformation> for Display {
+    fn from(information: DisplayInformation) -> Self {
+        Self::Inline(information)
+    }
+}
+
 /// A push token of one party (§15).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -68,6 +122,18 @@ pub struct NotificationToken {
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     #[serde(rename = "tokenData")]
     pub token_data: String,
+    /// The APNs topic to push with, e.g. the app's bundle id (compatibility profile). Used when
+    /// it is one of the topics the relay's operator configured; the configured default
+    /// otherwise. Never logged.
+    #[serde(rename = "tokenTopic", default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
+impl NotificationToken {
+    /// A token of type `kind` with this data and no topic.
+    pub fn new(kind: impl Into<String>, token_data: impl Into<String>) -> Self {
+        Self { kind: kind.into(), token_data: token_data.into(), topic: None }
+    }
 }
 
 impl fmt::Debug for NotificationToken {
@@ -100,9 +166,14 @@ pub struct MailboxConfiguration {
 pub struct CreateMailboxRequest {
     /// The first encrypted message.
     pub payload: Payload,
-    /// The public preview text.
-    #[serde(rename = "displayInformation")]
-    pub display_information: DisplayInformation,
+    /// The public preview text. Exactly one of it and `displayInformationUrl` is present.
+    #[serde(rename = "displayInformation", default, skip_serializing_if = "Option::is_none")]
+    pub display_information: Option<DisplayInformation>,
+    /// Instead of `displayInformation` (compatibility profile): the `https` URL of the sender's
+    /// vendor's page with OpenGraph tags. The relay never fetches it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = "^https://"))]
+    #[serde(rename = "displayInformationUrl", default, skip_serializing_if = "Option::is_none")]
+    pub display_information_url: Option<String>,
     /// The sender's push token, if any.
     #[serde(rename = "notificationToken", default, skip_serializing_if = "Option::is_none")]
     pub notification_token: Option<NotificationToken>,
@@ -210,9 +281,12 @@ pub struct Message {
 pub struct ReadMailboxResponse {
     /// The current slot content, whoever wrote it.
     pub payload: Payload,
-    /// The public preview text.
-    #[serde(rename = "displayInformation")]
-    pub display_information: DisplayInformation,
+    /// The public preview text, when the sender gave it inline.
+    #[serde(rename = "displayInformation", default, skip_serializing_if = "Option::is_none")]
+    pub display_information: Option<DisplayInformation>,
+    /// The sender's page of preview text, when it gave that instead (compatibility profile).
+    #[serde(rename = "displayInformationUrl", default, skip_serializing_if = "Option::is_none")]
+    pub display_information_url: Option<String>,
     /// `YYYY-MM-DDThh:mm:ssZ`.
     pub expiration: String,
     /// The messages after the caller's cursor, oldest first (extension; empty from relays that
@@ -235,9 +309,12 @@ pub struct ReadMailboxResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewResponse {
-    /// The public preview text.
-    #[serde(rename = "displayInformation")]
-    pub display_information: DisplayInformation,
+    /// The public preview text, when the sender gave it inline.
+    #[serde(rename = "displayInformation", default, skip_serializing_if = "Option::is_none")]
+    pub display_information: Option<DisplayInformation>,
+    /// The sender's page of preview text, when it gave that instead (compatibility profile).
+    #[serde(rename = "displayInformationUrl", default, skip_serializing_if = "Option::is_none")]
+    pub display_information_url: Option<String>,
     /// `YYYY-MM-DDThh:mm:ssZ`.
     pub expiration: String,
 }
@@ -302,7 +379,7 @@ mod tests {
             "mailboxConfiguration":{"accessRights":"RWD","expiration":"2030-01-01T00:00:00Z"},
             "somethingNew":42}"#;
         let request: CreateMailboxRequest = serde_json::from_str(json).unwrap();
-        assert_eq!(request.display_information.image_url, "https://x/y.png");
+        assert_eq!(request.display_information.unwrap().image_url, "https://x/y.png");
         assert_eq!(request.notification_token.unwrap().token_data, "abc");
         let config = request.mailbox_configuration.unwrap();
         assert_eq!(config.access_rights.as_deref(), Some("RWD"));
@@ -318,7 +395,7 @@ mod tests {
     fn debug_output_hides_ciphertext_and_tokens() {
         let payload = Payload { kind: "AEAD_AES_128_GCM".into(), data: "c2VjcmV0".into() };
         assert!(!format!("{payload:?}").contains("c2VjcmV0"));
-        let token = NotificationToken { kind: "t".into(), token_data: "device-token".into() };
+        let token = NotificationToken::new("t", "device-token");
         assert!(!format!("{token:?}").contains("device-token"));
     }
 }

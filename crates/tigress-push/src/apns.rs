@@ -33,6 +33,8 @@ pub struct Apns {
     client: reqwest::Client,
     base_url: String,
     topic: HeaderValue,
+    /// The topics a token may choose, [`ApnsConfig::topics`] and the default.
+    allowed_topics: Vec<(String, HeaderValue)>,
     token: ProviderToken,
 }
 
@@ -54,6 +56,14 @@ impl Apns {
             .ok()
             .filter(|topic| !topic.is_empty())
             .ok_or(invalid("topic", "empty or not a header value"))?;
+        let mut allowed_topics = vec![(config.topic.clone(), topic.clone())];
+        for other in &config.topics {
+            let value = HeaderValue::from_str(other)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .ok_or(invalid("topics", "an entry is empty or not a header value"))?;
+            allowed_topics.push((other.clone(), value));
+        }
         let key = Es256::from_pem(config.private_key_pem.expose_secret()).map_err(|reason| {
             ConfigError::InvalidKey { provider: APNS, field: "private_key_pem", reason }
         })?;
@@ -62,7 +72,18 @@ impl Apns {
             .build()
             .map_err(|source| ConfigError::HttpClient { provider: APNS, source })?;
         let token = ProviderToken::new(key, config.team_id.clone(), config.key_id.clone());
-        Ok(Self { client, base_url, topic, token })
+        Ok(Self { client, base_url, topic, allowed_topics, token })
+    }
+}
+
+impl Apns {
+    /// The `apns-topic` of a push to a token that named `requested`: it, when the operator
+    /// allowed it; the configured topic otherwise. Never logged: a topic hints at the app a
+    /// party uses.
+    fn topic_for(&self, requested: Option<&str>) -> HeaderValue {
+        requested
+            .and_then(|requested| self.allowed_topics.iter().find(|(name, _)| name == requested))
+            .map_or_else(|| self.topic.clone(), |(_, value)| value.clone())
     }
 }
 
@@ -78,8 +99,9 @@ impl Provider for Apns {
         APNS
     }
 
-    async fn send(&self, token_data: &str) -> Result<(), PushError> {
+    async fn send(&self, token_data: &str, topic: Option<&str>) -> Result<(), PushError> {
         let device = device_token(token_data)?;
+        let topic = self.topic_for(topic);
         let url = format!("{}/3/device/{device}", self.base_url);
         let mut refreshed = false;
         loop {
@@ -89,7 +111,7 @@ impl Provider for Apns {
                 .client
                 .post(&url)
                 .header(AUTHORIZATION, format!("bearer {jwt}"))
-                .header("apns-topic", self.topic.clone())
+                .header("apns-topic", topic.clone())
                 .header("apns-push-type", "background")
                 .header("apns-priority", "5")
                 .header("apns-expiration", now + KEEP_UNDELIVERED_SECS)

@@ -38,6 +38,11 @@ pub struct ApnsConfig {
     pub private_key_pem: SecretString,
     /// The app's bundle id: the `apns-topic` header.
     pub topic: String,
+    /// Other topics of this key that a token may name as its own (`tokenTopic`), e.g. the
+    /// bundle ids of the key's other apps or `<bundle id>.voip`. A token naming a topic not
+    /// listed here (nor `topic`) is pushed to with `topic`.
+    #[serde(default)]
+    pub topics: Vec<String>,
 }
 
 impl ApnsConfig {

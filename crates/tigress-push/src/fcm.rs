@@ -154,7 +154,7 @@ impl Provider for Fcm {
         FCM
     }
 
-    async fn send(&self, token_data: &str) -> Result<(), PushError> {
+    async fn send(&self, token_data: &str, _topic: Option<&str>) -> Result<(), PushError> {
         let token = registration_token(token_data)?;
         let message = json!({
             "message": {"token": token, "data": {}, "android": {"priority": "high"}}

@@ -103,10 +103,11 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
-    /// Makes one delivery attempt to the device named by `token_data`.
+    /// Makes one delivery attempt to the device named by `token_data`; `topic` is the token's
+    /// own APNs topic (`tokenTopic`), if it named one, which only [`Apns`] uses.
     ///
     /// [`Pusher`] does the retrying; an implementation tries once.
-    async fn send(&self, token_data: &str) -> Result<(), PushError>;
+    async fn send(&self, token_data: &str, topic: Option<&str>) -> Result<(), PushError>;
 }
 
 /// Why one delivery attempt failed.

@@ -140,6 +140,18 @@ impl Pusher {
     ///
     /// Outside a Tokio runtime, like [`tokio::spawn`].
     pub fn notify(&self, token_type: &str, token_data: &str) -> JoinHandle<Delivery> {
+        self.notify_with_topic(token_type, token_data, None)
+    }
+
+    /// [`Pusher::notify`] for a token that named its own APNs topic (`tokenTopic`): APNs pushes
+    /// with it when the operator allowed it ([`crate::ApnsConfig::topics`]), and with the
+    /// configured topic otherwise.
+    pub fn notify_with_topic(
+        &self,
+        token_type: &str,
+        token_data: &str,
+        topic: Option<&str>,
+    ) -> JoinHandle<Delivery> {
         let Some(provider) = self.providers.get(token_type).cloned() else {
             // The type is the client's input: it is not logged.
             tracing::debug!("push skipped: no provider for the token type");
@@ -150,9 +162,10 @@ impl Pusher {
             return tokio::spawn(async { Delivery::Shed });
         };
         let token_data = token_data.to_owned();
+        let topic = topic.map(str::to_owned);
         let retry = self.retry;
         tokio::spawn(async move {
-            let delivery = deliver(provider.as_ref(), &token_data, retry).await;
+            let delivery = deliver(provider.as_ref(), &token_data, topic.as_deref(), retry).await;
             drop(slot);
             delivery
         })
@@ -218,12 +231,17 @@ impl Default for RetryPolicy {
 }
 
 /// Runs the attempts of one delivery. Logs the provider name and the outcome, nothing else.
-async fn deliver(provider: &dyn Provider, token_data: &str, retry: RetryPolicy) -> Delivery {
+async fn deliver(
+    provider: &dyn Provider,
+    token_data: &str,
+    topic: Option<&str>,
+    retry: RetryPolicy,
+) -> Delivery {
     let name = provider.token_type();
     let attempts = retry.attempts.max(1);
     let mut attempt = 1;
     loop {
-        match provider.send(token_data).await {
+        match provider.send(token_data, topic).await {
             Ok(()) => {
                 tracing::debug!(provider = name, attempt, "push delivered");
                 return Delivery::Delivered;
@@ -263,7 +281,7 @@ mod tests {
             token_data.split_once('/').map(|(host, _)| host.to_owned())
         }
 
-        async fn send(&self, _token_data: &str) -> Result<(), PushError> {
+        async fn send(&self, _token_data: &str, _topic: Option<&str>) -> Result<(), PushError> {
             self.0.notified().await;
             Ok(())
         }

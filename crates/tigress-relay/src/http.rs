@@ -20,10 +20,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tigress_proto::wire::{
-    CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_ATTESTATION, HEADER_DEVICE_CLAIM,
-    HEADER_PREFER, HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID, LEGACY_DEVICE_ATTESTATION_HEADERS,
-    LEGACY_DEVICE_CLAIM_HEADERS, NotificationToken, Party, PreviewResponse, ReadMailboxRequest,
-    ReadMailboxResponse, UpdateMailboxRequest, UpdateMailboxResponse,
+    CreateMailboxRequest, CreateMailboxResponse, Display, HEADER_DEVICE_ATTESTATION,
+    HEADER_DEVICE_CLAIM, HEADER_PREFER, HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID,
+    LEGACY_DEVICE_ATTESTATION_HEADERS, LEGACY_DEVICE_CLAIM_HEADERS, NotificationToken, Party,
+    PreviewResponse, ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest,
+    UpdateMailboxResponse,
 };
 use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
@@ -36,7 +37,7 @@ use crate::preview;
 use crate::rate_limit::{ClientKey, ClientLimits, TenantKey};
 use crate::routes;
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
-use crate::token_seal::TokenSeal;
+use crate::token_seal::{self, TokenSeal};
 use crate::waiters::Waiters;
 use crate::waiting_read::WaitingRead;
 use tigress_attest::{AttestationError, Binding};
@@ -112,7 +113,7 @@ impl AppState {
             tracing::debug!("a push registration past its client's limit was left out");
             return None;
         }
-        self.sealed(Some(token))
+        Some(token_seal::stored_form(self.settings.token_seal.as_ref(), token))
     }
 
     /// A read of `id` after the cursor `after`, waiting up to `wait` for news when set (see
@@ -159,14 +160,6 @@ impl AppState {
         }
     }
 
-    /// A push token as the store keeps it: sealed, when the relay has a key.
-    fn sealed(&self, token: Option<NotificationToken>) -> Option<NotificationToken> {
-        match &self.settings.token_seal {
-            Some(seal) => token.map(|token| seal.seal(token)),
-            None => token,
-        }
-    }
-
     /// Wakes the other party after an update, in the background: the update's answer never
     /// waits for, or fails with, a push. A token the provider calls gone is dropped (compared
     /// as stored, sealed or not).
@@ -174,15 +167,13 @@ impl AppState {
         let Some((role, token)) = peer else {
             return;
         };
-        let opened = match &self.settings.token_seal {
-            Some(seal) => seal.open(&token),
-            None => Some(token.token_data.clone()),
-        };
-        let Some(token_data) = opened else {
+        let Some(opened) = token_seal::open_stored(self.settings.token_seal.as_ref(), &token)
+        else {
             tracing::warn!("a stored push registration does not open under this relay's key");
             return;
         };
-        let delivery = self.pusher.notify(&token.kind, &token_data);
+        let delivery =
+            self.pusher.notify_with_topic(&token.kind, &opened.token_data, opened.topic.as_deref());
         let provider = PushProvider::of(&token.kind);
         let (store, metrics) = (Arc::clone(&self.store), Arc::clone(&self.metrics));
         let clock = self.clock.clone();
@@ -612,13 +603,20 @@ async fn read_display_information(
 ) -> Result<Response, ApiError> {
     let view = state.store.preview(id, state.clock.unix_now()).await?;
     let mut response = if wants_json(&headers) {
+        let (display_information, display_information_url) = view.display.into_members();
         Json(PreviewResponse {
-            display_information: view.display,
+            display_information,
+            display_information_url,
             expiration: expiration::format(view.expires_at),
         })
         .into_response()
     } else {
-        Html(preview::render(&view.display, &state.settings.url_link(id))).into_response()
+        let url = state.settings.url_link(id);
+        let page = match &view.display {
+            Display::Inline(display) => preview::render(display, &url),
+            Display::Url(display_url) => preview::render_linked(display_url, &url),
+        };
+        Html(page).into_response()
     };
     response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
     Ok(response)
@@ -693,9 +691,11 @@ async fn read_secure_content(
 
 /// The answer to a read; with `Preference-Applied` when it waited.
 fn read_response(view: ReadView, wait: Option<Duration>) -> Result<Response, ApiError> {
+    let (display_information, display_information_url) = view.display.into_members();
     let mut response = Json(ReadMailboxResponse {
         payload: view.payload,
-        display_information: view.display,
+        display_information,
+        display_information_url,
         expiration: expiration::format(view.expires_at),
         messages: view.messages,
         last_seq: Some(view.last_seq),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use tigress_proto::AccessRights;
 use tigress_proto::wire::{
-    CreateMailboxRequest, DisplayInformation, NotificationToken, Payload, ReadMailboxRequest,
+    CreateMailboxRequest, Display, NotificationToken, Payload, ReadMailboxRequest,
     UpdateMailboxRequest,
 };
 
@@ -21,7 +21,7 @@ pub struct ValidCreate {
     /// The first message.
     pub payload: Payload,
     /// What the preview shows.
-    pub display: DisplayInformation,
+    pub display: Display,
     /// The receiver's rights (default `RWD`).
     pub rights: AccessRights,
     /// How many receivers may bind in turn, if capped.
@@ -43,7 +43,16 @@ pub fn parse_optional<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, In
             "the request body and its members that are objects must not be arrays".into(),
         ));
     }
-    serde_json::from_value(value).map(Some).map_err(|e| malformed(&e))
+    // The path names the member at fault (`notificationToken.tokenTopic`), which serde's own
+    // message leaves out.
+    serde_path_to_error::deserialize(value).map(Some).map_err(|e| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
+        match path.as_str() {
+            "." => malformed(&e),
+            _ => Invalid::Body(format!("the request body is not valid: {path}: {e}")),
+        }
+    })
 }
 
 /// Parses a body that must be there.
@@ -75,7 +84,17 @@ pub fn check_create(
     limits: &Limits,
 ) -> Result<ValidCreate, Invalid> {
     mailbox::check_payload(&body.payload, limits)?;
-    mailbox::check_display(&body.display_information, limits)?;
+    let display = Display::from_members(body.display_information, body.display_information_url)
+        .ok_or_else(|| {
+            Invalid::Field(
+                "exactly one of displayInformation and displayInformationUrl must be present"
+                    .into(),
+            )
+        })?;
+    match &display {
+        Display::Inline(information) => mailbox::check_display(information, limits)?,
+        Display::Url(url) => mailbox::check_display_url(url, limits)?,
+    }
     if let Some(token) = &body.notification_token {
         mailbox::check_token(token, limits)?;
     }
@@ -85,7 +104,7 @@ pub fn check_create(
         max_receivers: mailbox::resolve_max_receivers(configuration.max_receivers)?,
         expires_at: mailbox::resolve_expiration(configuration.expiration.as_deref(), now, limits)?,
         payload: body.payload,
-        display: body.display_information,
+        display,
         sender_token: body.notification_token,
     })
 }
@@ -152,6 +171,29 @@ mod tests {
         ] {
             let refused = update_request(body.as_bytes(), &limits).unwrap_err();
             assert_eq!(refused.code(), "malformed_body", "{body}");
+        }
+    }
+
+    #[test]
+    fn a_create_carries_exactly_one_of_the_display_members() {
+        let limits = Limits::default();
+        let payload = r#""payload":{"type":"AEAD_AES_128_GCM","data":"AAAA""#;
+        let inline = r#""displayInformation":{"title":"t","description":"","imageURL":"https://i.example/x.png"}"#;
+        let url = r#""displayInformationUrl":"https://vendor.example/s/1""#;
+        let create = |members: &[&str]| {
+            let body: String = members.iter().map(|m| format!(",{m}")).collect();
+            create_request(format!("{{{payload}}}{body}}}").as_bytes(), 0, &limits)
+        };
+        assert!(matches!(create(&[inline]).unwrap().display, Display::Inline(_)));
+        assert_eq!(
+            create(&[url]).unwrap().display,
+            Display::Url("https://vendor.example/s/1".into())
+        );
+        for members in [&[inline, url][..], &[][..]] {
+            let refused = create(members).unwrap_err();
+            assert_eq!(refused.code(), "invalid_field");
+            let message = refused.to_string();
+            assert!(message.contains("displayInformation and displayInformationUrl"), "{message}");
         }
     }
 

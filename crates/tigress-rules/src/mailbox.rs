@@ -305,6 +305,9 @@ pub enum Invalid {
     /// `imageURL` is not an https URL.
     #[error("displayInformation.imageURL must be an https URL")]
     ImageUrl,
+    /// `displayInformationUrl` is not an https URL without credentials or fragment.
+    #[error("displayInformationUrl must be an https URL without credentials or fragment")]
+    DisplayUrl,
     /// A field is empty or too long.
     #[error("{0}")]
     Field(String),
@@ -326,6 +329,7 @@ impl Invalid {
             Self::AccessRights(_) => "invalid_access_rights",
             Self::Expiration(_) => "invalid_expiration",
             Self::ImageUrl => "invalid_image_url",
+            Self::DisplayUrl => "invalid_display_url",
             Self::Field(_) => "invalid_field",
             Self::Payload(_) => "invalid_payload",
             Self::MaxReceivers => "invalid_max_receivers",
@@ -374,26 +378,59 @@ pub fn check_display(display: &DisplayInformation, limits: &Limits) -> Result<()
         limits.max_image_url_chars,
         false,
     )?;
-    let raw = &display.image_url;
-    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Invalid::ImageUrl);
+    match https_url(&display.image_url) {
+        Some(_) => Ok(()),
+        None => Err(Invalid::ImageUrl),
     }
-    let url = url::Url::parse(raw).map_err(|_| Invalid::ImageUrl)?;
-    let has_host = url.host_str().is_some_and(|h| !h.is_empty());
-    if url.scheme() != "https"
-        || !has_host
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(Invalid::ImageUrl);
-    }
-    Ok(())
 }
 
-/// Checks a push token: both members present, non-empty and bounded.
+/// Checks `displayInformationUrl` (compatibility profile): an `https` URL of the sender's
+/// vendor's page, as long as an image URL may be, with no credentials and no fragment. The
+/// relay never fetches it; only a viewer's browser or app may.
+pub fn check_display_url(raw: &str, limits: &Limits) -> Result<(), Invalid> {
+    check_text("displayInformationUrl", raw, limits.max_image_url_chars, false)?;
+    match https_url(raw) {
+        Some(url) if url.fragment().is_none() => Ok(()),
+        _ => Err(Invalid::DisplayUrl),
+    }
+}
+
+/// `raw` parsed, when it is an `https` URL with a host and no credentials, free of whitespace
+/// and control characters (which the WHATWG parser would quietly strip).
+fn https_url(raw: &str) -> Option<url::Url> {
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let url = url::Url::parse(raw).ok()?;
+    let has_host = url.host_str().is_some_and(|h| !h.is_empty());
+    let plain = url.username().is_empty() && url.password().is_none();
+    (url.scheme() == "https" && has_host && plain).then_some(url)
+}
+
+/// The longest `tokenTopic`: APNs topics are bundle ids (at most 155 characters) with an
+/// optional suffix such as `.voip`.
+pub const MAX_TOKEN_TOPIC_CHARS: usize = 200;
+
+/// Checks a push token: both members present, non-empty and bounded; the optional
+/// `tokenTopic` a bundle id's characters (letters, digits, `.`, `-`, `_`).
 pub fn check_token(token: &NotificationToken, limits: &Limits) -> Result<(), Invalid> {
     check_text("notificationToken.type", &token.kind, limits.max_token_type_chars, false)?;
-    check_text("notificationToken.tokenData", &token.token_data, limits.max_token_data_chars, false)
+    check_text(
+        "notificationToken.tokenData",
+        &token.token_data,
+        limits.max_token_data_chars,
+        false,
+    )?;
+    if let Some(topic) = &token.topic {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+        if topic.is_empty() || topic.len() > MAX_TOKEN_TOPIC_CHARS || !topic.chars().all(allowed) {
+            return Err(Invalid::Field(format!(
+                "notificationToken.tokenTopic must be 1 to {MAX_TOKEN_TOPIC_CHARS} letters, \
+                 digits, dots, hyphens or underscores"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `accessRights`, `"RD"` when absent (§9).
@@ -608,6 +645,43 @@ mod tests {
             "https://a b/",
         ] {
             assert_eq!(check_display(&display(bad), &limits), Err(Invalid::ImageUrl), "{bad}");
+        }
+    }
+
+    #[test]
+    fn display_url_must_be_https_without_credentials_or_fragment() {
+        let limits = Limits::default();
+        assert_eq!(check_display_url("https://vendor.example/share/x?lang=en", &limits), Ok(()));
+        for bad in [
+            "http://vendor.example/s",
+            "https://vendor.example/s#frag",
+            "https://u:p@vendor.example/s",
+            "https://u@vendor.example/s",
+            "https://",
+            "javascript:alert(1)",
+            "https://vendor.example/a b",
+            "https://vendor.example/\n",
+        ] {
+            assert_eq!(check_display_url(bad, &limits), Err(Invalid::DisplayUrl), "{bad}");
+        }
+        let long = format!("https://vendor.example/{}", "a".repeat(limits.max_image_url_chars));
+        assert_eq!(check_display_url(&long, &limits).unwrap_err().code(), "invalid_field");
+        assert_eq!(check_display_url("", &limits).unwrap_err().code(), "invalid_field");
+    }
+
+    #[test]
+    fn a_token_topic_is_a_bundle_id() {
+        let limits = Limits::default();
+        let token = |topic: &str| NotificationToken {
+            topic: Some(topic.into()),
+            ..NotificationToken::new("com.apple.apns", "00ff")
+        };
+        assert_eq!(check_token(&token("com.example.wallet.voip"), &limits), Ok(()));
+        let longest = "a".repeat(MAX_TOKEN_TOPIC_CHARS);
+        assert_eq!(check_token(&token(&longest), &limits), Ok(()));
+        for bad in ["", "com.example wallet", "com.example/x", "é", &format!("{longest}a")] {
+            let refused = check_token(&token(bad), &limits).unwrap_err();
+            assert!(refused.to_string().contains("tokenTopic"), "{bad}: {refused}");
         }
     }
 

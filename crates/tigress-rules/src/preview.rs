@@ -52,6 +52,35 @@ pub fn render(display: &DisplayInformation, url: &str) -> String {
     )
 }
 
+/// Renders the preview page of a mailbox whose sender gave its preview as the page of its
+/// vendor (`displayInformationUrl`): a generic title and a link to that page, which only the
+/// viewer's browser may follow.
+pub fn render_linked(display_url: &str, url: &str) -> String {
+    let display_url = escape(display_url);
+    let url = escape(url);
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>A key was shared with you</title>
+<meta property="og:title" content="A key was shared with you">
+<meta property="og:url" content="{url}">
+<meta property="og:type" content="website">
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}</style>
+</head>
+<body>
+<h1>A key was shared with you</h1>
+<p><a href="{display_url}" rel="noopener noreferrer nofollow">See the details from the sender</a></p>
+<p>Open this link on the phone where you keep your keys to accept it.</p>
+</body>
+</html>
+"#
+    )
+}
+
 /// Escapes text for HTML element content and double- or single-quoted attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

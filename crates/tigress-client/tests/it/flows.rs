@@ -15,7 +15,7 @@ async fn a_one_message_share_is_previewed_received_and_deleted() {
 
     let pending = client.receive(&url, share.secret().clone()).await.unwrap();
     let preview = pending.preview();
-    assert_eq!(preview.display.title, "Car Key");
+    assert_eq!(preview.display.information().unwrap().title, "Car Key");
     assert_eq!(preview.vertical, Vertical::Car);
     assert!(preview.expiration.ends_with('Z'), "{}", preview.expiration);
 

@@ -34,7 +34,8 @@ pub fn options(access_rights: Option<&str>) -> ShareOptions {
             title: "Car Key".into(),
             description: "Borrow my car this weekend".into(),
             image_url: "https://img.example/car.png".into(),
-        },
+        }
+        .into(),
         access_rights: access_rights.map(|r| r.parse::<AccessRights>().expect("rights")),
         expires_at: None,
         vertical: Some(Vertical::Car),

@@ -132,7 +132,11 @@ impl tigress_push::Provider for Recorder {
         tigress_push::APNS
     }
 
-    async fn send(&self, token_data: &str) -> Result<(), tigress_push::PushError> {
+    async fn send(
+        &self,
+        token_data: &str,
+        _topic: Option<&str>,
+    ) -> Result<(), tigress_push::PushError> {
         self.0.lock().unwrap().push(token_data.to_owned());
         Ok(())
     }
@@ -153,10 +157,7 @@ async fn a_registered_push_token_is_woken_when_the_peer_writes() {
     let received =
         client.receive(share.url(), share.secret().clone()).await.unwrap().accept().await.unwrap();
     let mut receiver = received.into_transfer().unwrap();
-    receiver.set_push_token(tigress_client::NotificationToken {
-        kind: "com.apple.apns".into(),
-        token_data: "a1b2c3".into(),
-    });
+    receiver.set_push_token(tigress_client::NotificationToken::new("com.apple.apns", "a1b2c3"));
     receiver.send(&step("key-creation-request")).await.unwrap();
     assert!(sender.next_message(Duration::from_secs(5)).await.unwrap().is_some());
     sender.send(&step("signing-request")).await.unwrap();

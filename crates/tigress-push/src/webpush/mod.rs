@@ -156,7 +156,7 @@ impl Provider for WebPush {
         Url::parse(&subscription.endpoint).ok()?.host_str().map(str::to_ascii_lowercase)
     }
 
-    async fn send(&self, token_data: &str) -> Result<(), PushError> {
+    async fn send(&self, token_data: &str, _topic: Option<&str>) -> Result<(), PushError> {
         let subscription = Subscription::parse(token_data)?;
         let endpoint = self.allowed_endpoint(&subscription.endpoint).await?;
         let body = ece::encrypt(

@@ -11,6 +11,8 @@ use crate::support::{Server, fast_retry, keys, p256_key, unix_now, verify_es256}
 const TEAM_ID: &str = "TEAM123456";
 const KEY_ID: &str = "KEY7654321";
 const TOPIC: &str = "com.example.wallet";
+/// A second app of the same key, that tokens may name.
+const OTHER_TOPIC: &str = "com.example.wallet.voip";
 const DEVICE: &str = "5b2d1c0a9e8f7d6c5b4a39281706f5e4d3c2b1a0ffeeddccbbaa998877665544";
 
 /// A pusher with APNs pointed at `server`, and the key's public half.
@@ -22,6 +24,7 @@ fn pusher(server: &Server, attempts: u32) -> (Pusher, p256::ecdsa::VerifyingKey)
         key_id: KEY_ID.into(),
         private_key_pem: pem,
         topic: TOPIC.into(),
+        topics: vec![OTHER_TOPIC.into()],
     };
     let apns = Apns::new(&config).unwrap();
     (Pusher::new(vec![Arc::new(apns)], fast_retry(attempts)), key.public_key().into())
@@ -55,6 +58,19 @@ async fn delivers_a_background_push_over_http2_with_a_valid_provider_token() {
     assert!((iat - unix_now()).abs() <= 60, "iat is now");
 
     assert_eq!(request.json(), json!({"aps": {"content-available": 1}}), "nothing but a wake-up");
+}
+
+#[tokio::test]
+async fn a_token_s_own_topic_is_used_only_when_the_operator_listed_it() {
+    let server = Server::scripted(&[]).await;
+    let (pusher, _) = pusher(&server, 1);
+    for requested in [Some(OTHER_TOPIC), Some("com.attacker.app"), None] {
+        let delivery = pusher.notify_with_topic(APNS, DEVICE, requested).await.unwrap();
+        assert_eq!(delivery, Delivery::Delivered, "{requested:?}");
+    }
+    let topics: Vec<String> =
+        server.requests().iter().map(|r| r.header("apns-topic").to_owned()).collect();
+    assert_eq!(topics, [OTHER_TOPIC, TOPIC, TOPIC], "an unlisted topic falls back to the default");
 }
 
 #[tokio::test]

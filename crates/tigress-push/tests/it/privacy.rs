@@ -63,6 +63,7 @@ async fn logs_carry_no_token_data_endpoint_or_credentials() {
         key_id: "KEY7654321".into(),
         private_key_pem: p256_key().1,
         topic: "com.example.wallet".into(),
+        topics: Vec::new(),
     })
     .unwrap();
     let web_push = WebPush::new(&WebPushConfig {

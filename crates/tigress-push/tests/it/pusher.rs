@@ -39,7 +39,7 @@ impl Provider for Scripted {
         "test.scripted"
     }
 
-    async fn send(&self, _token_data: &str) -> Result<(), PushError> {
+    async fn send(&self, _token_data: &str, _topic: Option<&str>) -> Result<(), PushError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let mut answers = self.answers.lock().unwrap();
         if answers.len() > 1 { answers.pop_front().unwrap() } else { answers[0].clone() }
@@ -126,6 +126,7 @@ fn apns_config(base_url: &str) -> ApnsConfig {
         key_id: "KEY7654321".into(),
         private_key_pem: p256_key().1,
         topic: "com.example.wallet".into(),
+        topics: Vec::new(),
     }
 }
 

@@ -203,7 +203,7 @@ async fn refuses_insecure_and_non_public_endpoints_without_connecting() {
     ];
     let started = Instant::now();
     for endpoint in &endpoints {
-        let result = web_push.send(&subscriber.token(endpoint)).await;
+        let result = web_push.send(&subscriber.token(endpoint), None).await;
         assert!(matches!(result, Err(PushError::Rejected(_))), "{endpoint}: {result:?}");
     }
     assert!(started.elapsed() < Duration::from_secs(5), "refused without trying to connect");

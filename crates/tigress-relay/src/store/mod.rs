@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tigress_proto::AccessRights;
 use tigress_proto::MailboxId;
-use tigress_proto::wire::{DisplayInformation, NotificationToken, Payload};
+use tigress_proto::wire::{Display, NotificationToken, Payload};
 
 use tigress_proto::wire::{Message, Party};
 
@@ -44,7 +44,7 @@ pub struct NewMailbox {
     /// The first message.
     pub payload: Payload,
     /// Public preview text.
-    pub display: DisplayInformation,
+    pub display: Display,
     /// The receiver's rights.
     pub rights: AccessRights,
     /// Unix seconds.
@@ -88,7 +88,7 @@ pub struct Updated {
 /// The preview: what anyone with the URL may see.
 pub struct PreviewView {
     /// Public text.
-    pub display: DisplayInformation,
+    pub display: Display,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -98,7 +98,7 @@ pub struct ReadView {
     /// The current slot.
     pub payload: Payload,
     /// Public text.
-    pub display: DisplayInformation,
+    pub display: Display,
     /// Unix seconds.
     pub expires_at: i64,
     /// The caller's role (a fresh claim that just bound is the receiver).

@@ -14,7 +14,9 @@ use std::thread;
 use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
+use tigress_proto::wire::{
+    Display, DisplayInformation, Message, NotificationToken, Party, Payload,
+};
 use tigress_proto::{AccessRights, MailboxId};
 use tokio::sync::{Semaphore, oneshot};
 
@@ -52,7 +54,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     last_seq INTEGER NOT NULL,
     log_bytes INTEGER NOT NULL,
     max_receivers INTEGER,
-    receivers_bound INTEGER NOT NULL DEFAULT 0
+    receivers_bound INTEGER NOT NULL DEFAULT 0,
+    display_url TEXT
 );
 CREATE INDEX IF NOT EXISTS mailboxes_by_expiry ON mailboxes (expires_at);
 CREATE TABLE IF NOT EXISTS requests (
@@ -81,8 +84,10 @@ CREATE INDEX IF NOT EXISTS attestations_by_expiry ON attestations (expires_at);
 
 /// The store's format; a file of another format is refused rather than misread. The
 /// `attestations` table came within format 3: it is created when missing, and a relay that
-/// predates it never reads it, so either relay reads the other's file correctly.
-const SCHEMA_VERSION: i64 = 3;
+/// predates it never reads it, so either relay reads the other's file correctly. Format 4 adds
+/// `display_url` (`displayInformationUrl`; the three inline columns are then empty), which an
+/// older relay would misread as an empty preview: so it is a new format.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Brings a store of format 2 to format 3: the cap on receivers and the count of those bound.
 /// Mailboxes of format 2 have no cap, so their count need not be known.
@@ -90,6 +95,9 @@ const MIGRATE_2_TO_3: &str = "
 ALTER TABLE mailboxes ADD COLUMN max_receivers INTEGER;
 ALTER TABLE mailboxes ADD COLUMN receivers_bound INTEGER NOT NULL DEFAULT 0;
 ";
+
+/// Brings a store of format 3 to format 4: the preview given as a URL.
+const MIGRATE_3_TO_4: &str = "ALTER TABLE mailboxes ADD COLUMN display_url TEXT;";
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
@@ -174,8 +182,12 @@ impl SqliteStore {
              PRAGMA busy_timeout = 5000;"
         ))
         .map_err(backend)?;
-        if check_schema_version(&conn)? == 2 {
+        let version = check_schema_version(&conn)?;
+        if version == 2 {
             conn.execute_batch(MIGRATE_2_TO_3).map_err(backend)?;
+        }
+        if version <= 3 {
+            conn.execute_batch(MIGRATE_3_TO_4).map_err(backend)?;
         }
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
@@ -660,7 +672,7 @@ struct Row {
     rights: AccessRights,
     expires_at: i64,
     payload: Payload,
-    display: DisplayInformation,
+    display: Display,
     sender_token: Option<NotificationToken>,
     receiver_token: Option<NotificationToken>,
     /// Also the number of messages: the log is never pruned, so it has no gaps from 1.
@@ -719,13 +731,13 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
             "SELECT sender_claim, receiver_claim, access_rights, expires_at, payload_type,
              payload_data, title, description, image_url, sender_token_type, sender_token_data,
              receiver_token_type, receiver_token_data, last_seq, log_bytes, max_receivers,
-             receivers_bound
+             receivers_bound, display_url
              FROM mailboxes WHERE id = ?1",
         )
         .map_err(backend)?
         .query_row(params![&id.as_bytes()[..]], |r| {
             let token = |kind: Option<String>, data: Option<String>| match (kind, data) {
-                (Some(kind), Some(token_data)) => Some(NotificationToken { kind, token_data }),
+                (Some(kind), Some(token_data)) => Some(NotificationToken::new(kind, token_data)),
                 _ => None,
             };
             Ok(RawRow {
@@ -734,10 +746,13 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
                 rights: r.get(2)?,
                 expires_at: r.get(3)?,
                 payload: Payload { kind: r.get(4)?, data: r.get(5)? },
-                display: DisplayInformation {
-                    title: r.get(6)?,
-                    description: r.get(7)?,
-                    image_url: r.get(8)?,
+                display: match r.get::<_, Option<String>>(17)? {
+                    Some(url) => Display::Url(url),
+                    None => Display::Inline(DisplayInformation {
+                        title: r.get(6)?,
+                        description: r.get(7)?,
+                        image_url: r.get(8)?,
+                    }),
                 },
                 sender_token: token(r.get(9)?, r.get(10)?),
                 receiver_token: token(r.get(11)?, r.get(12)?),
@@ -778,7 +793,7 @@ struct RawRow {
     rights: String,
     expires_at: i64,
     payload: Payload,
-    display: DisplayInformation,
+    display: Display,
     sender_token: Option<NotificationToken>,
     receiver_token: Option<NotificationToken>,
     last_seq: u64,
@@ -832,7 +847,8 @@ fn append_message(
     Ok(())
 }
 
-/// The format of the store in `conn`: [`SCHEMA_VERSION`] for a new one, or 2 for one to migrate.
+/// The format of the store in `conn`: [`SCHEMA_VERSION`] for a new one, or 2 or 3 for one to
+/// migrate.
 fn check_schema_version(conn: &Connection) -> Result<i64, StoreError> {
     let version: i64 =
         conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(backend)?;
@@ -842,7 +858,7 @@ fn check_schema_version(conn: &Connection) -> Result<i64, StoreError> {
     if empty == 0 {
         return Ok(SCHEMA_VERSION);
     }
-    if version == SCHEMA_VERSION || version == 2 {
+    if version == SCHEMA_VERSION || version == 2 || version == 3 {
         return Ok(version);
     }
     Err(backend(CorruptRow("store format: this data directory was written by another version")))
@@ -858,11 +874,13 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
         Some(t) => (Some(t.kind.as_str()), Some(t.token_data.as_str())),
         None => (None, None),
     };
+    // A preview given as a URL leaves the inline columns empty (they predate it).
+    let inline = m.display.information();
     conn.prepare_cached(
         "INSERT INTO mailboxes (id, sender_claim, payload_type, payload_data, title, description,
          image_url, access_rights, expires_at, sender_token_type, sender_token_data, last_seq,
-         log_bytes, max_receivers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12,
-         ?13)",
+         log_bytes, max_receivers, display_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+         ?11, 1, ?12, ?13, ?14)",
     )
     .map_err(backend)?
     .execute(params![
@@ -870,15 +888,16 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
         &m.sender.0[..],
         m.payload.kind,
         m.payload.data,
-        m.display.title,
-        m.display.description,
-        m.display.image_url,
+        inline.map_or("", |d| d.title.as_str()),
+        inline.map_or("", |d| d.description.as_str()),
+        inline.map_or("", |d| d.image_url.as_str()),
         m.rights.to_string(),
         m.expires_at,
         token_type,
         token_data,
         m.payload.data.len() as u64,
         m.max_receivers,
+        m.display.url(),
     ])
     .map_err(backend)?;
     // The create payload is the first message of the log, from the sender.
@@ -1078,11 +1097,11 @@ mod tests {
             id: MailboxId::random(rng),
             sender: ClaimHash::of(&DeviceClaim::random(rng)),
             payload: Payload { kind: "AEAD_AES_128_GCM".into(), data: "AAAA".into() },
-            display: DisplayInformation {
+            display: Display::Inline(DisplayInformation {
                 title: "t".into(),
                 description: "d".into(),
                 image_url: "https://i.example/x.png".into(),
-            },
+            }),
             rights: AccessRights::default(),
             expires_at,
             sender_token: None,
@@ -1096,11 +1115,11 @@ mod tests {
         let mailbox = new_mailbox(4_000_000_000);
         let (id, sender) = (mailbox.id, mailbox.sender);
         {
-            // Format 2: the same tables without the two receiver columns.
+            // Format 2: the same tables without the two receiver columns and the display URL.
             let conn = Connection::open(dir.path().join("tigress.sqlite3")).unwrap();
             let format_2 = SCHEMA.replace(
                 "log_bytes INTEGER NOT NULL,\n    max_receivers INTEGER,\n    \
-                 receivers_bound INTEGER NOT NULL DEFAULT 0",
+                 receivers_bound INTEGER NOT NULL DEFAULT 0,\n    display_url TEXT",
                 "log_bytes INTEGER NOT NULL",
             );
             assert_ne!(format_2, SCHEMA, "the format-2 schema is derived from this one");
@@ -1170,7 +1189,7 @@ mod tests {
             store.create(mailbox, None, 0).await.unwrap();
         }
         let store = SqliteStore::open(dir.path(), Durability::Full, LOG).unwrap();
-        assert_eq!(store.preview(id, 0).await.unwrap().display.title, "t");
+        assert_eq!(store.preview(id, 0).await.unwrap().display.information().unwrap().title, "t");
     }
 
     #[tokio::test]

@@ -70,12 +70,9 @@ async fn push_tokens_are_sealed_at_rest() {
     assert!(stored.starts_with("sealed1."), "the token is stored sealed");
     assert!(!stored.contains("push-token-marker"));
     let key = key_of(&relay);
-    let sealed = tigress_proto::wire::NotificationToken {
-        kind: "com.example.push".into(),
-        token_data: stored,
-    };
+    let sealed = tigress_proto::wire::NotificationToken::new("com.example.push", stored);
     let opened = tigress_relay::token_seal::TokenSeal::new(&key).open(&sealed);
-    assert_eq!(opened, Some(token_data), "and opens under the relay's key");
+    assert_eq!(opened.map(|o| o.token_data), Some(token_data), "and opens under the relay's key");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod attestation;
 mod binding;
 mod browser;
 mod claim_key;
+mod compat;
 mod descriptor;
 mod idempotency;
 mod input;

@@ -14,6 +14,8 @@ use crate::support::*;
 /// outcome set for that token.
 struct Recorder {
     sent: Mutex<Vec<String>>,
+    /// The topic each push was sent with, in order.
+    topics: Mutex<Vec<Option<String>>>,
 }
 
 #[async_trait::async_trait]
@@ -22,7 +24,8 @@ impl Provider for Recorder {
         tigress_push::APNS
     }
 
-    async fn send(&self, token_data: &str) -> Result<(), PushError> {
+    async fn send(&self, token_data: &str, topic: Option<&str>) -> Result<(), PushError> {
+        self.topics.lock().unwrap().push(topic.map(str::to_owned));
         self.sent.lock().unwrap().push(token_data.to_owned());
         match token_data {
             "gone-token" => Err(PushError::Gone),
@@ -33,7 +36,7 @@ impl Provider for Recorder {
 }
 
 async fn relay_with_recorder() -> (TestRelay, Arc<Recorder>) {
-    let recorder = Arc::new(Recorder { sent: Mutex::new(Vec::new()) });
+    let recorder = Arc::new(Recorder { sent: Mutex::new(Vec::new()), topics: Mutex::default() });
     let retry = RetryPolicy {
         attempts: 2,
         first_delay: Duration::from_millis(1),
@@ -60,6 +63,40 @@ async fn recorded(recorder: &Recorder, n: usize) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     recorder.sent.lock().unwrap().clone()
+}
+
+/// `tokenTopic` (compatibility profile) is kept with its token, sealed with it at rest, and
+/// handed to the provider with each push to that token (APNs then uses it only when the operator
+/// listed it; tigress-push's tests cover that choice).
+#[tokio::test]
+async fn a_token_s_topic_goes_with_each_push_to_it() {
+    let (relay, recorder) = relay_with_recorder().await;
+    let sender = new_uuid();
+    let mut body = create_body();
+    body["notificationToken"] = json!({"type": "com.apple.apns", "tokenData": "sender-token", "tokenTopic": "com.example.wallet"});
+    let created = relay.send(Method::POST, "/v1/m", Some(&sender), None, Some(&body)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let path = mailbox_path(&created);
+
+    let stored: String = {
+        let file = relay.inner.dir().join("data/tigress.sqlite3");
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let conn = rusqlite::Connection::open_with_flags(file, flags).unwrap();
+        conn.query_row("SELECT sender_token_data FROM mailboxes", [], |r| r.get(0)).unwrap()
+    };
+    assert!(stored.starts_with("sealed2."), "sealed with its topic: {stored}");
+    assert!(!stored.contains("example"), "{stored}");
+
+    let receiver = new_uuid();
+    let token = json!({"notificationToken": apns("receiver-token")});
+    let read = relay.send(Method::POST, &path, Some(&receiver), None, Some(&token)).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(recorded(&recorder, 1).await, vec!["sender-token"]);
+    let update = json!({"payload": payload("AAAA")});
+    relay.send(Method::PUT, &path, Some(&sender), None, Some(&update)).await;
+    assert_eq!(recorded(&recorder, 2).await, vec!["sender-token", "receiver-token"]);
+    let topics = recorder.topics.lock().unwrap().clone();
+    assert_eq!(topics, [Some("com.example.wallet".to_owned()), None]);
 }
 
 #[tokio::test]

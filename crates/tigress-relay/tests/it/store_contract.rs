@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tempfile::TempDir;
-use tigress_proto::wire::{DisplayInformation, NotificationToken, Party, Payload};
+use tigress_proto::wire::{Display, DisplayInformation, NotificationToken, Party, Payload};
 use tigress_proto::{AccessRights, DeviceClaim, MailboxId, RequestId};
 use tigress_relay::Durability;
 use tigress_relay::mailbox::{ClaimHash, Denial, LogLimits, RequestHash};
@@ -60,7 +60,7 @@ pub fn payload(data: &str) -> Payload {
 }
 
 fn token(data: &str) -> NotificationToken {
-    NotificationToken { kind: "com.example.push".into(), token_data: data.into() }
+    NotificationToken::new("com.example.push", data)
 }
 
 pub fn new_mailbox(sender: ClaimHash, rights: &str, expires_at: i64) -> NewMailbox {
@@ -68,11 +68,11 @@ pub fn new_mailbox(sender: ClaimHash, rights: &str, expires_at: i64) -> NewMailb
         id: MailboxId::random(&mut rand::rngs::OsRng),
         sender,
         payload: payload("AAAA"),
-        display: DisplayInformation {
+        display: Display::Inline(DisplayInformation {
             title: "Room 412".into(),
             description: "Hotel key".into(),
             image_url: "https://img.example/k.png".into(),
-        },
+        }),
         rights: rights.parse::<AccessRights>().unwrap(),
         expires_at,
         sender_token: Some(token("sender-token")),
@@ -105,18 +105,33 @@ pub async fn create_preview_and_read(b: Backend) {
     let store = &*b.store;
     let (id, sender) = created(store, "RD").await;
     let preview = store.preview(id, now()).await.unwrap();
-    assert_eq!(preview.display.title, "Room 412");
+    assert_eq!(preview.display.information().unwrap().title, "Room 412");
     assert!(preview.expires_at > now());
     let view = store.read(id, sender.into(), None, 0, now()).await.unwrap();
     assert_eq!(view.role, Party::Sender);
     assert_eq!(view.payload.data, "AAAA");
-    assert_eq!(view.display.image_url, "https://img.example/k.png");
+    assert_eq!(view.display.information().unwrap().image_url, "https://img.example/k.png");
     assert_eq!(view.last_seq, 1);
     assert_eq!(view.messages.len(), 1);
     assert_eq!((view.messages[0].seq, view.messages[0].from), (1, Party::Sender));
     let missing = MailboxId::random(&mut rand::rngs::OsRng);
     assert!(absent(store.preview(missing, now()).await));
     assert!(absent(store.read(missing, sender.into(), None, 0, now()).await));
+}
+
+/// A preview given as the URL of the sender's vendor's page is kept as that URL, not as empty
+/// inline text.
+pub async fn a_display_url_is_kept_as_given(b: Backend) {
+    let store = &*b.store;
+    let (_, sender) = claim();
+    let mut mailbox = new_mailbox(sender, "RD", now() + 3600);
+    let url = Display::Url("https://vendor.example/share/1?l=en".into());
+    mailbox.display = url.clone();
+    let id = mailbox.id;
+    store.create(mailbox, None, now()).await.unwrap();
+    assert_eq!(store.preview(id, now()).await.unwrap().display, url);
+    let view = store.read(id, sender.into(), None, 0, now()).await.unwrap();
+    assert_eq!(view.display, url);
 }
 
 pub async fn max_receivers_caps_binds_across_relinquishes(b: Backend) {
@@ -412,6 +427,7 @@ macro_rules! contract {
         mod $backend {
 
             contract!(@case $backend, create_preview_and_read);
+            contract!(@case $backend, a_display_url_is_kept_as_given);
             contract!(@case $backend, exactly_one_of_concurrent_first_reads_binds);
             contract!(@case $backend, max_receivers_caps_binds_across_relinquishes);
             contract!(@case $backend, rights_decide_who_may_update_and_delete);

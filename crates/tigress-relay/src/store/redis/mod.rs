@@ -15,7 +15,8 @@
 //!
 //! - `tigress:{<id>}:box`, a hash: `s` and `r` (sender and receiver claim hashes, hex), `rights`,
 //!   `w` and `d` (`1` when the receiver may write or delete), `exp`, `pt` and `pd` (the payload
-//!   slot), `ti`, `de` and `im` (display information), `stk`/`std` and `rtk`/`rtd` (the sender's
+//!   slot), `ti`, `de` and `im` (display information; empty when `du` holds the
+//!   `displayInformationUrl` instead), `stk`/`std` and `rtk`/`rtd` (the sender's
 //!   and receiver's push tokens), `seq` (the log's last seq) and `bytes` (its payload bytes).
 //! - `tigress:{<id>}:log`, a list: message `seq` is element `seq - 1`, stored as `s` or `r`
 //!   followed by the payload's JSON.
@@ -73,7 +74,9 @@ pub mod wake;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tigress_proto::MailboxId;
-use tigress_proto::wire::{DisplayInformation, Message, NotificationToken, Party, Payload};
+use tigress_proto::wire::{
+    Display, DisplayInformation, Message, NotificationToken, Party, Payload,
+};
 
 use super::{
     Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
@@ -196,6 +199,7 @@ impl RedisStore {
         let record = request.map(|request| record(Operation::Create, request));
         let entry = log_entry(Party::Sender, &mailbox.payload)?;
         let token = mailbox.sender_token.as_ref();
+        let inline = mailbox.display.information();
         let input = CreateInput {
             now,
             expires_at: mailbox.expires_at,
@@ -206,9 +210,10 @@ impl RedisStore {
             payload_type: &mailbox.payload.kind,
             payload_data: &mailbox.payload.data,
             size: mailbox.payload.data.len(),
-            title: &mailbox.display.title,
-            description: &mailbox.display.description,
-            image_url: &mailbox.display.image_url,
+            title: inline.map_or("", |d| d.title.as_str()),
+            description: inline.map_or("", |d| d.description.as_str()),
+            image_url: inline.map_or("", |d| d.image_url.as_str()),
+            display_url: mailbox.display.url(),
             entry: &entry,
             token_type: token.map(|token| token.kind.as_str()),
             token_data: token.map(|token| token.token_data.as_str()),
@@ -285,21 +290,25 @@ impl MailboxStore for RedisStore {
 
     async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError> {
         let key = &Keys::of(&id).mailbox;
-        let fields =
-            Request::Command(redis::cmd("HMGET").arg(key).arg(&["exp", "ti", "de", "im"]).clone());
-        let fields: (Option<String>, Option<String>, Option<String>, Option<String>) =
-            self.cluster.run(key, &fields).await?;
-        let (Some(expires_at), Some(title), Some(description), Some(image_url)) = fields else {
+        let fields = Request::Command(
+            redis::cmd("HMGET").arg(key).arg(&["exp", "ti", "de", "im", "du"]).clone(),
+        );
+        type Fields =
+            (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+        let fields: Fields = self.cluster.run(key, &fields).await?;
+        let (Some(expires_at), Some(title), Some(description), Some(image_url), url) = fields
+        else {
             return Err(StoreError::NotFound);
         };
         let expires_at = expires_at.parse().map_err(|_| backend(Corrupt("expiry")))?;
         if mailbox::is_expired(expires_at, now) {
             return Err(StoreError::NotFound);
         }
-        Ok(PreviewView {
-            display: DisplayInformation { title, description, image_url },
-            expires_at,
-        })
+        let display = match url {
+            Some(url) => Display::Url(url),
+            None => Display::Inline(DisplayInformation { title, description, image_url }),
+        };
+        Ok(PreviewView { display, expires_at })
     }
 
     async fn read(
@@ -321,7 +330,7 @@ impl MailboxStore for RedisStore {
         };
         let (_, answer) = self.run::<ReadAnswer>(&self.scripts.read, &id, &input).await?;
         let sender_token = match (answer.sender_token_type, answer.sender_token_data) {
-            (Some(kind), Some(token_data)) => Some(NotificationToken { kind, token_data }),
+            (Some(kind), Some(token_data)) => Some(NotificationToken::new(kind, token_data)),
             _ => None,
         };
         let messages = answer
@@ -332,10 +341,13 @@ impl MailboxStore for RedisStore {
             .collect::<Result<_, _>>()?;
         Ok(ReadView {
             payload: Payload { kind: answer.payload_type, data: answer.payload_data },
-            display: DisplayInformation {
-                title: answer.title,
-                description: answer.description,
-                image_url: answer.image_url,
+            display: match answer.display_url {
+                Some(url) => Display::Url(url),
+                None => Display::Inline(DisplayInformation {
+                    title: answer.title,
+                    description: answer.description,
+                    image_url: answer.image_url,
+                }),
             },
             expires_at: number(&answer.expires_at)?,
             role: party(&answer.role)?,
@@ -376,7 +388,7 @@ impl MailboxStore for RedisStore {
         let (outcome, answer) = self.run::<UpdateAnswer>(&self.scripts.update, &id, &input).await?;
         let peer_token = match (answer.peer, answer.peer_token_type, answer.peer_token_data) {
             (Some(peer), Some(kind), Some(token_data)) => {
-                Some((party(&peer)?, NotificationToken { kind, token_data }))
+                Some((party(&peer)?, NotificationToken::new(kind, token_data)))
             }
             _ => None,
         };

@@ -100,6 +100,9 @@ pub struct CreateInput<'a> {
     pub title: &'a str,
     pub description: &'a str,
     pub image_url: &'a str,
+    /// `displayInformationUrl`, instead of the three above (then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_url: Option<&'a str>,
     /// The first log element, `s` and the payload's JSON.
     pub entry: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -172,6 +175,8 @@ pub struct ReadAnswer {
     pub title: String,
     pub description: String,
     pub image_url: String,
+    /// `displayInformationUrl`, when the sender gave it instead.
+    pub display_url: Option<String>,
     /// Decimal, as stored.
     pub expires_at: String,
     /// Decimal, as stored.

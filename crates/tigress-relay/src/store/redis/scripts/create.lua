@@ -2,7 +2,8 @@
 -- input: {now, expires_at, sender, rights, write, delete (booleans), payload_type,
 --   payload_data, size (of payload_data), title, description, image_url, entry (the first log
 --   element), token_type and token_data (absent for none), record (absent for none),
---   max_receivers (absent for no cap)}.
+--   max_receivers (absent for no cap), display_url (absent when the display is inline; the
+--   three display fields are then empty)}.
 -- Answers {status = "ok"}; an id already in use is an error reply (ids are random: a bug).
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('mailbox id in use') end
 local function flag(granted)
@@ -17,6 +18,7 @@ if input.token_type then
   redis.call('HSET', KEYS[1], 'stk', input.token_type, 'std', input.token_data)
 end
 if input.max_receivers then redis.call('HSET', KEYS[1], 'mr', input.max_receivers) end
+if input.display_url then redis.call('HSET', KEYS[1], 'du', input.display_url) end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('RPUSH', KEYS[2], input.entry)
 redis.call('EXPIREAT', KEYS[2], input.expires_at)

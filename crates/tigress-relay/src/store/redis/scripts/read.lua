@@ -4,7 +4,8 @@
 -- input: {now, caller, after (the cursor, a decimal string: it may exceed 2^53),
 --   token_type and token_data (absent for none)}.
 -- Answers {status = "ok", role ("s" or "r"), payload_type, payload_data, title, description,
---   image_url, expires_at and last_seq (decimal strings, as stored), receiver_bound,
+--   image_url, display_url (when given instead), expires_at and last_seq (decimal strings, as
+--   stored), receiver_bound,
 --   just_bound (booleans), sender_token_type and sender_token_data (only when this read bound),
 --   messages (the log elements after `after`; absent when none, as cjson would encode an
 --   empty list as {})}, "nf", or "denied" (AlreadyClaimed, NoReceiversLeft).
@@ -29,10 +30,10 @@ if input.token_type then
   redis.call('HSET', KEYS[1], role .. 'tk', input.token_type, role .. 'td', input.token_data)
 end
 local b = redis.call('HMGET', KEYS[1], 'pt', 'pd', 'ti', 'de', 'im', 'exp', 'seq', 'r', 'stk',
-  'std')
+  'std', 'du')
 local answer = {status = 'ok', role = role, payload_type = b[1], payload_data = b[2],
   title = b[3], description = b[4], image_url = b[5], expires_at = b[6], last_seq = b[7],
-  receiver_bound = b[8] ~= false, just_bound = bound}
+  receiver_bound = b[8] ~= false, just_bound = bound, display_url = opt(b[11])}
 if bound then
   answer.sender_token_type, answer.sender_token_data = opt(b[9]), opt(b[10])
 end
