@@ -330,7 +330,8 @@ pub struct RelayDescriptor {
     /// The path of CreateMailbox; a mailbox is this path, a slash and its id.
     pub mailbox_path: String,
     /// The extensions beyond the drafts: `messageLog`, `waitingReads`, `maxReceivers`, `pin`
-    /// (the relay carries the PIN protocol's messages), `deviceAttestation` (when required).
+    /// (the relay carries the PIN protocol's messages), `compatibilityProfile` (the shapes shipped
+    /// wallets send: `displayInformationUrl`, `tokenTopic`), `deviceAttestation` (when required).
     pub extensions: Vec<String>,
     /// The limits a client should stay within.
     pub limits: DescriptorLimits,

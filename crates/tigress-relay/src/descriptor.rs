@@ -11,7 +11,9 @@ use crate::routes;
 pub fn describe(config: &RelayConfig, pusher: &Pusher) -> RelayDescriptor {
     let attestation_required = matches!(config.attestation, AttestationPolicy::Verify(_));
     let mut extensions: Vec<String> =
-        ["messageLog", "waitingReads", "maxReceivers", "pin"].map(String::from).into();
+        ["messageLog", "waitingReads", "maxReceivers", "pin", "compatibilityProfile"]
+            .map(String::from)
+            .into();
     if attestation_required {
         extensions.push("deviceAttestation".into());
     }

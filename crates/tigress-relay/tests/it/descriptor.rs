@@ -30,7 +30,7 @@ async fn the_descriptor_says_what_the_relay_serves_and_allows() {
         json!({
             "versions": ["v1"],
             "mailboxPath": "/v1/m",
-            "extensions": ["messageLog", "waitingReads", "maxReceivers", "pin"],
+            "extensions": ["messageLog", "waitingReads", "maxReceivers", "pin", "compatibilityProfile"],
             "limits": {
                 "maxLifetimeSeconds": 3 * 86400,
                 "defaultLifetimeSeconds": 48 * 3600,
