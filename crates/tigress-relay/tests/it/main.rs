@@ -8,6 +8,7 @@ mod binding;
 mod browser;
 mod claim_key;
 mod compat;
+mod conformance;
 mod descriptor;
 mod idempotency;
 mod input;
