@@ -31,12 +31,22 @@ fuzz_target!(|data: &[u8]| {
 
     if let Some(create) = parse::<CreateMailboxRequest>(data) {
         check_payload(&create.payload, &limits);
-        let display = &create.display_information;
-        if mailbox::check_display(display, &limits).is_ok() {
-            assert!(!display.title.is_empty() && !display.image_url.is_empty());
-            assert!(!display.image_url.chars().any(char::is_whitespace), "a URL with blanks");
+        if let Some(display) = &create.display_information {
+            if mailbox::check_display(display, &limits).is_ok() {
+                assert!(!display.title.is_empty() && !display.image_url.is_empty());
+                assert!(!display.image_url.chars().any(char::is_whitespace), "a URL with blanks");
+            }
+            check_preview(display);
         }
-        check_preview(display);
+        if let Some(url) = &create.display_information_url {
+            check_display_url(url, &limits);
+        }
+        let both = create.display_information.is_some() && create.display_information_url.is_some();
+        let neither =
+            create.display_information.is_none() && create.display_information_url.is_none();
+        if both || neither {
+            assert!(body::create_request(data, NOW, &limits).is_err(), "not exactly one display");
+        }
         if let Some(token) = &create.notification_token {
             check_token(token, &limits);
         }
@@ -110,6 +120,24 @@ fn check_payload(payload: &Payload, limits: &Limits) {
 fn check_token(token: &NotificationToken, limits: &Limits) {
     if mailbox::check_token(token, limits).is_ok() {
         assert!(!token.kind.is_empty() && !token.token_data.is_empty());
+        if let Some(topic) = &token.topic {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+            assert!(!topic.is_empty() && topic.chars().all(allowed), "an accepted topic");
+        }
+    }
+}
+
+/// An accepted `displayInformationUrl` is an https URL without blanks, credentials or
+/// fragment; on the preview page it is escaped like any text of the sender's.
+fn check_display_url(url: &str, limits: &Limits) {
+    if mailbox::check_display_url(url, limits).is_ok() {
+        assert!(url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")), "not https");
+        assert!(!url.contains('#') && !url.chars().any(char::is_whitespace));
+    }
+    let template = preview::render_linked("", URL);
+    let page = preview::render_linked(url, URL);
+    for c in ['<', '>', '"', '\''] {
+        assert_eq!(page.matches(c).count(), template.matches(c).count(), "{c:?} from the sender");
     }
 }
 
