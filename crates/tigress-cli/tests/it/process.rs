@@ -134,6 +134,23 @@ async fn logs_hold_no_claim_request_id_token_payload_url_secret_or_client_addres
     );
     assert_eq!(send(&http, reqwest::Method::POST, &url, &uuid(), &ids[3], None).await.0, 401);
     assert_eq!(send(&http, reqwest::Method::DELETE, &url, &sender, &ids[4], None).await.0, 200);
+    // The compatibility profile's shapes: a vendor's page for the preview, a token's topic.
+    let shipped = json!({
+        "payload": {"type": "AEAD_AES_128_GCM", "data": data},
+        "displayInformationUrl": "https://wallet.example/display-url-marker-31",
+        "notificationToken":
+            {"type": "com.apple.apns", "tokenData": "00ff", "tokenTopic": "topic.marker.42"}
+    });
+    let (status, _) = send(
+        &http,
+        reqwest::Method::POST,
+        &format!("{base}/v1/m"),
+        &uuid(),
+        &uuid(),
+        Some(&shipped),
+    )
+    .await;
+    assert_eq!(status, 200);
 
     // A whole share and receive through the CLI, with its secret.
     let content = tempfile::NamedTempFile::new().unwrap();
@@ -189,6 +206,8 @@ async fn logs_hold_no_claim_request_id_token_payload_url_secret_or_client_addres
         secret,
         share_mailbox,
         "content-marker-77".into(),
+        "display-url-marker-31".into(),
+        "topic.marker.42".into(),
     ];
     forbidden.extend(ids.iter().cloned());
     for value in &forbidden {
