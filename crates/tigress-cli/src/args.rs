@@ -197,16 +197,21 @@ pub struct ShareArgs {
     pub content: PathBuf,
 
     /// Preview title, public to anyone with the link.
-    #[arg(long)]
-    pub title: String,
+    #[arg(long, required_unless_present = "display_url")]
+    pub title: Option<String>,
 
     /// Preview description, public to anyone with the link.
-    #[arg(long)]
-    pub description: String,
+    #[arg(long, required_unless_present = "display_url")]
+    pub description: Option<String>,
 
     /// Preview picture: an https URL.
-    #[arg(long, value_name = "URL")]
-    pub image_url: String,
+    #[arg(long, value_name = "URL", required_unless_present = "display_url")]
+    pub image_url: Option<String>,
+
+    /// Instead of the three above: the https URL of your own page with OpenGraph tags, which the
+    /// relay's preview links to (and never fetches).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["title", "description", "image_url"])]
+    pub display_url: Option<String>,
 
     /// Credential vertical: a cleartext routing hint in the URL, read before anything is decrypted.
     #[arg(long, value_enum)]

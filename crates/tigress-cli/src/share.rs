@@ -49,11 +49,7 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         })
         .transpose()?;
     let options = ShareOptions {
-        display: Display::Inline(DisplayInformation {
-            title: args.title,
-            description: args.description,
-            image_url: args.image_url,
-        }),
+        display: display(args.display_url, args.title, args.description, args.image_url),
         access_rights: args.access_rights,
         expires_at,
         vertical: args.vertical.map(Into::into),
@@ -80,6 +76,24 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
 }
 
 /// Reads a device maker's private key (PKCS#8 PEM, P-256 or Ed25519) to attest creates with.
+/// The preview: the vendor's page when `--display-url` is given, else the three texts (which
+/// clap then requires).
+fn display(
+    url: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    image_url: Option<String>,
+) -> Display {
+    match url {
+        Some(url) => Display::Url(url),
+        None => Display::Inline(DisplayInformation {
+            title: title.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+            image_url: image_url.unwrap_or_default(),
+        }),
+    }
+}
+
 fn attestation_key(
     path: &Path,
     id: String,

@@ -535,3 +535,30 @@ fn inspect_relay_shows_what_the_relay_serves_and_allows() {
     // Neither a share URL nor --relay: a usage error.
     assert_exit(&run(&["inspect"]), 2);
 }
+
+#[test]
+fn a_share_may_give_its_preview_as_the_url_of_a_page_and_the_receiver_sees_it() {
+    let relay = Relay::start();
+    let path = content_file(&relay, &content().to_string());
+    let page = "https://wallet.example/share/og/1";
+    let mut args = vec!["share", "--relay", relay.base(), "--format", FORMAT, "--content"];
+    args.push(path.to_str().unwrap());
+    let output = run(&[args.as_slice(), &["--display-url", page]].concat());
+    assert_exit(&output, 0);
+    let url = stdout(&output).trim().to_owned();
+
+    let received = run(&["receive", &url, "--json"]);
+    assert_exit(&received, 0);
+    let printed: Value = serde_json::from_slice(&received.stdout).unwrap();
+    assert_eq!(printed["displayInformationUrl"], page, "{printed}");
+    assert_eq!(printed["displayInformation"], Value::Null, "{printed}");
+    assert!(stderr(&received).contains(page), "{}", stderr(&received));
+
+    // The relay refuses a page that is not https, and says which member.
+    let refused = run(&[args.as_slice(), &["--display-url", "http://wallet.example/s"]].concat());
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("displayInformationUrl"), "{}", stderr(&refused));
+    // The page and the inline texts exclude each other.
+    let both = run(&[args.as_slice(), &["--display-url", page, "--title", "T"]].concat());
+    assert_exit(&both, 2);
+}
