@@ -396,9 +396,14 @@ pub fn check_display_url(raw: &str, limits: &Limits) -> Result<(), Invalid> {
 }
 
 /// `raw` parsed, when it is an `https` URL with a host and no credentials, free of whitespace
-/// and control characters (which the WHATWG parser would quietly strip).
+/// and control characters (which the WHATWG parser would quietly strip). The text itself must
+/// begin `https://` and hold no backslash: the parser would also read `https:host` or
+/// `https:\\host` as https, and what is kept and linked is the text as sent.
 fn https_url(raw: &str) -> Option<url::Url> {
-    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
+        return None;
+    }
+    if !raw.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) {
         return None;
     }
     let url = url::Url::parse(raw).ok()?;
@@ -661,6 +666,10 @@ mod tests {
             "javascript:alert(1)",
             "https://vendor.example/a b",
             "https://vendor.example/\n",
+            "https:vendor.example/s",
+            "https:/vendor.example/s",
+            "https:\\\\vendor.example\\s",
+            "https://vendor.example\\@evil.example/",
         ] {
             assert_eq!(check_display_url(bad, &limits), Err(Invalid::DisplayUrl), "{bad}");
         }
