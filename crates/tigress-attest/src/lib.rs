@@ -9,7 +9,7 @@
 //! | claim | value |
 //! |---|---|
 //! | `aud` | the relay's public base URL, e.g. `https://relay.example` |
-//! | `htm`, `htu` | `POST` and `/v1/m`: the one request it is for |
+//! | `htm`, `htu` | `POST` and the create's path, `/v1/m` or the relay's own segment: the one request it is for |
 //! | `bdy` | base64url SHA-256 of the exact request body |
 //! | `clm` | base64url SHA-256 of the sender's `Mailbox-Device-Claim` (lower-case UUID) |
 //! | `rid` | base64url SHA-256 of the exact `Mailbox-Request-ID`; absent for a create without one |
@@ -50,6 +50,8 @@ pub const MAX_CLOCK_SKEW_SECONDS: i64 = 30;
 pub struct Binding<'a> {
     /// The relay's public base URL, without a trailing slash.
     pub audience: &'a str,
+    /// The create's path: `/v1/m`, or `/v1/{segment}` on a relay configured with another.
+    pub path: &'a str,
     /// The sender's device claim, as sent (a UUID; compared lower-case).
     pub claim: &'a str,
     /// The exact bytes of the request body.
@@ -140,7 +142,7 @@ impl Claims {
         Self {
             aud: binding.audience.trim_end_matches('/').to_owned(),
             htm: "POST".into(),
-            htu: "/v1/m".into(),
+            htu: binding.path.to_owned(),
             bdy: digest(binding.body),
             clm: digest(binding.claim.to_ascii_lowercase().as_bytes()),
             rid: binding.request_id.map(|id| digest(id.as_bytes())),
@@ -350,7 +352,13 @@ mod tests {
     const CLAIM: &str = "0E5B6A1C-3F0D-4C7A-9A51-2B8E7D6C5F40";
 
     fn binding(body: &[u8]) -> Binding<'_> {
-        Binding { audience: "https://relay.example", claim: CLAIM, body, request_id: None }
+        Binding {
+            audience: "https://relay.example",
+            path: "/v1/m",
+            claim: CLAIM,
+            body,
+            request_id: None,
+        }
     }
 
     /// A key pair of `algorithm`: the signer and a trust store holding its public key.
@@ -388,7 +396,9 @@ mod tests {
                 Binding { claim: "1e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40", ..binding(body) };
             assert_eq!(trusted.verify(&token, &other_claim, NOW), Err(AttestationError::Unbound));
             let other_relay = Binding { audience: "https://other.example", ..binding(body) };
+            let other_path = Binding { path: "/v1/mailbox", ..binding(body) };
             assert_eq!(trusted.verify(&token, &other_relay, NOW), Err(AttestationError::Unbound));
+            assert_eq!(trusted.verify(&token, &other_path, NOW), Err(AttestationError::Unbound));
         }
     }
 

@@ -144,7 +144,7 @@ pub enum Command {
     Receive(ReceiveArgs),
     /// Share a credential: encrypt it, store it on a relay, print the share URL.
     #[command(after_help = with_exit_codes(SHARE_EXAMPLES))]
-    Share(ShareArgs),
+    Share(Box<ShareArgs>),
     /// Run a narrated demonstration: a relay and both devices in this process.
     #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
@@ -238,6 +238,11 @@ pub struct ShareArgs {
     /// channels.
     #[arg(long)]
     pub separate_secret: bool,
+
+    /// The path segment of the relay's mailboxes, /v1/SEGMENT, when its operator chose other
+    /// than m (its descriptor's mailboxPath names it: `tigress inspect --relay`).
+    #[arg(long, value_name = "SEGMENT", default_value = "m")]
+    pub mailbox_path_segment: tigress_relay::MailboxSegment,
 
     /// Also draw the URL as a QR code on stderr.
     #[arg(long)]

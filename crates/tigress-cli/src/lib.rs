@@ -59,7 +59,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Relay(args) => relay::run(*args).await,
             Command::Receive(args) => receive::run(args).await,
-            Command::Share(args) => share::run(args).await,
+            Command::Share(args) => share::run(*args).await,
             Command::Demo(_) => car_key::demo().await,
             Command::Inspect(args) => inspect::run(&args).await,
             Command::Completions(args) => {

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use clap::builder::{BoolishValueParser, EnumValueParser, ValueParser};
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueEnum};
 use tigress_relay::{
-    ClaimKeyConfig, Durability, ProxyNetworks, RelayConfig, StoreConfig, TlsFiles,
+    ClaimKeyConfig, Durability, MailboxSegment, ProxyNetworks, RelayConfig, StoreConfig, TlsFiles,
 };
 
 /// The relay's configuration when nothing is set: `RelayConfig::new`'s defaults, listening on
@@ -113,7 +113,8 @@ displayed_kinds!(
     u64,
     humantime::Duration,
     StoreConfig,
-    ProxyNetworks
+    ProxyNetworks,
+    MailboxSegment
 );
 
 impl Kind for PathBuf {
@@ -406,6 +407,11 @@ relay_settings! {
     /// Public base URL used in share links, such as https://relay.example [default: derived
     /// from --listen]
     public_url: Option<String> as "URL" => field!(public_url);
+
+    /// The path segment of the mailboxes, /v1/SEGMENT/ID (1 to 32 lowercase letters, digits,
+    /// - or _), for clients built with another path than m; share links, the descriptor, the
+    /// OpenAPI document and the app link files follow it.
+    mailbox_path_segment: MailboxSegment as "SEGMENT" => field!(mailbox_segment);
 
     /// TLS certificate chain (PEM, leaf first).
     // Half a pair, completed by the next row: TLS needs both files. clap makes each option

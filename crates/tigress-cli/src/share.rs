@@ -35,7 +35,8 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
     };
     let info = ProvisioningInformation::new(args.format, content)
         .map_err(|e| UsageError(format!("invalid Provisioning Information: {e}")))?;
-    let mut builder = crate::client_builder(&args.relay, args.ca_cert.as_deref())?;
+    let mut builder = crate::client_builder(&args.relay, args.ca_cert.as_deref())?
+        .mailbox_segment(args.mailbox_path_segment.as_str());
     if let Some((path, id)) = args.attestation_key.as_deref().zip(args.attestation_key_id) {
         builder = builder.attestation_key(attestation_key(path, id)?);
     }

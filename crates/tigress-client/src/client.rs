@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::Url;
 use tigress_attest::{Binding, SigningKey};
 use tigress_proto::flow::{HttpRequest, HttpResponse, Method, check_response};
+use tigress_proto::share_url::{
+    DEFAULT_MAILBOX_SEGMENT, MAX_MAILBOX_SEGMENT_LEN, is_mailbox_segment,
+};
 use tigress_proto::wire::{
     HEADER_DEVICE_ATTESTATION, HEADER_DEVICE_CLAIM, HEADER_REQUEST_ID, RelayDescriptor,
 };
@@ -28,6 +31,8 @@ const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 pub struct Client {
     http: reqwest::Client,
     relay_base: String,
+    /// The path segment of the relay's mailboxes, `/v1/{segment}` (`m` by default).
+    mailbox_segment: String,
     timeout: Duration,
     attestation: Option<Arc<SigningKey>>,
     /// The relay's descriptor, once read ([`Client::descriptor`]).
@@ -45,6 +50,7 @@ impl Client {
     pub fn builder(relay_base_url: &str) -> ClientBuilder {
         ClientBuilder {
             relay_base: relay_base_url.to_owned(),
+            mailbox_segment: DEFAULT_MAILBOX_SEGMENT.to_owned(),
             root_certificates: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             attestation: None,
@@ -63,8 +69,10 @@ impl Client {
         let claim = header(HEADER_DEVICE_CLAIM).unwrap_or_default();
         let request_id = header(HEADER_REQUEST_ID);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let path = format!("/v1/{}", self.mailbox_segment);
         let binding = Binding {
             audience: &self.relay_base,
+            path: &path,
             claim: &claim,
             body: request.body.as_deref().unwrap_or_default(),
             request_id: request_id.as_deref(),
@@ -77,6 +85,11 @@ impl Client {
     /// The relay's base URL, without a trailing slash.
     pub fn relay_base(&self) -> &str {
         &self.relay_base
+    }
+
+    /// The path segment new shares are created under: `POST /v1/{segment}`.
+    pub fn mailbox_segment(&self) -> &str {
+        &self.mailbox_segment
     }
 
     /// What the relay serves and allows: its API versions, extensions, limits, the push token
@@ -172,6 +185,7 @@ impl std::fmt::Debug for Client {
 #[must_use]
 pub struct ClientBuilder {
     relay_base: String,
+    mailbox_segment: String,
     root_certificates: Vec<Vec<u8>>,
     timeout: Duration,
     attestation: Option<Arc<SigningKey>>,
@@ -189,6 +203,14 @@ impl ClientBuilder {
     /// [`tigress_attest`]), for relays whose operator requires device attestation.
     pub fn attestation_key(mut self, key: SigningKey) -> Self {
         self.attestation = Some(Arc::new(key));
+        self
+    }
+
+    /// Creates shares under `/v1/{segment}` instead of `/v1/m`, for a relay whose operator
+    /// chose another path (its descriptor's `mailboxPath` names it). Requests about an existing
+    /// share follow its URL, whatever the segment.
+    pub fn mailbox_segment(mut self, segment: &str) -> Self {
+        segment.clone_into(&mut self.mailbox_segment);
         self
     }
 
@@ -213,6 +235,12 @@ impl ClientBuilder {
             return Err(Error::Config("the relay URL must not carry a query or a fragment".into()));
         }
         check_transport_security(&base)?;
+        if !is_mailbox_segment(&self.mailbox_segment) {
+            return Err(Error::Config(format!(
+                "the mailbox path segment must be 1 to {MAX_MAILBOX_SEGMENT_LEN} lowercase \
+                 letters, digits, hyphens or underscores"
+            )));
+        }
 
         let mut http = reqwest::Client::builder()
             .timeout(self.timeout)
@@ -236,6 +264,7 @@ impl ClientBuilder {
         Ok(Client {
             http,
             relay_base: base.as_str().trim_end_matches('/').to_owned(),
+            mailbox_segment: self.mailbox_segment,
             timeout: self.timeout,
             attestation: self.attestation,
             descriptor: Arc::default(),
@@ -285,6 +314,17 @@ mod tests {
     fn the_base_url_loses_its_trailing_slash() {
         let client = Client::new("https://relay.example/").unwrap();
         assert_eq!(client.relay_base(), "https://relay.example");
+    }
+
+    #[test]
+    fn a_mailbox_segment_is_checked_when_built() {
+        let client = Client::builder("https://relay.example").mailbox_segment("mailbox").build();
+        assert_eq!(client.unwrap().mailbox_segment(), "mailbox");
+        assert_eq!(Client::new("https://relay.example").unwrap().mailbox_segment(), "m");
+        for bad in ["", "a/b", "M", "m?x", &"a".repeat(MAX_MAILBOX_SEGMENT_LEN + 1)] {
+            let built = Client::builder("https://relay.example").mailbox_segment(bad).build();
+            assert!(matches!(built, Err(Error::Config(_))), "{bad:?}");
+        }
     }
 
     #[test]

@@ -77,7 +77,8 @@ impl Client {
         info: &ProvisioningInformation,
         options: ShareOptions,
     ) -> Result<(Share, flow::Sender), Error> {
-        let mut sender = flow::Sender::new(self.relay_base(), info, options, &mut OsRng);
+        let mut sender = flow::Sender::new(self.relay_base(), info, options, &mut OsRng)
+            .with_mailbox_segment(self.mailbox_segment());
         let mut retried = false;
         while let Some(request) = sender.poll_request() {
             // A retry is attested anew: the token's time is the send's.

@@ -23,11 +23,11 @@ use crate::aead::{Algorithm, OpenError, Secret};
 use crate::expiration;
 use crate::ids::{DeviceClaim, RequestId};
 use crate::provisioning::{ProvisioningError, ProvisioningInformation};
-use crate::share_url::{ShareUrl, ShareUrlError, Vertical};
+use crate::share_url::{DEFAULT_MAILBOX_SEGMENT, ShareUrl, ShareUrlError, Vertical};
 use crate::transfer::{Conversation, TransferError};
 use crate::wire::{
     CreateMailboxRequest, CreateMailboxResponse, Display, ErrorBody, HEADER_DEVICE_CLAIM,
-    HEADER_PREFER, HEADER_REQUEST_ID, MAILBOX_PATH, MailboxConfiguration, NotificationToken, Party,
+    HEADER_PREFER, HEADER_REQUEST_ID, MailboxConfiguration, NotificationToken, Party,
     PreviewResponse, ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest,
 };
 
@@ -122,16 +122,18 @@ impl From<TransferError> for FlowError {
     }
 }
 
-/// Builds the request that creates a mailbox.
+/// Builds the request that creates a mailbox on the relay at `relay_base`, whose mailboxes are
+/// under `/v1/{segment}` (`m` unless its operator chose another).
 pub fn create_request(
     relay_base: &str,
+    segment: &str,
     claim: &DeviceClaim,
     id: &RequestId,
     body: &CreateMailboxRequest,
 ) -> HttpRequest {
     HttpRequest {
         method: Method::Post,
-        url: format!("{}{MAILBOX_PATH}", relay_base.trim_end_matches('/')),
+        url: format!("{}/v1/{segment}", relay_base.trim_end_matches('/')),
         headers: claim_headers(claim, id),
         body: Some(to_json(body)),
     }
@@ -296,6 +298,7 @@ enum SenderState {
 /// request id, so the relay answers a retry of a request it did process with the original result.
 pub struct Sender {
     relay_base: String,
+    mailbox_segment: String,
     claim: DeviceClaim,
     request_id: RequestId,
     conversation: Conversation,
@@ -327,6 +330,7 @@ impl Sender {
         let (display_information, display_information_url) = options.display.into_members();
         Self {
             relay_base: relay_base.to_owned(),
+            mailbox_segment: DEFAULT_MAILBOX_SEGMENT.to_owned(),
             claim: DeviceClaim::random(rng),
             request_id: RequestId::random(rng),
             conversation,
@@ -342,12 +346,22 @@ impl Sender {
         }
     }
 
+    /// Creates the mailbox under `/v1/{segment}`, for a relay whose operator chose a segment
+    /// other than `m` (its descriptor's `mailboxPath` says which). Check it with
+    /// [`is_mailbox_segment`](crate::share_url::is_mailbox_segment) first: the segment goes into
+    /// the URL as it is.
+    pub fn with_mailbox_segment(mut self, segment: &str) -> Self {
+        self.mailbox_segment = segment.to_owned();
+        self
+    }
+
     /// The next request to send, if any.
     pub fn poll_request(&mut self) -> Option<HttpRequest> {
         match self.state {
             SenderState::ToCreate => {
                 self.state = SenderState::Creating;
-                Some(create_request(&self.relay_base, &self.claim, &self.request_id, &self.body))
+                let (base, segment) = (&self.relay_base, &self.mailbox_segment);
+                Some(create_request(base, segment, &self.claim, &self.request_id, &self.body))
             }
             _ => None,
         }
@@ -359,6 +373,18 @@ impl Sender {
             return Err(FlowError::NothingOutstanding);
         }
         self.state = SenderState::Failed;
+        if response.status == 404 {
+            // No mailbox is gone here: the relay creates none at this path.
+            return Err(FlowError::Rejected {
+                status: 404,
+                code: "not_found".into(),
+                message: format!(
+                    "the relay creates no mailboxes at /v1/{}; its descriptor's mailboxPath \
+                     names the path it serves",
+                    self.mailbox_segment
+                ),
+            });
+        }
         check_response(&response, Some(&self.request_id), false)?;
         let created: CreateMailboxResponse = decode(&response.body)?;
         let mut share = ShareUrl::from_url_link(&created.url_link)

@@ -66,19 +66,36 @@ pub enum ShareUrlError {
     /// User names or passwords in the authority are refused: they disguise the real host.
     #[error("a share URL must not carry a user name or password")]
     Credentials,
-    /// The path must end in `/v1/m/{mailbox id}`.
-    #[error("the path must end in /v1/m/<mailbox id>")]
+    /// The path must end in `/v1/{segment}/{mailbox id}` (the segment is `m` by default).
+    #[error("the path must end in /v1/<segment>/<mailbox id>, such as /v1/m/<mailbox id>")]
     Path,
     /// The fragment is not a 16- or 32-byte secret in base64.
     #[error("the secret after '#' is not base64 of a 16-byte or 32-byte key")]
     Secret,
 }
 
+/// The path segment after the version in mailbox paths (`/v1/m/{id}`), unless the relay's
+/// operator chose another (docs/API.md, "The mailbox path").
+pub const DEFAULT_MAILBOX_SEGMENT: &str = "m";
+
+/// The longest mailbox path segment.
+pub const MAX_MAILBOX_SEGMENT_LEN: usize = 32;
+
+/// Whether `segment` may name the mailboxes of a relay: 1 to 32 lower-case ASCII letters,
+/// digits, `-` and `_` (so never `.` or `..`, nor anything that needs escaping in a URL).
+pub fn is_mailbox_segment(segment: &str) -> bool {
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+    (1..=MAX_MAILBOX_SEGMENT_LEN).contains(&segment.len()) && segment.bytes().all(allowed)
+}
+
 /// A parsed share URL. `Debug` is redacted: the URL is a capability and must never be logged.
 #[derive(Clone)]
 pub struct ShareUrl {
-    /// `{relay}/v1/m/{id}`, without query or fragment: where requests for this mailbox go.
+    /// `{relay}/v1/{segment}/{id}`, without query or fragment: where requests for this mailbox
+    /// go.
     link: Url,
+    /// The length of `/v1/{segment}/{id}` at the end of `link`.
+    suffix_len: usize,
     mailbox: MailboxId,
     vertical: Option<Vertical>,
     secret: Option<Secret>,
@@ -116,12 +133,19 @@ impl ShareUrl {
         self.link.as_str()
     }
 
-    /// The relay's base URL (everything before `/v1/m/{id}`).
+    /// The relay's base URL (everything before `/v1/{segment}/{id}`).
     pub fn relay_base(&self) -> String {
         let link = self.link.as_str();
-        // The link ends in "/v1/m/" + 36 characters by construction.
-        let suffix = "/v1/m/".len() + 36;
-        link[..link.len().saturating_sub(suffix)].to_owned()
+        // The link ends in the suffix by construction; `get` keeps a slip from panicking.
+        link.get(..link.len().saturating_sub(self.suffix_len)).unwrap_or_default().to_owned()
+    }
+
+    /// The path segment after the version, `m` on most relays.
+    pub fn mailbox_segment(&self) -> &str {
+        let link = self.link.as_str();
+        let suffix = link.get(link.len().saturating_sub(self.suffix_len)..).unwrap_or_default();
+        // "/v1/" + segment + "/" + 36-character id.
+        suffix.get(4..suffix.len().saturating_sub(37)).unwrap_or_default()
     }
 
     /// The mailbox.
@@ -157,15 +181,16 @@ impl FromStr for ShareUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(ShareUrlError::Malformed);
         }
-        let (mailbox, id_len) = {
+        let (mailbox, id_len, segment_len) = {
             let segments: Vec<&str> = url.path_segments().ok_or(ShareUrlError::Path)?.collect();
-            let [.., v1, m, id] = segments.as_slice() else {
+            let [.., v1, segment, id] = segments.as_slice() else {
                 return Err(ShareUrlError::Path);
             };
-            if *v1 != "v1" || *m != "m" {
+            if *v1 != "v1" || !is_mailbox_segment(segment) {
                 return Err(ShareUrlError::Path);
             }
-            (id.parse::<MailboxId>().map_err(|_| ShareUrlError::Path)?, id.len())
+            let mailbox = id.parse::<MailboxId>().map_err(|_| ShareUrlError::Path)?;
+            (mailbox, id.len(), segment.len())
         };
 
         let vertical = url
@@ -190,7 +215,8 @@ impl FromStr for ShareUrl {
         let prefix_len = link.path().len() - id_len;
         let path = format!("{}{}", &link.path()[..prefix_len], mailbox);
         link.set_path(&path);
-        Ok(Self { link, mailbox, vertical, secret })
+        let suffix_len = "/v1/".len() + segment_len + 1 + mailbox.to_string().len();
+        Ok(Self { link, suffix_len, mailbox, vertical, secret })
     }
 }
 
@@ -278,6 +304,38 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(text.parse::<ShareUrl>().err(), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn another_mailbox_segment_is_read_and_kept() {
+        let text = format!("https://r.example/base/v1/mailbox_2/{ID}?v=c#hXlr6aRC7KgJpOLTNZaLsw==");
+        let share: ShareUrl = text.parse().unwrap();
+        assert_eq!(share.mailbox_segment(), "mailbox_2");
+        assert_eq!(share.relay_base(), "https://r.example/base");
+        assert_eq!(share.mailbox_url(), format!("https://r.example/base/v1/mailbox_2/{ID}"));
+        assert_eq!(share.to_string(), text);
+        let upper_id = format!("https://r.example/v1/m/{}", ID.to_uppercase());
+        let share: ShareUrl = upper_id.parse().unwrap();
+        assert_eq!(
+            (share.mailbox_segment(), share.relay_base().as_str()),
+            ("m", "https://r.example")
+        );
+        let longest = "a".repeat(MAX_MAILBOX_SEGMENT_LEN);
+        let share: ShareUrl = format!("https://r.example/v1/{longest}/{ID}").parse().unwrap();
+        assert_eq!(share.mailbox_segment(), longest);
+    }
+
+    #[test]
+    fn a_mailbox_segment_is_lower_case_letters_digits_hyphens_and_underscores() {
+        for good in ["m", "mailbox", "box-2", "a_b", "0"] {
+            assert!(is_mailbox_segment(good), "{good}");
+        }
+        let too_long = "a".repeat(MAX_MAILBOX_SEGMENT_LEN + 1);
+        for bad in ["", "M", "Mailbox", "a.b", ".", "..", "a b", "a%20", "é", too_long.as_str()] {
+            assert!(!is_mailbox_segment(bad), "{bad}");
+            let text = format!("https://r.example/v1/{bad}/{ID}");
+            assert!(text.parse::<ShareUrl>().is_err(), "{text}");
         }
     }
 

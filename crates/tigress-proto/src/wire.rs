@@ -18,7 +18,7 @@ pub const HEADER_DEVICE_ATTESTATION: &str = "mailbox-device-attestation";
 pub const LEGACY_DEVICE_ATTESTATION_HEADERS: [&str; 2] =
     ["deviceattestation", "device-attestation"];
 
-/// The path prefix of mailboxes.
+/// The path prefix of mailboxes on a relay with the default segment (`share_url::DEFAULT_MAILBOX_SEGMENT`).
 pub const MAILBOX_PATH: &str = "/v1/m";
 
 /// An encrypted message: the AEAD name and `base64(nonce ‖ ciphertext ‖ tag)` (§13).

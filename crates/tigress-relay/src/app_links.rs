@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::config::MailboxSegment;
 use crate::routes;
 
 /// The apps a share link should open, by platform.
@@ -42,7 +43,7 @@ pub struct AppLinkFiles {
 
 impl AppLinks {
     /// Checks every entry and renders the files.
-    pub fn render(&self) -> Result<AppLinkFiles, AppLinksError> {
+    pub fn render(&self, segment: &MailboxSegment) -> Result<AppLinkFiles, AppLinksError> {
         for (i, id) in self.apple_app_ids.iter().enumerate() {
             if !is_apple_app_id(id) {
                 return Err(AppLinksError {
@@ -73,15 +74,16 @@ impl AppLinks {
                 }
             }
         }
-        Ok(AppLinkFiles { apple: self.apple_file(), android: self.android_file() })
+        Ok(AppLinkFiles { apple: self.apple_file(segment), android: self.android_file() })
     }
 
-    /// Universal links: every share URL (`/v1/m/<id>`, its fragment included) opens the app.
-    fn apple_file(&self) -> Option<String> {
+    /// Universal links: every share URL (`/v1/{segment}/<id>`, its fragment included) opens
+    /// the app.
+    fn apple_file(&self, segment: &MailboxSegment) -> Option<String> {
         if self.apple_app_ids.is_empty() {
             return None;
         }
-        let pattern = format!("{}/*", routes::CREATE);
+        let pattern = format!("{}/*", routes::create(segment.as_str()));
         let file = json!({
             "applinks": {
                 "details": [{
@@ -199,14 +201,26 @@ mod tests {
             ),
         ];
         for (links, key) in cases {
-            let error = links.render().err().expect("refused");
+            let error = links.render(&MailboxSegment::default()).err().expect("refused");
             assert_eq!(error.key, key);
         }
     }
 
     #[test]
     fn no_app_renders_no_file() {
-        let files = AppLinks::default().render().unwrap();
+        let files = AppLinks::default().render(&MailboxSegment::default()).unwrap();
         assert!(files.apple.is_none() && files.android.is_none());
+    }
+
+    #[test]
+    fn universal_links_cover_the_configured_mailbox_path() {
+        let links = AppLinks {
+            apple_app_ids: vec!["ABCDE12345.example.wallet".into()],
+            ..Default::default()
+        };
+        let segment: MailboxSegment = "mailbox".parse().unwrap();
+        let file: Value =
+            serde_json::from_str(&links.render(&segment).unwrap().apple.unwrap()).unwrap();
+        assert_eq!(file["applinks"]["details"][0]["components"][0]["/"], "/v1/mailbox/*");
     }
 }

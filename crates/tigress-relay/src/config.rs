@@ -7,6 +7,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tigress_proto::share_url::{
+    DEFAULT_MAILBOX_SEGMENT, MAX_MAILBOX_SEGMENT_LEN, is_mailbox_segment,
+};
 pub use tigress_rules::Limits;
 
 use crate::clock::Clock;
@@ -31,6 +34,9 @@ pub struct RelayConfig {
     /// Public base URL used in `urlLink` and the preview's `og:url`, e.g.
     /// `https://relay.example`. Derived from the listen address when `None`.
     pub public_url: Option<String>,
+    /// The path segment of the mailboxes, `/v1/{segment}/{id}`: `m` by default, another for
+    /// clients built with another path (docs/API.md, "The mailbox path").
+    pub mailbox_segment: MailboxSegment,
     /// Certificate chain and private key (PEM) to serve TLS with.
     pub tls: Option<TlsFiles>,
     /// Serve plain HTTP on a non-loopback address, because a TLS-terminating proxy sits in front.
@@ -65,6 +71,7 @@ impl RelayConfig {
             redis_replica_acks: 0,
             data_dir: data_dir.into(),
             public_url: None,
+            mailbox_segment: MailboxSegment::default(),
             tls: None,
             insecure_plain_http: false,
             limits: Limits::default(),
@@ -144,6 +151,51 @@ impl fmt::Display for StoreConfig {
             Self::RedisCluster { nodes } => write!(f, "redis-cluster://{}", nodes.join(",")),
             Self::Sqlite => f.write_str("sqlite"),
         }
+    }
+}
+
+/// The path segment after the version in the mailbox routes: 1 to 32 lowercase ASCII letters,
+/// digits, `-` or `_`, so that it is one path segment that needs no escaping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxSegment(String);
+
+impl MailboxSegment {
+    /// The segment, e.g. `m`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for MailboxSegment {
+    fn default() -> Self {
+        Self(DEFAULT_MAILBOX_SEGMENT.to_owned())
+    }
+}
+
+/// A mailbox path segment with characters other than lowercase letters, digits, `-` and `_`,
+/// or of another length than 1 to 32.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a mailbox path segment: expected 1 to {MAX_MAILBOX_SEGMENT_LEN} lowercase \
+     letters, digits, hyphens or underscores, such as m"
+)]
+pub struct MailboxSegmentError(String);
+
+impl FromStr for MailboxSegment {
+    type Err = MailboxSegmentError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if is_mailbox_segment(text) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(MailboxSegmentError(text.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for MailboxSegment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

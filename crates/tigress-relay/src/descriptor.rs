@@ -20,7 +20,7 @@ pub fn describe(config: &RelayConfig, pusher: &Pusher) -> RelayDescriptor {
     let limits = &config.limits;
     RelayDescriptor {
         versions: vec!["v1".into()],
-        mailbox_path: routes::CREATE.into(),
+        mailbox_path: routes::create(config.mailbox_segment.as_str()),
         extensions,
         limits: DescriptorLimits {
             max_lifetime_seconds: limits.max_lifetime.as_secs(),

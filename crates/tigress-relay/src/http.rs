@@ -29,7 +29,7 @@ use tigress_proto::wire::{
 use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
 use crate::clock::Clock;
-use crate::config::{AttestationPolicy, Limits};
+use crate::config::{AttestationPolicy, Limits, MailboxSegment};
 use crate::error::ApiError;
 use crate::mailbox::{Caller, ClaimHash, ClaimKey, Denial, RequestHash};
 use crate::metrics::{Metrics, Operation, PushProvider};
@@ -65,6 +65,8 @@ pub struct AppState {
 pub struct Settings {
     /// Public base URL, without a trailing slash, e.g. `https://relay.example`.
     pub public_url: String,
+    /// The mailboxes' path segment, `/v1/{segment}/{id}`.
+    pub mailbox_segment: MailboxSegment,
     /// Request and field limits.
     pub limits: Limits,
     /// The OpenAPI document, rendered once.
@@ -86,7 +88,7 @@ pub struct Settings {
 
 impl Settings {
     fn url_link(&self, id: MailboxId) -> String {
-        format!("{}/v1/m/{id}", self.public_url)
+        format!("{}/v1/{}/{id}", self.public_url, self.mailbox_segment)
     }
 }
 
@@ -193,10 +195,11 @@ impl AppState {
 /// Builds the relay's router.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.settings.limits.max_body_bytes;
+    let segment = state.settings.mailbox_segment.as_str();
     Router::new()
-        .route(routes::CREATE, post(create_mailbox))
+        .route(&routes::create(segment), post(create_mailbox))
         .route(
-            routes::MAILBOX,
+            &routes::mailbox(segment),
             get(read_display_information)
                 .post(read_secure_content)
                 .put(update_mailbox)
@@ -525,8 +528,14 @@ fn check_attestation(
     // The id as sent, for the binding only (the store sees its digest); [`RequestKey`] has
     // already refused a malformed one, or several.
     let request_id = headers.get(HEADER_REQUEST_ID).and_then(|v| v.to_str().ok());
-    let binding =
-        Binding { audience: &settings.public_url, claim: &claim_text, body: bytes, request_id };
+    let path = routes::create(settings.mailbox_segment.as_str());
+    let binding = Binding {
+        audience: &settings.public_url,
+        path: &path,
+        claim: &claim_text,
+        body: bytes,
+        request_id,
+    };
     let verified = keys.verify(token, &binding, now).map_err(ApiError::Attestation)?;
     Ok(Some(Attested {
         digest: tigress_attest::token_digest(token),

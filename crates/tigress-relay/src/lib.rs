@@ -40,8 +40,8 @@ pub use tigress_rules::{body, mailbox, preview};
 
 pub use clock::Clock;
 pub use config::{
-    AbuseLimits, AttestationPolicy, ClaimKeyConfig, Durability, Limits, ProxyNetworks, RelayConfig,
-    StoreConfig, TlsFiles,
+    AbuseLimits, AttestationPolicy, ClaimKeyConfig, Durability, Limits, MailboxSegment,
+    ProxyNetworks, RelayConfig, StoreConfig, TlsFiles,
 };
 pub use http::{AppState, Settings, app};
 pub use metrics::Metrics;

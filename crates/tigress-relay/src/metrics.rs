@@ -266,14 +266,17 @@ impl Operation {
     /// The operation of a request: its method, the route template it matched (`None` when it
     /// matched none) and whether it carries a `Prefer` header.
     pub fn of(method: &Method, route: Option<&str>, prefers: bool) -> Self {
+        // The mailbox routes carry the configured segment: recognised by their shape.
+        let create = route.is_some_and(routes::is_create);
+        let mailbox = route.is_some_and(routes::is_mailbox);
         match (route, method.as_str()) {
-            (Some(routes::CREATE), "POST") => Self::Create,
-            (Some(routes::MAILBOX), "GET") => Self::Preview,
-            (Some(routes::MAILBOX), "POST") if prefers => Self::ReadWait,
-            (Some(routes::MAILBOX), "POST") => Self::Read,
-            (Some(routes::MAILBOX), "PUT") => Self::Update,
-            (Some(routes::MAILBOX), "DELETE") => Self::Delete,
-            (Some(routes::MAILBOX), "PATCH") => Self::Relinquish,
+            (Some(_), "POST") if create => Self::Create,
+            (Some(_), "GET") if mailbox => Self::Preview,
+            (Some(_), "POST") if mailbox && prefers => Self::ReadWait,
+            (Some(_), "POST") if mailbox => Self::Read,
+            (Some(_), "PUT") if mailbox => Self::Update,
+            (Some(_), "DELETE") if mailbox => Self::Delete,
+            (Some(_), "PATCH") if mailbox => Self::Relinquish,
             (Some(routes::HEALTHZ), "GET") => Self::Healthz,
             (Some(routes::OPENAPI), "GET") => Self::Openapi,
             (Some(routes::DESCRIPTOR), "GET") => Self::Descriptor,
@@ -410,6 +413,10 @@ mod tests {
         assert_eq!(Operation::of(&Method::GET, Some("/openapi.json"), false), Operation::Openapi);
         assert_eq!(Operation::of(&Method::GET, None, false), Operation::Other);
         assert_eq!(Operation::of(&Method::PUT, Some("/v1/m"), false), Operation::Other);
+        let elsewhere = Some("/v1/mailbox/{id}");
+        assert_eq!(Operation::of(&Method::POST, Some("/v1/mailbox"), false), Operation::Create);
+        assert_eq!(Operation::of(&Method::GET, elsewhere, false), Operation::Preview);
+        assert_eq!(Operation::of(&Method::PATCH, elsewhere, false), Operation::Relinquish);
     }
 
     #[test]

@@ -14,15 +14,30 @@ use tokio::task::JoinHandle;
 use utoipa::OpenApi;
 
 use crate::clock::Clock;
-use crate::config::{Limits, RelayConfig, StoreConfig, TlsFiles};
+use crate::config::{Limits, MailboxSegment, RelayConfig, StoreConfig, TlsFiles};
 use crate::connections::ConnectionLimits;
 use crate::http::{ApiDoc, AppState, Settings, app};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::ClientLimits;
+use crate::routes;
 use crate::store::MailboxStore;
 use crate::store::sqlite::SqliteStore;
 use crate::waiters::Waiters;
 use tigress_push::Pusher;
+
+/// The OpenAPI document of a relay whose mailboxes are under `/v1/{segment}`: the derived one
+/// names the default `m`.
+fn openapi_for(segment: &MailboxSegment) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    let rename = |path: String| match path.as_str() {
+        routes::CREATE => routes::create(segment.as_str()),
+        routes::MAILBOX => routes::mailbox(segment.as_str()),
+        _ => path,
+    };
+    let paths = std::mem::take(&mut document.paths.paths);
+    document.paths.paths = paths.into_iter().map(|(path, item)| (rename(path), item)).collect();
+    document
+}
 
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -147,15 +162,16 @@ pub async fn start_with_pusher(
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
 
     let claim_key = crate::claim_key::load(&config)?;
-    let app_links = config.app_links.render()?;
+    let app_links = config.app_links.render(&config.mailbox_segment)?;
     let settings = Settings {
         public_url: base_url.clone(),
+        mailbox_segment: config.mailbox_segment.clone(),
         limits: config.limits.clone(),
         apple_app_site_association: app_links.apple,
         asset_links: app_links.android,
         descriptor_json: serde_json::to_string(&crate::descriptor::describe(&config, &pusher))
             .context("rendering the relay descriptor")?,
-        openapi_json: ApiDoc::openapi()
+        openapi_json: openapi_for(&config.mailbox_segment)
             .to_pretty_json()
             .context("rendering the OpenAPI document")?,
         clients: ClientLimits::new(&config.abuse).with_context(|| {

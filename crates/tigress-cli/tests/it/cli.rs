@@ -399,6 +399,20 @@ fn a_relay_that_requires_attestation_takes_only_shares_attested_with_a_trusted_k
     assert_exit(&refused, 1);
     assert!(stderr(&refused).contains("trusted device maker"), "{}", stderr(&refused));
 
+    // The token names the path of the create, the relay's own segment included.
+    let keys = trusted.to_str().unwrap();
+    let other = Relay::start_with(&["--attestation-keys", keys, "--mailbox-path-segment", "mb"]);
+    let attested = ["--attestation-key", private, "--attestation-key-id", "maker-1"];
+    let segment = ["--mailbox-path-segment", "mb"];
+    let content = content_file(&other, &self::content().to_string());
+    let shared = run(&share_args(
+        other.base(),
+        content.to_str().unwrap(),
+        &[&attested[..], &segment].concat(),
+    ));
+    assert_exit(&shared, 0);
+    assert_received(&run(&["receive", stdout(&shared).trim()]));
+
     // A keys file that is not one stops the relay before it listens, naming the file.
     fs::write(&trusted, "[[key]]\nid = \"maker-1\"\npublic_key = \"not a key\"\n").unwrap();
     let listen = "127.0.0.1:0";
@@ -561,4 +575,37 @@ fn a_share_may_give_its_preview_as_the_url_of_a_page_and_the_receiver_sees_it() 
     // The page and the inline texts exclude each other.
     let both = run(&[args.as_slice(), &["--display-url", page, "--title", "T"]].concat());
     assert_exit(&both, 2);
+}
+
+#[test]
+fn a_relay_may_serve_another_mailbox_path_and_share_follows_it() {
+    let relay = Relay::start_with(&["--mailbox-path-segment", "mailbox"]);
+    let described = run(&["inspect", "--json", "--relay", relay.base()]);
+    let descriptor: Value = serde_json::from_str(&stdout(&described)).unwrap();
+    assert_eq!(descriptor["mailboxPath"], "/v1/mailbox");
+
+    // A share under the default path finds no mailboxes there, and says where to look.
+    let path = content_file(&relay, &content().to_string());
+    let args = share_args(relay.base(), path.to_str().unwrap(), &[]);
+    let refused = run(&args);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("mailboxPath"), "{}", stderr(&refused));
+
+    let output = run(&[args.as_slice(), &["--mailbox-path-segment", "mailbox"]].concat());
+    assert_exit(&output, 0);
+    let url = stdout(&output).trim().to_owned();
+    assert!(url.contains("/v1/mailbox/"), "{url}");
+    assert_received(&run(&["receive", &url]));
+
+    // A segment that is not one path segment of plain characters is a usage error, by name.
+    for bad in ["a/b", "M", ""] {
+        let data = tempfile::tempdir().unwrap();
+        let relay_args = ["relay", "--listen", "127.0.0.1:0", "--data-dir"];
+        let data = data.path().to_str().unwrap();
+        let refused = run(&[&relay_args[..], &[data, "--mailbox-path-segment", bad]].concat());
+        assert_exit(&refused, 2);
+        assert!(stderr(&refused).contains("--mailbox-path-segment"), "{}", stderr(&refused));
+        let refused = run(&[args.as_slice(), &["--mailbox-path-segment", bad]].concat());
+        assert_exit(&refused, 2);
+    }
 }

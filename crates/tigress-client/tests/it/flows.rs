@@ -120,3 +120,23 @@ async fn a_receiver_without_the_write_right_cannot_update() {
     assert!(matches!(refused, Err(Error::Rejected { status: 401, .. })), "{refused:?}");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_shares_under_the_mailbox_segment_its_relay_was_configured_with() {
+    let relay =
+        TestRelay::start_with(|config| config.mailbox_segment = "mailbox".parse().unwrap()).await;
+    let refused = relay.client().share(&key(1), options(None)).await;
+    assert!(matches!(refused, Err(Error::Rejected { status: 404, .. })), "{refused:?}");
+
+    let client = tigress_client::Client::builder(relay.base_url()).mailbox_segment("mailbox");
+    let client = client.build().unwrap();
+    let share = client.share(&key(1), options(None)).await.unwrap();
+    assert_eq!(share.url().mailbox_segment(), "mailbox");
+    assert!(share.url().to_string().contains("/v1/mailbox/"), "{}", share.url());
+    // The receiver needs no setting: it follows the link.
+    let pending = relay.client().receive(share.url(), share.secret().clone()).await.unwrap();
+    let received = pending.accept().await.unwrap();
+    assert_eq!(received.provisioning(), &key(1));
+    received.finish(false).await.unwrap();
+    relay.stop().await;
+}

@@ -83,6 +83,7 @@ impl Create {
     fn token(&self, key: &SigningKey, audience: &str, at: i64) -> String {
         let binding = Binding {
             audience,
+            path: "/v1/m",
             claim: &self.claim,
             body: &self.body,
             request_id: self.request_id.as_deref(),

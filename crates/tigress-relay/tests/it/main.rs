@@ -15,6 +15,7 @@ mod input;
 mod messages;
 mod metrics;
 mod openapi;
+mod path_segment;
 mod preview;
 mod privacy;
 mod push;

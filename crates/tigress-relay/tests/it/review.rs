@@ -159,6 +159,7 @@ async fn slow_relay(dir: &std::path::Path) -> String {
     let sqlite = SqliteStore::open(dir, Durability::Full, config.limits.log()).unwrap();
     let settings = Settings {
         public_url: String::new(),
+        mailbox_segment: config.mailbox_segment.clone(),
         limits: config.limits.clone(),
         openapi_json: String::new(),
         descriptor_json: String::new(),
