@@ -6,19 +6,22 @@
 //! or one of its object members, that an accepted
 //! expiration lies in (now, now + maximum lifetime], that accepted access rights grant something
 //! and have one spelling per letter, that accepted payload data is base64, and that the preview
-//! page holds no markup or quote that came from the sender.
+//! page holds no markup or quote that came from the sender (in every language it is written in;
+//! the sender's title also serves as a hostile `Accept-Language`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tigress_preview::{AppOffer, LANGUAGES, Preview};
 use tigress_proto::aead::decode_lenient;
+use tigress_proto::share_url::Vertical;
 use tigress_proto::wire::{
-    CreateMailboxRequest, DisplayInformation, NotificationToken, Payload, ReadMailboxRequest,
-    UpdateMailboxRequest,
+    CreateMailboxRequest, Display, DisplayInformation, NotificationToken, Payload,
+    ReadMailboxRequest, UpdateMailboxRequest,
 };
-use tigress_rules::{Limits, body, mailbox, preview};
+use tigress_rules::{Limits, body, mailbox};
 
 /// A fixed clock: the checks take `now` as an argument, and a crash must replay.
 const NOW: i64 = 2_000_000_000;
@@ -134,10 +137,33 @@ fn check_display_url(url: &str, limits: &Limits) {
         assert!(url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")), "not https");
         assert!(!url.contains('#') && !url.chars().any(char::is_whitespace));
     }
-    let template = preview::render_linked("", URL);
-    let page = preview::render_linked(url, URL);
-    for c in ['<', '>', '"', '\''] {
-        assert_eq!(page.matches(c).count(), template.matches(c).count(), "{c:?} from the sender");
+    same_markup(&Display::Url(url.to_owned()), &Display::Url(String::new()));
+}
+
+/// The page of `display` has exactly the tags and quotes of the page of `template`, in each
+/// language.
+fn same_markup(display: &Display, template: &Display) {
+    let app = AppOffer::default();
+    let page = |display: &Display, language: &str| {
+        let preview = Preview {
+            display,
+            share_url: URL,
+            vertical: Some(Vertical::Car),
+            expires_at: NOW + 3_600,
+            now: NOW,
+            app: &app,
+        };
+        tigress_preview::render(&preview, Some(language)).html
+    };
+    for language in LANGUAGES {
+        let (page, template) = (page(display, language), page(template, language));
+        for c in ['<', '>', '"', '\''] {
+            assert_eq!(
+                page.matches(c).count(),
+                template.matches(c).count(),
+                "{c:?} from the sender"
+            );
+        }
     }
 }
 
@@ -170,9 +196,8 @@ fn check_preview(display: &DisplayInformation) {
         description: String::new(),
         image_url: String::new(),
     };
-    let template = preview::render(&empty, URL);
-    let page = preview::render(display, URL);
-    for c in ['<', '>', '"', '\''] {
-        assert_eq!(page.matches(c).count(), template.matches(c).count(), "{c:?} from the sender");
-    }
+    same_markup(&Display::Inline(display.clone()), &Display::Inline(empty));
+    // Any header picks one of the languages, and never panics.
+    let language = tigress_preview::negotiate(Some(&display.title)).tag();
+    assert!(LANGUAGES.contains(&language));
 }

@@ -183,6 +183,9 @@ fn app_links(path: &Path) -> anyhow::Result<tigress_relay::app_links::AppLinks> 
         apple_app_ids: Vec<String>,
         #[serde(default)]
         android: Vec<Android>,
+        app_name: Option<String>,
+        app_store_url: Option<String>,
+        play_store_url: Option<String>,
     }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -202,7 +205,12 @@ fn app_links(path: &Path) -> anyhow::Result<tigress_relay::app_links::AppLinks> 
             sha256_cert_fingerprints: app.sha256_cert_fingerprints,
         })
         .collect();
-    Ok(tigress_relay::app_links::AppLinks { apple_app_ids: file.apple_app_ids, android })
+    let offer = tigress_relay::app_links::AppOffer {
+        name: file.app_name,
+        app_store_url: file.app_store_url,
+        play_store_url: file.play_store_url,
+    };
+    Ok(tigress_relay::app_links::AppLinks { apple_app_ids: file.apple_app_ids, android, offer })
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).

@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+pub use tigress_preview::AppOffer;
+
 use crate::config::MailboxSegment;
 use crate::routes;
 
@@ -16,6 +18,9 @@ pub struct AppLinks {
     pub apple_app_ids: Vec<String>,
     /// Android apps: a package name and the SHA-256 fingerprints of its signing certificates.
     pub android: Vec<AndroidApp>,
+    /// The app's name and store pages, which the preview page names (`app_name`,
+    /// `app_store_url`, `play_store_url`).
+    pub offer: AppOffer,
 }
 
 /// One Android app.
@@ -39,6 +44,8 @@ pub struct AppLinksError {
 pub struct AppLinkFiles {
     pub apple: Option<String>,
     pub android: Option<String>,
+    /// What the preview page says of the app, checked.
+    pub offer: AppOffer,
 }
 
 impl AppLinks {
@@ -74,7 +81,32 @@ impl AppLinks {
                 }
             }
         }
-        Ok(AppLinkFiles { apple: self.apple_file(segment), android: self.android_file() })
+        if let Some(name) = &self.offer.name {
+            let plain = |c: char| !c.is_control();
+            if name.trim().is_empty() || name.chars().count() > 64 || !name.chars().all(plain) {
+                return Err(AppLinksError {
+                    key: "app_name".into(),
+                    problem: "is not an app's name: 1 to 64 characters, none of them control",
+                });
+            }
+        }
+        let stores = [
+            ("app_store_url", &self.offer.app_store_url),
+            ("play_store_url", &self.offer.play_store_url),
+        ];
+        for (key, url) in stores {
+            if url.as_deref().is_some_and(|url| !is_store_url(url)) {
+                return Err(AppLinksError {
+                    key: key.into(),
+                    problem: "is not an https URL with a host, without credentials or fragment",
+                });
+            }
+        }
+        Ok(AppLinkFiles {
+            apple: self.apple_file(segment),
+            android: self.android_file(),
+            offer: self.offer.clone(),
+        })
     }
 
     /// Universal links: every share URL (`/v1/{segment}/<id>`, its fragment included) opens
@@ -149,6 +181,11 @@ fn is_fingerprint(text: &str) -> bool {
         })
 }
 
+/// A store page: an `https` link of at most 2048 characters.
+fn is_store_url(url: &str) -> bool {
+    url.len() <= 2048 && tigress_rules::mailbox::is_https_link(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +194,23 @@ mod tests {
 
     #[test]
     fn malformed_entries_are_named() {
+        let offer = |offer: AppOffer| AppLinks { offer, ..Default::default() };
         let cases = [
+            (offer(AppOffer { name: Some(" ".into()), ..Default::default() }), "app_name"),
+            (
+                offer(AppOffer {
+                    app_store_url: Some("http://apps.example/x".into()),
+                    ..Default::default()
+                }),
+                "app_store_url",
+            ),
+            (
+                offer(AppOffer {
+                    play_store_url: Some("https://play.example/#x".into()),
+                    ..Default::default()
+                }),
+                "play_store_url",
+            ),
             (
                 AppLinks { apple_app_ids: vec!["com.example".into()], ..Default::default() },
                 "apple_app_ids[0]",

@@ -14,17 +14,17 @@ use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State,
 };
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use tigress_proto::share_url::Vertical;
 use tigress_proto::wire::{
-    CreateMailboxRequest, CreateMailboxResponse, Display, HEADER_DEVICE_ATTESTATION,
-    HEADER_DEVICE_CLAIM, HEADER_PREFER, HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID,
-    LEGACY_DEVICE_ATTESTATION_HEADERS, LEGACY_DEVICE_CLAIM_HEADERS, NotificationToken, Party,
-    PreviewResponse, ReadMailboxRequest, ReadMailboxResponse, UpdateMailboxRequest,
-    UpdateMailboxResponse,
+    CreateMailboxRequest, CreateMailboxResponse, HEADER_DEVICE_ATTESTATION, HEADER_DEVICE_CLAIM,
+    HEADER_PREFER, HEADER_PREFERENCE_APPLIED, HEADER_REQUEST_ID, LEGACY_DEVICE_ATTESTATION_HEADERS,
+    LEGACY_DEVICE_CLAIM_HEADERS, NotificationToken, Party, PreviewResponse, ReadMailboxRequest,
+    ReadMailboxResponse, UpdateMailboxRequest, UpdateMailboxResponse,
 };
 use tigress_proto::{DeviceClaim, MailboxId, RequestId, expiration};
 
@@ -33,7 +33,6 @@ use crate::config::{AttestationPolicy, Limits, MailboxSegment};
 use crate::error::ApiError;
 use crate::mailbox::{Caller, ClaimHash, ClaimKey, Denial, RequestHash};
 use crate::metrics::{Metrics, Operation, PushProvider};
-use crate::preview;
 use crate::rate_limit::{ClientKey, ClientLimits, TenantKey};
 use crate::routes;
 use crate::store::{MailboxStore, NewMailbox, Outcome, ReadView, StoreError};
@@ -76,6 +75,8 @@ pub struct Settings {
     /// The app link files, rendered once; `None` where no app is configured (404).
     pub apple_app_site_association: Option<String>,
     pub asset_links: Option<String>,
+    /// The app the preview page names, with its store pages.
+    pub app_offer: tigress_preview::AppOffer,
     /// Per-client rate limits, in memory only.
     pub clients: ClientLimits,
     /// What a create must prove about the sender's device.
@@ -267,7 +268,7 @@ async fn envelope(State(state): State<AppState>, request: Request, next: Next) -
     if let Some(id) = request_id {
         headers.insert(HeaderName::from_static(HEADER_REQUEST_ID), id);
     }
-    for (name, value) in preview::SECURITY_HEADERS {
+    for (name, value) in tigress_preview::SECURITY_HEADERS {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
     tracing::info!(
@@ -608,9 +609,11 @@ fn new_mailbox(create: ValidCreate, sender: ClaimHash) -> NewMailbox {
 async fn read_display_information(
     State(state): State<AppState>,
     MailboxPath(id): MailboxPath,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let view = state.store.preview(id, state.clock.unix_now()).await?;
+    let now = state.clock.unix_now();
+    let view = state.store.preview(id, now).await?;
     let mut response = if wants_json(&headers) {
         let (display_information, display_information_url) = view.display.into_members();
         Json(PreviewResponse {
@@ -621,14 +624,31 @@ async fn read_display_information(
         .into_response()
     } else {
         let url = state.settings.url_link(id);
-        let page = match &view.display {
-            Display::Inline(display) => preview::render(display, &url),
-            Display::Url(display_url) => preview::render_linked(display_url, &url),
+        let preview = tigress_preview::Preview {
+            display: &view.display,
+            share_url: &url,
+            vertical: vertical_of(uri.query()),
+            expires_at: view.expires_at,
+            now,
+            app: &state.settings.app_offer,
         };
-        Html(page).into_response()
+        let language = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        let page = tigress_preview::render(&preview, language);
+        let mut response = Html(page.html).into_response();
+        let language = HeaderValue::from_static(page.language);
+        response.headers_mut().insert(header::CONTENT_LANGUAGE, language);
+        response
     };
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    let vary = HeaderValue::from_static("accept, accept-language");
+    response.headers_mut().insert(header::VARY, vary);
     Ok(response)
+}
+
+/// The kind of key of a share link's `?v=` (docs/API.md, "The preview page"); `None` when the
+/// query has no `v`. Only the first `v` counts, and only its first 8 bytes are looked at.
+fn vertical_of(query: Option<&str>) -> Option<Vertical> {
+    let value = query?.split('&').find_map(|pair| pair.strip_prefix("v="))?;
+    Some(Vertical::from_code(value.get(..value.len().min(8)).unwrap_or(value)))
 }
 
 /// JSON only when the client asks for it and does not also accept HTML: link-preview bots and

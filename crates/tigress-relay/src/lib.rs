@@ -4,7 +4,8 @@
 //! [`app`] builds the axum router over a [`store::MailboxStore`]; [`start`] and [`run_until`] run
 //! it on a TCP listener, with TLS (rustls) or, on loopback or behind a TLS-terminating proxy,
 //! plain HTTP. The rules of the protocol are plain functions in the `tigress-rules` crate,
-//! re-exported here as [`mailbox`], [`body`] and [`preview`]; the embedded SQLite store is in
+//! re-exported here as [`mailbox`] and [`body`], and the preview page is the `tigress-preview`
+//! crate's, re-exported as [`preview`]; the embedded SQLite store is in
 //! [`store::sqlite`], and the Redis Cluster store shared by several relays in `store::redis`
 //! (Cargo feature `redis`). The relay never sees a share's secret, never stores a device
 //! claim or request id in the clear, and never logs claims, request ids, tokens, payloads, share
@@ -36,7 +37,8 @@ pub mod token_seal;
 pub mod waiters;
 mod waiting_read;
 
-pub use tigress_rules::{body, mailbox, preview};
+pub use tigress_preview as preview;
+pub use tigress_rules::{body, mailbox};
 
 pub use clock::Clock;
 pub use config::{

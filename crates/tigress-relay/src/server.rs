@@ -169,6 +169,7 @@ pub async fn start_with_pusher(
         limits: config.limits.clone(),
         apple_app_site_association: app_links.apple,
         asset_links: app_links.android,
+        app_offer: app_links.offer,
         descriptor_json: serde_json::to_string(&crate::descriptor::describe(&config, &pusher))
             .context("rendering the relay descriptor")?,
         openapi_json: openapi_for(&config.mailbox_segment)

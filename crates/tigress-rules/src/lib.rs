@@ -1,6 +1,6 @@
 //! The relay's rules, with no I/O: who may do what to a mailbox ([`mailbox`]: the binding table,
 //! rights, idempotency, expiry), how every request body is parsed and checked ([`body`]), the
-//! operator's [`Limits`], and the link-preview page ([`preview`]). Every function takes the time
+//! operator's [`Limits`] (the preview page is `tigress-preview`'s). Every function takes the time
 //! as an argument, so each store applies the same rules inside its own transaction, tests need
 //! no clock, and the fuzz targets build without the relay's I/O stack.
 //!
@@ -12,6 +12,5 @@
 pub mod body;
 pub mod limits;
 pub mod mailbox;
-pub mod preview;
 
 pub use limits::{Limits, LogLimits};

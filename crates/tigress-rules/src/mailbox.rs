@@ -389,10 +389,13 @@ pub fn check_display(display: &DisplayInformation, limits: &Limits) -> Result<()
 /// relay never fetches it; only a viewer's browser or app may.
 pub fn check_display_url(raw: &str, limits: &Limits) -> Result<(), Invalid> {
     check_text("displayInformationUrl", raw, limits.max_image_url_chars, false)?;
-    match https_url(raw) {
-        Some(url) if url.fragment().is_none() => Ok(()),
-        _ => Err(Invalid::DisplayUrl),
-    }
+    if is_https_link(raw) { Ok(()) } else { Err(Invalid::DisplayUrl) }
+}
+
+/// Whether `raw` is an `https` URL with a host and without credentials or fragment: what the
+/// relay accepts as a link on its preview page (a sender's page, an operator's store page).
+pub fn is_https_link(raw: &str) -> bool {
+    https_url(raw).is_some_and(|url| url.fragment().is_none())
 }
 
 /// `raw` parsed, when it is an `https` URL with a host and no credentials, free of whitespace

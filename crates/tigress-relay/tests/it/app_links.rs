@@ -17,6 +17,7 @@ fn sample() -> AppLinks {
             package: "com.example.wallet".into(),
             sha256_cert_fingerprints: vec![FINGERPRINT.into()],
         }],
+        offer: Default::default(),
     }
 }
 

@@ -108,3 +108,140 @@ async fn previews_bind_nothing_even_with_a_claim() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The page in the viewer's language, naming the kind of key of the link's `?v=`, when it
+/// expires, the configured app and its store pages, and what the relay cannot see.
+#[tokio::test]
+async fn the_page_speaks_the_viewer_s_language_and_says_what_to_do_next() {
+    let relay = TestRelay::start_with(|config| {
+        config.app_links.offer = tigress_relay::app_links::AppOffer {
+            name: Some("Example Wallet".into()),
+            app_store_url: Some("https://apps.apple.example/app/id123".into()),
+            play_store_url: Some(
+                "https://play.google.example/store/apps/details?id=com.example".into(),
+            ),
+        };
+    })
+    .await;
+    let mut body = create_body();
+    body["mailboxConfiguration"] = json!({"expiration": expires_in(3 * 3600 + 600)});
+    let created = relay.send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let path = mailbox_path(&created);
+    let get = |query: &str, language: Option<&str>| {
+        let mut request = relay.http.get(relay.url(&format!("{path}{query}")));
+        if let Some(language) = language {
+            request = request.header("accept-language", language);
+        }
+        async move { Reply::from(request.send().await.unwrap()).await }
+    };
+
+    let cases = [
+        (
+            None,
+            "en",
+            [
+                "Car key",
+                "in 3 hours",
+                "Open this link with Example Wallet",
+                "cannot read it or use it",
+            ],
+        ),
+        (
+            Some("de-DE,de;q=0.9,en;q=0.5"),
+            "de",
+            [
+                "Autoschlüssel",
+                "noch 3 Stunden",
+                "Öffne diesen Link mit Example Wallet",
+                "weder lesen noch benutzen",
+            ],
+        ),
+        (
+            Some("fr-CH, fr;q=0.9"),
+            "fr",
+            [
+                "Clé de voiture",
+                "dans 3 heures",
+                "Ouvrez ce lien avec Example Wallet",
+                "ni la lire ni l&#39;utiliser",
+            ],
+        ),
+        (
+            Some("es-MX"),
+            "es",
+            [
+                "Llave de coche",
+                "en 3 horas",
+                "Abre este enlace con Example Wallet",
+                "no puede leerla ni usarla",
+            ],
+        ),
+        (
+            Some("ja"),
+            "ja",
+            [
+                "車のキー",
+                "あと 3 時間",
+                "Example Wallet で開いて",
+                "読むことも使うこともできません",
+            ],
+        ),
+        (
+            Some("zh-CN,zh;q=0.9"),
+            "zh-Hans",
+            ["车钥匙", "3 小时后", "请用 Example Wallet 打开", "无法读取或使用"],
+        ),
+        (
+            Some("ko-KR, pl;q=0.5"),
+            "en",
+            ["Car key", "in 3 hours", "Example Wallet", "cannot read it or use it"],
+        ),
+    ];
+    for (language, tag, expected) in cases {
+        let page = get("?v=c", language).await;
+        assert_eq!(page.status, StatusCode::OK, "{language:?}");
+        assert_eq!(page.header("content-language"), Some(tag), "{language:?}");
+        assert_eq!(page.header("vary"), Some("accept, accept-language"));
+        assert!(page.text.contains(&format!("<html lang=\"{tag}\">")), "{language:?}");
+        for text in expected.iter().chain(&[
+            "https://apps.apple.example/app/id123",
+            "Google Play",
+            "Room 412",
+        ]) {
+            assert!(page.text.contains(text), "{language:?} lacks {text}:\n{}", page.text);
+        }
+    }
+    // The kind of key follows the link: a home key, and none named without `v`.
+    assert!(get("?v=h", None).await.text.contains("Home key"));
+    let bare = get("", None).await.text;
+    assert!(!bare.contains("Kind of key"), "{bare}");
+    // The expiry is written as an instant too, in UTC.
+    let stamp = created_expiry(&relay, &path).await;
+    assert!(bare.contains(&format!("<time datetime=\"{stamp}\">")), "{stamp}: {bare}");
+}
+
+/// An RFC 3339 expiration `seconds` from now.
+fn expires_in(seconds: i64) -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+    at.replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// The mailbox's expiration, from the JSON preview.
+async fn created_expiry(relay: &TestRelay, path: &str) -> String {
+    let request = relay.http.get(relay.url(path)).header("accept", "application/json");
+    let reply = Reply::from(request.send().await.unwrap()).await;
+    reply.json()["expiration"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn store_pages_that_are_not_https_stop_the_relay_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = tigress_relay::RelayConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.app_links.offer.play_store_url = Some("http://play.example/x".into());
+    let error = tigress_relay::start(config).await.err().expect("the relay refuses to start");
+    assert!(format!("{error:#}").contains("play_store_url"), "{error:#}");
+}

@@ -165,6 +165,7 @@ async fn slow_relay(dir: &std::path::Path) -> String {
         descriptor_json: String::new(),
         apple_app_site_association: None,
         asset_links: None,
+        app_offer: Default::default(),
         clients: ClientLimits::new(&config.abuse).unwrap(),
         attestation: config.attestation.clone(),
         claim_key: None,
