@@ -63,8 +63,9 @@ pub struct Page {
 }
 
 /// The page's style: readable on a phone and on a desktop, long words wrapped so nothing
-/// overflows, and the next step worded for the device (a phone: open the link there; a wide
-/// screen with a mouse: open it on your phone).
+/// overflows, and the next step worded for the device: a phone or a tablet (narrow, or touch
+/// its main pointer) is told to open the link there; a wide screen driven by a mouse, a
+/// trackpad or no pointer at all (a desktop, a laptop) to open it on the phone.
 const STYLE: &str = "\
 :root{color-scheme:light dark}\
 body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;padding:1.5rem 1rem}\
@@ -79,7 +80,7 @@ dt{font-weight:600}\
 dd{margin:0}\
 .stores a{display:inline-block;padding:.5rem 1rem;margin:.25rem .5rem .25rem 0;border:1px solid;border-radius:.5rem;text-decoration:none}\
 .desktop{display:none}\
-@media (min-width:48rem) and (hover:hover){.phone{display:none}.desktop{display:block}}\
+@media (min-width:48rem) and (pointer:fine),(min-width:48rem) and (pointer:none){.phone{display:none}.desktop{display:block}}\
 .blind{font-size:.9rem;opacity:.8;border-top:1px solid;margin-top:2rem;padding-top:1rem}";
 
 /// Renders the page of `preview` for a viewer whose browser sent `accept_language`.
@@ -191,13 +192,15 @@ fn absolute(at: i64) -> (String, String) {
 }
 
 /// How long until the expiry, in the largest unit that reads well: minutes under an hour
-/// (at least one), hours under two days, days beyond; rounded to the nearest.
+/// (at least one), hours under two days, days beyond; each rounded to the nearest, and the
+/// unit chosen after rounding (47 h 59 min is "2 days", not "48 hours").
 fn relative(locale: &Locale, seconds: i64) -> String {
     let seconds = seconds.max(0);
-    let (id, count) = if seconds < 3_600 {
-        ("expires-in-minutes", ((seconds + 30) / 60).max(1))
-    } else if seconds < 48 * 3_600 {
-        ("expires-in-hours", (seconds + 1_800) / 3_600)
+    let (minutes, hours) = ((seconds + 30) / 60, (seconds + 1_800) / 3_600);
+    let (id, count) = if minutes < 60 {
+        ("expires-in-minutes", minutes.max(1))
+    } else if hours < 48 {
+        ("expires-in-hours", hours)
     } else {
         ("expires-in-days", (seconds + 43_200) / 86_400)
     };
@@ -331,7 +334,9 @@ mod tests {
             (10, "in 1 minute"),
             (59 * 60, "in 59 minutes"),
             (3_600, "in 1 hour"),
+            (59 * 60 + 50, "in 1 hour"),
             (47 * 3_600, "in 47 hours"),
+            (48 * 3_600 - 60, "in 2 days"),
             (48 * 3_600, "in 2 days"),
             (7 * 86_400 - 1, "in 7 days"),
         ] {

@@ -320,3 +320,149 @@ async fn chromium_renders_the_preview_runs_nothing_and_never_sends_the_fragment(
     assert!(requests >= 4, "{requests} requests seen");
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
 }
+
+/// Where the preview screenshots are written: `target/preview-screenshots/` of the workspace.
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/preview-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The width and height of a PNG, from its IHDR chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.len() > 24 && png.starts_with(&[0x89, b'P', b'N', b'G']), "not a PNG");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+/// What the laid-out page shows: which next step is visible, and whether anything is wider
+/// than the viewport.
+const LAYOUT: &str = r#"(() => {
+  const shown = (selector) => getComputedStyle(document.querySelector(selector)).display !== "none";
+  const width = window.innerWidth;
+  const wide = Array.from(document.querySelectorAll("body *"))
+    .filter((e) => e.getBoundingClientRect().right > width + 1)
+    .map((e) => e.localName + "." + e.className);
+  return {
+    lang: document.documentElement.lang,
+    text: document.body.innerText,
+    phone: shown(".phone"),
+    desktop: shown(".desktop"),
+    scrollWidth: document.documentElement.scrollWidth,
+    width,
+    wide,
+    imageLoaded: document.querySelector("img").naturalWidth,
+  };
+})()"#;
+
+/// The preview as a person sees it: at phone (390 px) and desktop (1280 px) width, in German
+/// and Japanese, each screenshot taken and kept in `target/preview-screenshots/`; the text of
+/// the language is there, the next step is the one for the device, nothing is wider than the
+/// viewport (a long unbroken title included), and no request leaves but the page's and the
+/// sender's image's.
+#[tokio::test]
+async fn the_preview_reads_well_on_a_phone_and_a_desktop_in_two_languages() {
+    let relay = TestRelay::start_with(|config| {
+        config.app_links.offer = tigress_relay::app_links::AppOffer {
+            name: Some("Example Wallet".into()),
+            app_store_url: Some("https://apps.apple.example/app/id123".into()),
+            play_store_url: Some("https://play.google.example/store/apps/details?id=w".into()),
+        };
+    })
+    .await;
+    let fonts = std::process::Command::new("fc-list").arg(":lang=ja").output();
+    let japanese = fonts.is_ok_and(|out| out.status.success() && !out.stdout.is_empty());
+    assert!(
+        japanese,
+        "the Japanese screenshots need a font with Japanese glyphs: run `apt-get install \
+         fonts-ipafont-gothic` (fontconfig's fc-list finds none for :lang=ja)"
+    );
+    let (images, image_requests) = image_server().await;
+    let mut browser = Browser::launch().await;
+    let image = format!("{images}/car.png?share=layout");
+    let title = format!("Autoschlüssel-{}", "Wochenendausflug".repeat(6));
+    let mut body = create_body();
+    body["displayInformation"] =
+        json!({"title": title, "description": "Golf, Kennzeichen B-TG 2030", "imageURL": image});
+    let created = relay.send(Method::POST, "/v1/m", Some(&new_uuid()), None, Some(&body)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let page_url = relay.url(&format!("{}?v=c", mailbox_path(&created)));
+    let secret = format!("K{}", uuid::Uuid::new_v4().simple());
+
+    let dir = screenshot_dir();
+    // Per language: what both devices show, what only the phone shows, what only the desktop.
+    let languages = [
+        (
+            "de",
+            ["Autoschlüssel", "noch 2 Tage", "weder lesen noch benutzen"],
+            "Öffne diesen Link mit Example Wallet",
+            "Öffne diesen Link auf deinem Telefon",
+        ),
+        (
+            "ja",
+            ["車のキー", "あと 2 日", "読むことも使うこともできません"],
+            "Example Wallet で開いて",
+            "このリンクはスマートフォンで開いてください",
+        ),
+    ];
+    for (language, expected, on_phone, on_desktop) in languages {
+        browser
+            .call("Network.setExtraHTTPHeaders", json!({"headers": {"Accept-Language": language}}))
+            .await;
+        for (device, width, height, mobile) in
+            [("phone", 390, 844, true), ("desktop", 1280, 800, false)]
+        {
+            let metrics =
+                json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile});
+            browser.call("Emulation.setDeviceMetricsOverride", metrics).await;
+            browser.call("Emulation.setTouchEmulationEnabled", json!({"enabled": mobile})).await;
+            let seen = browser.events.len();
+            // Each view its own URL (the relay ignores the extra parameter): opening the same
+            // URL again would only move to its fragment, and load nothing.
+            let page_url = format!("{page_url}&view={language}-{device}");
+            browser.open(&format!("{page_url}#{secret}")).await;
+            let layout = browser.eval(LAYOUT).await;
+            let what = format!("{language} {device}: {layout}");
+            assert_eq!(layout["lang"], if language == "ja" { "ja" } else { "de" }, "{what}");
+            let text = layout["text"].as_str().unwrap();
+            for words in expected {
+                assert!(text.contains(words), "{words}: {what}");
+            }
+            // innerText holds only what is displayed: each device's step, not the other's.
+            let (shown, hidden) =
+                if mobile { (on_phone, on_desktop) } else { (on_desktop, on_phone) };
+            assert!(text.contains(shown) && !text.contains(hidden), "{shown}: {what}");
+            assert_eq!(layout["phone"], mobile, "the phone's next step: {what}");
+            assert_eq!(layout["desktop"], !mobile, "the desktop's next step: {what}");
+            assert_eq!(layout["width"], width, "{what}");
+            assert!(layout["scrollWidth"].as_u64().unwrap() <= width, "overflows: {what}");
+            assert_eq!(layout["wide"], json!([]), "wider than the viewport: {what}");
+            assert_eq!(layout["imageLoaded"], 4, "{what}");
+
+            let shot = browser
+                .call(
+                    "Page.captureScreenshot",
+                    json!({"format": "png", "captureBeyondViewport": true}),
+                )
+                .await;
+            let png = base64_decode(shot["data"].as_str().unwrap());
+            assert_eq!(u64::from(png_size(&png).0), width, "{language} {device}");
+            let file = dir.join(format!("preview-{language}-{device}.png"));
+            std::fs::write(&file, &png).unwrap();
+
+            // Only the page itself and the sender's image were fetched.
+            for event in &browser.events[seen..] {
+                if event["method"] == "Network.requestWillBeSent" {
+                    let url = event["params"]["request"]["url"].as_str().unwrap();
+                    assert!(url == page_url || url == image, "{language} {device} fetched {url}");
+                }
+            }
+        }
+    }
+    assert!(image_requests.lock().unwrap().iter().all(|seen| !seen.contains(&secret)));
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).expect("base64 from Chromium")
+}
