@@ -540,7 +540,8 @@ relay_settings! {
     /// TOML file naming the apps a share link opens: apple_app_ids = ["TEAMID.bundle.id"] and
     /// [[android]] entries with package and sha256_cert_fingerprints; served as
     /// /.well-known/apple-app-site-association and /.well-known/assetlinks.json (see
-    /// docs/OPERATIONS.md). Without it both answer 404.
+    /// docs/OPERATIONS.md). Without it both answer 404. Optional app_name, app_store_url and
+    /// play_store_url are named on the preview page.
     // Read by `relay.rs` into `RelayConfig::app_links` before the relay starts.
     app_links: Option<PathBuf> as "FILE" => Binding::Command(None);
 

@@ -501,8 +501,10 @@ async fn app_links_from_a_file_are_served_and_a_malformed_one_stops_the_relay() 
     fs::write(
         &file,
         format!(
-            "apple_app_ids = [\"ABCDE12345.com.example.wallet\"]\n[[android]]\npackage = \
-             \"com.example.wallet\"\nsha256_cert_fingerprints = [\"{fingerprint}\"]\n"
+            "apple_app_ids = [\"ABCDE12345.com.example.wallet\"]\napp_name = \"Example \
+             Wallet\"\nplay_store_url = \"https://play.example/store/apps/details?id=w\"\n\
+             [[android]]\npackage = \"com.example.wallet\"\nsha256_cert_fingerprints = \
+             [\"{fingerprint}\"]\n"
         ),
     )
     .unwrap();
@@ -520,6 +522,13 @@ async fn app_links_from_a_file_are_served_and_a_malformed_one_stops_the_relay() 
     let (status, android) = get("/.well-known/assetlinks.json").await;
     assert_eq!(status, 200);
     assert_eq!(android[0]["target"]["sha256_cert_fingerprints"][0], fingerprint.as_str());
+    // The preview page names the app and links to its store page.
+    let path = content_file(&relay, &content().to_string());
+    let shared = run(&share_args(relay.base(), path.to_str().unwrap(), &[]));
+    assert_exit(&shared, 0);
+    let page = reqwest::get(stdout(&shared).trim()).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Open this link with Example Wallet"), "{page}");
+    assert!(page.contains("href=\"https://play.example/store/apps/details?id=w\""), "{page}");
 
     // An unknown member is refused by name, before the relay listens.
     fs::write(&file, "apple_app_id = [\"ABCDE12345.com.example.wallet\"]\n").unwrap();
