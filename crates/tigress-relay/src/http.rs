@@ -599,9 +599,13 @@ fn new_mailbox(create: ValidCreate, sender: ClaimHash) -> NewMailbox {
 /// ReadDisplayInformationFromMailbox (§6.4): the preview page, or JSON when asked for.
 #[utoipa::path(
     get, path = "/v1/m/{id}", tag = "mailbox",
-    params(("id" = String, Path, format = Uuid, description = "Mailbox id")),
+    params(
+        ("id" = String, Path, format = Uuid, description = "Mailbox id"),
+        ("v" = Option<String>, Query, description = "The share link's kind of key (c car, h home, a access), named on the page"),
+        ("Accept-Language" = Option<String>, Header, description = "The page's language: en, de, fr, es, ja or zh-Hans, else en"),
+    ),
     responses(
-        (status = 200, description = "The preview: HTML by default, JSON with Accept: application/json. Binds nothing.",
+        (status = 200, description = "The preview: HTML by default (in the language of Accept-Language, named by Content-Language), JSON with Accept: application/json. Binds nothing.",
             content((String = "text/html"), (PreviewResponse = "application/json"))),
         (status = 404, description = "No such mailbox, or expired", body = tigress_proto::wire::ErrorBody),
     )
