@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 pub use tigress_preview::AppOffer;
 
-use crate::config::MailboxSegment;
 use crate::routes;
+use crate::routes::MailboxSegment;
 
 /// The apps a share link should open, by platform.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -7,12 +7,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tigress_proto::share_url::{
-    DEFAULT_MAILBOX_SEGMENT, MAX_MAILBOX_SEGMENT_LEN, is_mailbox_segment,
-};
 pub use tigress_rules::Limits;
 
 use crate::clock::Clock;
+pub use crate::routes::{MailboxSegment, MailboxSegmentError};
 
 /// Everything the relay needs to run.
 #[derive(Clone, Debug)]
@@ -151,51 +149,6 @@ impl fmt::Display for StoreConfig {
             Self::RedisCluster { nodes } => write!(f, "redis-cluster://{}", nodes.join(",")),
             Self::Sqlite => f.write_str("sqlite"),
         }
-    }
-}
-
-/// The path segment after the version in the mailbox routes: 1 to 32 lowercase ASCII letters,
-/// digits, `-` or `_`, so that it is one path segment that needs no escaping.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MailboxSegment(String);
-
-impl MailboxSegment {
-    /// The segment, e.g. `m`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Default for MailboxSegment {
-    fn default() -> Self {
-        Self(DEFAULT_MAILBOX_SEGMENT.to_owned())
-    }
-}
-
-/// A mailbox path segment with characters other than lowercase letters, digits, `-` and `_`,
-/// or of another length than 1 to 32.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{0:?} is not a mailbox path segment: expected 1 to {MAX_MAILBOX_SEGMENT_LEN} lowercase \
-     letters, digits, hyphens or underscores, such as m"
-)]
-pub struct MailboxSegmentError(String);
-
-impl FromStr for MailboxSegment {
-    type Err = MailboxSegmentError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if is_mailbox_segment(text) {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(MailboxSegmentError(text.to_owned()))
-        }
-    }
-}
-
-impl fmt::Display for MailboxSegment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
