@@ -7,7 +7,8 @@ use tigress_client::{Client, Secret, Share, ShareUrl};
 
 use crate::runtime::Runtime;
 use crate::{
-    PendingShare, ProvisioningInfo, ShareSettings, StartedTransfer, TigressError, Transfer,
+    PendingShare, PinShareHandle, ProvisioningInfo, ShareSettings, StartedTransfer, TigressError,
+    Transfer,
 };
 
 /// A client of one relay (`TigressClient` in the bindings). Thread-safe; one per app is enough.
@@ -55,6 +56,19 @@ impl TigressClient {
             share: Arc::new(self.handle(share)),
             transfer: Arc::new(Transfer::new(transfer, self.runtime.clone())),
         })
+    }
+
+    /// Creates a share whose credential is sent only to a receiver that proves a PIN: `pin`
+    /// (4 to 12 digits), or six random digits when `None`; [`PinShareHandle::pin`] tells which.
+    pub fn share_with_pin(
+        &self,
+        credential: ProvisioningInfo,
+        settings: ShareSettings,
+        pin: Option<String>,
+    ) -> Result<Arc<PinShareHandle>, TigressError> {
+        let handle =
+            PinShareHandle::create(&self.client, &self.runtime, credential, settings, pin)?;
+        Ok(Arc::new(handle))
     }
 
     /// Fetches the preview of the share at `share_url`, decrypting later with its fragment.

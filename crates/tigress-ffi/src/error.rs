@@ -47,6 +47,12 @@ pub enum TigressError {
     /// The relay reflected, replayed, reordered or dropped a message of a transfer. Cancel it.
     #[error("{0}")]
     Tampered(String),
+    /// The PIN share's sender ended it after too many wrong PINs. Ask for a new share.
+    #[error("{0}")]
+    TooManyAttempts(String),
+    /// The PIN of a PIN share was wrong; another may be tried (`PinExchange.attempts_left`).
+    #[error("{0}")]
+    WrongPin(String),
 }
 
 impl TigressError {

@@ -25,8 +25,9 @@
 //! a call from inside a tokio runtime is refused with [`TigressError::Internal`].
 //!
 //! It does not store anything, log anything, or expose the device claims: they stay inside the
-//! objects. `Debug` of every type is redacted. The PIN shares and the single operations of the
-//! SDK (`read`, `update`, `relinquish`) are not bound yet.
+//! objects. `Debug` of every type is redacted. PIN shares are bound ([`PinShareHandle`],
+//! [`PinExchange`]); the single operations of the SDK (`read`, `update`, `relinquish`) are not
+//! bound yet.
 //!
 //! The generated scaffolding is the crate's only `unsafe` code (the `extern "C"` functions the
 //! foreign languages call); it is allowed in the private `scaffolding` module alone.
@@ -36,6 +37,7 @@
 
 mod client;
 mod error;
+mod pin;
 mod receive;
 mod runtime;
 mod transfer;
@@ -45,6 +47,7 @@ use std::sync::Arc;
 
 pub use client::{ShareHandle, TigressClient};
 pub use error::TigressError;
+pub use pin::{PinDelivery, PinDeliveryOutcome, PinExchange, PinShareHandle};
 pub use receive::{PendingShare, ReceivedShare};
 pub use transfer::Transfer;
 pub use types::{Preview, ProvisioningInfo, Role, ShareSettings, Vertical};

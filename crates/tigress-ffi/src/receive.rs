@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::runtime::{Runtime, Slot};
-use crate::{Preview, ProvisioningInfo, TigressError, Transfer};
+use crate::{PinExchange, Preview, ProvisioningInfo, TigressError, Transfer};
 
 /// A share whose preview has been fetched, waiting for the user's decision (`PendingShare` in
 /// the bindings).
@@ -78,6 +78,21 @@ impl ReceivedShare {
     pub fn into_transfer(&self) -> Result<Arc<Transfer>, TigressError> {
         let transfer = self.received.take()?.into_transfer()?;
         Ok(Arc::new(Transfer::new(transfer, self.runtime.clone())))
+    }
+
+    /// Whether the share holds a PIN invitation rather than the credential: then ask the user
+    /// for the PIN the sender told them and continue with [`ReceivedShare::into_pin_exchange`].
+    pub fn needs_pin(&self) -> bool {
+        self.received.with(|received| Ok(received.needs_pin())).unwrap_or(false)
+    }
+
+    /// Continues a share that [`needs a PIN`](ReceivedShare::needs_pin).
+    pub fn into_pin_exchange(&self) -> Result<Arc<PinExchange>, TigressError> {
+        let received = self.received.take()?;
+        if !received.needs_pin() {
+            return Err(TigressError::invalid("share", "it holds no PIN invitation"));
+        }
+        Ok(PinExchange::new(received.into_pin_exchange()?, self.runtime.clone()))
     }
 }
 

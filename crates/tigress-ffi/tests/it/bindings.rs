@@ -6,8 +6,12 @@ use std::path::Path;
 use crate::support::{generated, python_package, python3};
 
 /// The objects, records and error of `src/tigress.udl`.
-const TYPES: [&str; 9] = [
+const TYPES: [&str; 13] = [
     "TigressClient",
+    "PinShareHandle",
+    "PinExchange",
+    "PinDelivery",
+    "PinDeliveryOutcome",
     "ShareHandle",
     "PendingShare",
     "ReceivedShare",
@@ -26,7 +30,13 @@ fn read(path: &Path) -> String {
 /// language spells it (`nextMessage` in Kotlin and Swift).
 fn assert_has_every_type(path: &Path, next_message: &str) {
     let source = read(path);
-    for name in TYPES.iter().chain(&["AlreadyClaimed", "Tampered", next_message]) {
+    for name in TYPES.iter().chain(&[
+        "AlreadyClaimed",
+        "Tampered",
+        "WrongPin",
+        "TooManyAttempts",
+        next_message,
+    ]) {
         assert!(source.contains(name), "{} lacks {name}", path.display());
     }
 }

@@ -1,0 +1,175 @@
+//! A Kotlin program shares a credential through the relay and other JVM processes receive it,
+//! through the generated binding, compiled here with kotlinc and run on the JVM: the binding
+//! loads libtigress_ffi through JNA, as an Android app loads it from `jniLibs`
+//! (`tests/kotlin/ShareAndReceive.kt`).
+//!
+//! The tools are required, never skipped: `kotlinc` (the npm package `kotlin-compiler`, which
+//! `scripts/test` installs under `target/kotlin-compiler`, or `TIGRESS_KOTLINC`), a JDK's `java`
+//! and JNA (`apt-get install default-jdk-headless libjna-java`, or `TIGRESS_JNA_JAR`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::{TestRelay, cdylib, generated};
+
+/// Longer than the program's own waits (15 s each) and a cold compile, short enough to end a hang.
+const PATIENCE: Duration = Duration::from_secs(300);
+
+/// The workspace's `target/` directory, from the test executable's path
+/// (`target/<profile>/deps/it-…`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.ancestors().nth(3).expect("the test runs from target/<profile>/deps").to_path_buf()
+}
+
+/// `kotlinc`: `TIGRESS_KOTLINC`, what `scripts/test` installed, or one on the PATH.
+fn kotlinc() -> PathBuf {
+    if let Some(path) = std::env::var_os("TIGRESS_KOTLINC") {
+        return PathBuf::from(path);
+    }
+    let installed = target_dir().join("kotlin-compiler/node_modules/kotlin-compiler/bin/kotlinc");
+    if installed.is_file() {
+        return installed;
+    }
+    let on_path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&on_path)
+        .map(|dir| dir.join("kotlinc"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "the Kotlin test needs kotlinc: run scripts/test (it installs the npm package \
+                 kotlin-compiler under target/kotlin-compiler), or `npm install kotlin-compiler` \
+                 and set TIGRESS_KOTLINC to its bin/kotlinc"
+            )
+        })
+}
+
+/// JNA's jar: `TIGRESS_JNA_JAR`, or Debian's.
+fn jna_jar() -> PathBuf {
+    let jar = std::env::var_os("TIGRESS_JNA_JAR")
+        .map_or_else(|| PathBuf::from("/usr/share/java/jna.jar"), PathBuf::from);
+    assert!(
+        jar.is_file(),
+        "the Kotlin test needs JNA ({}): apt-get install libjna-java, or set TIGRESS_JNA_JAR",
+        jar.display()
+    );
+    jar
+}
+
+fn java() -> Command {
+    let found = Command::new("java").arg("-version").output();
+    assert!(
+        found.is_ok_and(|out| out.status.success()),
+        "the Kotlin test needs a Java runtime: apt-get install default-jdk-headless"
+    );
+    Command::new("java")
+}
+
+/// The program and the binding compiled into one jar (with the Kotlin runtime). kotlinc takes
+/// most of a minute, so the jar is kept under `target/kotlin-jars`, named by a digest of what
+/// went into it, and compiled again only when a source or the compiler changes.
+fn compiled(program: &Path, binding: &Path, jna: &Path) -> PathBuf {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    let kotlinc = kotlinc();
+    let mut digest = DefaultHasher::new();
+    for path in [program, binding] {
+        std::fs::read(path).expect("a Kotlin source").hash(&mut digest);
+    }
+    kotlinc.hash(&mut digest);
+    let dir = target_dir().join("kotlin-jars");
+    std::fs::create_dir_all(&dir).expect("target/kotlin-jars");
+    let jar = dir.join(format!("share-and-receive-{:016x}.jar", digest.finish()));
+    if jar.is_file() {
+        return jar;
+    }
+    let partial = jar.with_extension("partial.jar");
+    let output = Command::new(&kotlinc)
+        .arg(binding)
+        .arg(program)
+        .arg("-classpath")
+        .arg(jna)
+        .args(["-include-runtime", "-nowarn", "-d"])
+        .arg(&partial)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {} ({e})", kotlinc.display()));
+    assert!(
+        output.status.success(),
+        "kotlinc failed to compile the binding and the program:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::rename(&partial, &jar).expect("keep the jar");
+    jar
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kotlin/ShareAndReceive.kt");
+    let binding = generated().join("uniffi/tigress/tigress.kt");
+    let jna = jna_jar();
+    let classpath = jna.clone();
+    let jar = tokio::task::spawn_blocking(move || compiled(&program, &binding, &classpath))
+        .await
+        .expect("the compile ran");
+    // The library alone in a directory, as jniLibs/<abi>/ holds it in an app.
+    let libs = tempfile::tempdir().expect("temporary directory");
+    let library = cdylib();
+    std::fs::copy(&library, libs.path().join(library.file_name().unwrap())).expect("copy the .so");
+
+    let relay = TestRelay::start().await;
+    let mut command = tokio::process::Command::from(java());
+    let classpath = std::env::join_paths([jar.as_path(), jna.as_path()]).unwrap();
+    command
+        .arg(format!("-Djna.library.path={}", libs.path().display()))
+        .arg("-cp")
+        .arg(classpath)
+        .arg("ShareAndReceiveKt")
+        .arg(relay.base_url())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(PATIENCE, command.output())
+        .await
+        .expect("the Kotlin program ends in time")
+        .expect("java runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "exit {:?}\n{stdout}\n{stderr}", output.status.code());
+
+    // Every step printed, in the order the two sides depend on each other.
+    let expected = [
+        "sender: bad input refused",
+        "sender: shared the hotel key",
+        "receiver: a wrong secret fails to decrypt",
+        "receiver: declined, and the share is still there",
+        "receiver: preview checked",
+        "receiver: decrypted the credential the sender shared",
+        "receiver: a second receiver gets AlreadyClaimed",
+        "receiver: finished; the share is gone",
+        "sender: the share is gone after the receiver finished",
+        "sender: round trip 1: answered the receiver's request",
+        "sender: round trip 2: answered the receiver's request",
+        "sender: finished the transfer",
+        "receiver: a wrong PIN was refused and the right one opened the credential",
+        "sender: the PIN share was delivered after one wrong PIN",
+        "receiver: the third wrong PIN got TooManyAttempts",
+        "sender: three wrong PINs ended the PIN share",
+        "sender: done",
+    ];
+    let mut rest = stdout.as_ref();
+    for line in expected {
+        let at = rest.find(line).unwrap_or_else(|| panic!("missing {line:?} in:\n{stdout}"));
+        rest = &rest[at + line.len()..];
+    }
+    for line in [
+        "receiver: round trip 1: got the sender's answer",
+        "receiver: round trip 2: got the sender's answer",
+        "receiver: the transfer ended when the sender finished",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("/v1/m/"), "no share URL is printed: {stdout}");
+    // The program's output, for the record of a run (`--no-capture`).
+    println!("{stdout}");
+    relay.stop().await;
+}

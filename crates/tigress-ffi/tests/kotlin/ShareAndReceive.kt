@@ -1,0 +1,288 @@
+// Shares a credential through a running relay with the generated Kotlin binding of tigress-ffi,
+// and receives it in another JVM process; then a transfer with round trips between two
+// processes. The binding loads libtigress_ffi through JNA, as an Android app loads it from
+// jniLibs.
+//
+//     ShareAndReceiveKt RELAY_URL                                  the sender; starts each receiver
+//     ShareAndReceiveKt --receiver MODE RELAY_URL SHARE_URL [PIN…] a receiver (MODE: share, transfer,
+//                                                                  pin, wrong-pins)
+//
+// Each checked step prints one line; the first failure throws, printing what the Kotlin side
+// saw, and the exit code is non-zero.
+
+import uniffi.tigress.PinDeliveryOutcome
+import uniffi.tigress.ProvisioningInfo
+import uniffi.tigress.Role
+import uniffi.tigress.ShareSettings
+import uniffi.tigress.TigressClient
+import uniffi.tigress.TigressException
+import uniffi.tigress.Vertical
+import kotlin.system.exitProcess
+
+val HOTEL_KEY = ProvisioningInfo(
+    format = "digitalwallet.generic.authorizationToken",
+    contentJson = """{"roomNumber":"412","authorizationToken":"b5d3a0e2-hotel"}""",
+)
+val CAR_INVITATION = ProvisioningInfo(
+    format = "digitalwallet.carkey.ccc",
+    contentJson = """{"role":"sender","seq":0,"vehicle":"VIN1234"}""",
+)
+
+// 16 bytes of base64 that are not the share's secret.
+const val WRONG_SECRET = "AAAAAAAAAAAAAAAAAAAAAA=="
+const val WAIT_MS = 15_000u
+
+fun step(role: String, what: String) {
+    println("$role: $what")
+    System.out.flush()
+}
+
+fun check(condition: Boolean, saw: () -> String) {
+    if (!condition) throw AssertionError("check failed; the Kotlin side saw: ${saw()}")
+}
+
+// Runs `call`, which must throw the TigressException subclass E; returns its message.
+inline fun <reified E : TigressException> expectError(call: () -> Unit): String {
+    try {
+        call()
+    } catch (error: TigressException) {
+        if (error is E) return error.message ?: ""
+        throw AssertionError(
+            "expected TigressException.${E::class.simpleName}, got ${error::class.simpleName}: ${error.message}",
+        )
+    }
+    throw AssertionError("expected TigressException.${E::class.simpleName}, but the call succeeded")
+}
+
+// The text of a JSON member, as the library writes it (compact, no spaces).
+fun member(name: String, value: String) = "\"$name\":$value"
+
+fun message(role: String, seq: Int) = ProvisioningInfo(
+    format = "digitalwallet.carkey.ccc",
+    contentJson = """{"role":"$role","seq":$seq}""",
+)
+
+fun isMessage(info: ProvisioningInfo?, role: String, seq: Int): Boolean =
+    info != null && info.contentJson.contains(member("role", "\"$role\"")) &&
+        info.contentJson.contains(member("seq", "$seq"))
+
+fun settings(vertical: Vertical, rights: String? = null) = ShareSettings(
+    title = if (vertical == Vertical.ACCESS) "Room 412" else "Car Key",
+    description = "Grand Hotel, 1-2 June",
+    imageUrl = "https://img.example/key.png",
+    vertical = vertical,
+    accessRights = rights,
+    expiresInSeconds = 600u,
+    aes256 = false,
+)
+
+// A receiver in a separate JVM, with its own client and its own copy of the library.
+fun startReceiver(mode: String, relayUrl: String, shareUrl: String, vararg pins: String): Process {
+    val java = ProcessHandle.current().info().command().orElse("java")
+    val command = listOf(
+        java,
+        "-Djna.library.path=" + System.getProperty("jna.library.path"),
+        "-cp", System.getProperty("java.class.path"),
+        "ShareAndReceiveKt", "--receiver", mode, relayUrl, shareUrl, *pins,
+    )
+    return ProcessBuilder(command).inheritIO().start()
+}
+
+fun waitFor(process: Process, name: String) {
+    check(process.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) { "the $name process hung" }
+    check(process.exitValue() == 0) { "the $name process failed with exit code ${process.exitValue()}" }
+}
+
+// --- the sender -------------------------------------------------------------------------------
+
+fun sender(relayUrl: String) {
+    val client = TigressClient(relayUrl, null)
+
+    // Bad input is refused before anything is sent.
+    expectError<TigressException.InsecureRelay> { TigressClient("http://relay.example", null) }
+    expectError<TigressException.InvalidInput> { TigressClient("not a url", null) }
+    val notJson = ProvisioningInfo(format = "f", contentJson = "{not json")
+    expectError<TigressException.InvalidInput> { client.share(notJson, settings(Vertical.ACCESS)) }
+    step("sender", "bad input refused")
+
+    // A one-message share, received in another process.
+    val share = client.share(HOTEL_KEY, settings(Vertical.ACCESS))
+    val url = share.url()
+    check(url.startsWith("$relayUrl/v1/m/")) { url }
+    check("?v=a#" in url && url.endsWith(share.secret())) { url }
+    check(share.urlWithoutSecret() == url.substringBefore('#')) { share.urlWithoutSecret() }
+    // Nothing secret in what an app might log.
+    check(share.secret() !in share.toString() && share.secret() !in client.toString()) { share.toString() }
+    step("sender", "shared the hotel key")
+    waitFor(startReceiver("share", relayUrl, url), "share receiver")
+    // The receiver finished: the share is gone for its sender too.
+    expectError<TigressException.Gone> { share.cancel() }
+    step("sender", "the share is gone after the receiver finished")
+
+    // A transfer with round trips, the receiver in another process.
+    val started = client.startTransfer(CAR_INVITATION, settings(Vertical.CAR, rights = "RWD"))
+    val transfer = started.transfer
+    check(transfer.role() == Role.SENDER) { "${transfer.role()}" }
+    check(transfer.nextMessage(300u) == null) { "a message before the receiver exists" }
+    val receiver = startReceiver("transfer", relayUrl, started.share.url())
+    for (seq in 1..2) {
+        val got = transfer.nextMessage(WAIT_MS)
+        check(isMessage(got, "receiver", seq)) { "request $seq: ${got?.contentJson}" }
+        transfer.send(message("sender", seq))
+        step("sender", "round trip $seq: answered the receiver's request")
+    }
+    val ack = transfer.nextMessage(WAIT_MS)
+    check(isMessage(ack, "receiver", 3)) { "the last message: ${ack?.contentJson}" }
+    transfer.finish()
+    expectError<TigressException.AlreadyUsed> { transfer.send(message("sender", 9)) }
+    step("sender", "finished the transfer")
+    waitFor(receiver, "transfer receiver")
+
+    // A PIN share: the credential goes only to the receiver that proves the PIN, which the
+    // library chose (six digits) and the sender's app shows. One wrong PIN, then the right one.
+    val pinShare = client.shareWithPin(HOTEL_KEY, settings(Vertical.ACCESS), null)
+    val pin = pinShare.pin()
+    check(pin.length == 6 && pin.all { it.isDigit() }) { "a generated PIN of six digits: ${pin.length}" }
+    check(pin !in pinShare.url() && pin !in pinShare.toString()) { "the PIN is in the URL or toString" }
+    val wrongPin = if (pin == "000000") "111111" else "000000"
+    val pinReceiver = startReceiver("pin", relayUrl, pinShare.url(), wrongPin, pin)
+    val delivery = pinShare.deliver(60_000u)
+    check(delivery.outcome == PinDeliveryOutcome.DELIVERED) { "$delivery" }
+    check(delivery.wrongAttempts == 1u) { "$delivery" }
+    expectError<TigressException.AlreadyUsed> { pinShare.deliver(1_000u) }
+    waitFor(pinReceiver, "PIN receiver")
+    step("sender", "the PIN share was delivered after one wrong PIN")
+
+    // Three wrong PINs end the share; the sender's app hears it ended.
+    val guarded = client.shareWithPin(HOTEL_KEY, settings(Vertical.ACCESS), "482193")
+    check(guarded.pin() == "482193") { "the PIN the app chose" }
+    expectError<TigressException.InvalidInput> { client.shareWithPin(HOTEL_KEY, settings(Vertical.ACCESS), "12ab") }
+    val guesser = startReceiver("wrong-pins", relayUrl, guarded.url(), "111111", "222222", "333333")
+    val ended = guarded.deliver(60_000u)
+    check(ended.outcome == PinDeliveryOutcome.ENDED && ended.wrongAttempts == 2u) { "$ended" }
+    waitFor(guesser, "wrong-PIN receiver")
+    step("sender", "three wrong PINs ended the PIN share")
+    step("sender", "done")
+}
+
+// --- the receivers ----------------------------------------------------------------------------
+
+fun receiveShare(relayUrl: String, shareUrl: String) {
+    val client = TigressClient(relayUrl, null)
+
+    // A wrong secret: the preview is public, but the payload does not open, and the binding is
+    // given back so that the right secret still works.
+    val bare = shareUrl.substringBefore('#')
+    val wrong = client.receiveWithSecret(bare, WRONG_SECRET)
+    expectError<TigressException.Decrypt> { wrong.accept() }
+    expectError<TigressException.Decrypt> { client.receive("$bare#$WRONG_SECRET").accept() }
+    expectError<TigressException.InvalidInput> { client.receive(bare) }
+    step("receiver", "a wrong secret fails to decrypt")
+
+    // Declining binds nothing: the link still works.
+    client.receive(shareUrl).decline()
+    step("receiver", "declined, and the share is still there")
+
+    val pending = client.receive(shareUrl)
+    val preview = pending.preview()
+    check(preview.title == "Room 412") { "$preview" }
+    check(preview.description == "Grand Hotel, 1-2 June") { "$preview" }
+    check(preview.imageUrl == "https://img.example/key.png") { "$preview" }
+    check(preview.displayUrl == null) { "$preview" }
+    check(preview.vertical == Vertical.ACCESS) { "$preview" }
+    check(preview.expiration.endsWith("Z")) { "$preview" }
+    step("receiver", "preview checked")
+
+    val received = pending.accept()
+    val info = received.provisioningInformation()
+    check(info.format == HOTEL_KEY.format) { info.format }
+    check(info.contentJson.contains(member("roomNumber", "\"412\""))) { info.contentJson }
+    check(info.contentJson.contains(member("authorizationToken", "\"b5d3a0e2-hotel\""))) { info.contentJson }
+    expectError<TigressException.AlreadyUsed> { pending.accept() }
+    step("receiver", "decrypted the credential the sender shared")
+
+    // Another device (here another client object) cannot take the bound share.
+    val other = TigressClient(relayUrl, null)
+    expectError<TigressException.AlreadyClaimed> { other.receive(shareUrl).accept() }
+    step("receiver", "a second receiver gets AlreadyClaimed")
+
+    received.finish()
+    check(received.provisioningInformation() == info) { "the credential changed after finish" }
+    expectError<TigressException.Gone> { other.receive(shareUrl) }
+    step("receiver", "finished; the share is gone")
+}
+
+fun receiveTransfer(relayUrl: String, shareUrl: String) {
+    val client = TigressClient(relayUrl, null)
+    val pending = client.receive(shareUrl)
+    check(pending.preview().vertical == Vertical.CAR) { "${pending.preview()}" }
+    val received = pending.accept()
+    val invitation = received.provisioningInformation()
+    check(invitation.format == CAR_INVITATION.format) { invitation.format }
+    check(invitation.contentJson.contains(member("vehicle", "\"VIN1234\""))) { invitation.contentJson }
+    val transfer = received.intoTransfer()
+    expectError<TigressException.AlreadyUsed> { received.finish() }
+    check(transfer.role() == Role.RECEIVER) { "${transfer.role()}" }
+    for (seq in 1..2) {
+        transfer.send(message("receiver", seq))
+        val answer = transfer.nextMessage(WAIT_MS)
+        check(isMessage(answer, "sender", seq)) { "answer $seq: ${answer?.contentJson}" }
+        step("receiver", "round trip $seq: got the sender's answer")
+    }
+    transfer.send(message("receiver", 3))
+    // The sender finishes once it has this last message; the wait then ends with Gone.
+    expectError<TigressException.Gone> { transfer.nextMessage(WAIT_MS) }
+    step("receiver", "the transfer ended when the sender finished")
+}
+
+fun receivePin(relayUrl: String, shareUrl: String, wrongPin: String, pin: String) {
+    val client = TigressClient(relayUrl, null)
+    val received = client.receive(shareUrl).accept()
+    check(received.needsPin()) { "a PIN share holds an invitation" }
+    val exchange = received.intoPinExchange()
+    check(exchange.attemptsLeft() == 3u) { "${exchange.attemptsLeft()}" }
+    expectError<TigressException.WrongPin> { exchange.attempt(wrongPin, WAIT_MS) }
+    check(exchange.attemptsLeft() == 2u) { "${exchange.attemptsLeft()}" }
+    val info = exchange.attempt(pin, WAIT_MS)
+    check(info.format == HOTEL_KEY.format && info.contentJson.contains(member("roomNumber", "\"412\""))) {
+        info.contentJson
+    }
+    exchange.finish()
+    step("receiver", "a wrong PIN was refused and the right one opened the credential")
+}
+
+fun receiveWrongPins(relayUrl: String, shareUrl: String, guesses: List<String>) {
+    val client = TigressClient(relayUrl, null)
+    val exchange = client.receive(shareUrl).accept().intoPinExchange()
+    for ((index, guess) in guesses.withIndex()) {
+        if (index < guesses.size - 1) {
+            expectError<TigressException.WrongPin> { exchange.attempt(guess, WAIT_MS) }
+            check(exchange.attemptsLeft() == (2 - index).toUInt()) { "${exchange.attemptsLeft()}" }
+        } else {
+            expectError<TigressException.TooManyAttempts> { exchange.attempt(guess, WAIT_MS) }
+        }
+    }
+    check(exchange.attemptsLeft() == 0u) { "${exchange.attemptsLeft()}" }
+    step("receiver", "the third wrong PIN got TooManyAttempts")
+}
+
+fun main(args: Array<String>) {
+    try {
+        when {
+            args.size == 1 -> sender(args[0])
+            args.size == 4 && args[0] == "--receiver" && args[1] == "share" -> receiveShare(args[2], args[3])
+            args.size == 4 && args[0] == "--receiver" && args[1] == "transfer" -> receiveTransfer(args[2], args[3])
+            args.size == 6 && args[0] == "--receiver" && args[1] == "pin" -> receivePin(args[2], args[3], args[4], args[5])
+            args.size >= 5 && args[0] == "--receiver" && args[1] == "wrong-pins" ->
+                receiveWrongPins(args[2], args[3], args.drop(4))
+            else -> {
+                System.err.println("usage: ShareAndReceiveKt RELAY_URL | --receiver MODE RELAY_URL SHARE_URL")
+                exitProcess(2)
+            }
+        }
+    } catch (error: Throwable) {
+        System.err.println("FAILED: $error")
+        error.printStackTrace()
+        exitProcess(1)
+    }
+}
