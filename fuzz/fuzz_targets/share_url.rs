@@ -1,11 +1,13 @@
 //! Attacks the share-URL parsers with arbitrary text: the receiver's parse of a whole share URL
 //! (`str::parse::<ShareUrl>`, with `?v=` and the `#secret` fragment) and the sender's
 //! `ShareUrl::from_url_link`. Asserts they never panic, that the mailbox URL never carries a query
-//! or a fragment, that it is `{relay_base}/v1/m/{mailbox}`, and that a parsed URL renders to text
+//! or a fragment, that it is `{relay_base}/v1/{segment}/{mailbox}` with a plain segment (`m`
+//! by default), and that a parsed URL renders to text
 //! that parses back to the same mailbox, vertical and secret and renders the same again.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use tigress_proto::share_url::is_mailbox_segment;
 use tigress_proto::{ShareUrl, Vertical};
 
 /// The parser's length limit (`share_url::MAX_URL_LEN`, private there).
@@ -55,8 +57,11 @@ fn check_share(share: &ShareUrl) {
     let url = share.mailbox_url();
     // Requests go to this URL; a fragment there would send the secret to the relay.
     assert!(!url.contains('#') && !url.contains('?'), "the mailbox URL has a query or fragment");
-    let rebuilt = format!("{}/v1/m/{}", share.relay_base(), share.mailbox());
-    assert!(rebuilt == url, "the mailbox URL is not {{relay_base}}/v1/m/{{mailbox}}");
+    // The segment is one plain path segment (`m` unless the relay's operator chose another).
+    let segment = share.mailbox_segment();
+    assert!(is_mailbox_segment(segment), "the mailbox segment is not [a-z0-9_-]{{1,32}}");
+    let rebuilt = format!("{}/v1/{segment}/{}", share.relay_base(), share.mailbox());
+    assert!(rebuilt == url, "the mailbox URL is not {{relay_base}}/v1/{{segment}}/{{mailbox}}");
 }
 
 /// Renders `share` and parses it again: same mailbox URL, mailbox, vertical and secret, and the
