@@ -3,10 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use tigress_client::NotificationToken;
-
 use crate::runtime::{Runtime, Slot};
-use crate::{ProvisioningInfo, Role, TigressError};
+use crate::{ProvisioningInfo, PushToken, Role, TigressError};
 
 /// One device's side of a transfer (`Transfer` in the bindings). Calls run one at a time: a
 /// call waits for the one before it, e.g. `finish` for a pending `next_message`.
@@ -28,15 +26,8 @@ impl Transfer {
     }
 
     /// Registers this device's push token with its next message.
-    pub fn set_push_token(
-        &self,
-        token_type: String,
-        token_data: String,
-    ) -> Result<(), TigressError> {
-        if token_type.is_empty() || token_data.is_empty() {
-            return Err(TigressError::invalid("push token", "the type and data must not be empty"));
-        }
-        let token = NotificationToken::new(token_type, token_data);
+    pub fn set_push_token(&self, token: PushToken) -> Result<(), TigressError> {
+        let token = token.to_sdk()?;
         self.transfer.with(|transfer| {
             transfer.set_push_token(token);
             Ok(())

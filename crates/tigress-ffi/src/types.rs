@@ -4,8 +4,8 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tigress_client::{
-    AccessRights, Algorithm, Display, DisplayInformation, Party, ProvisioningInformation,
-    ShareOptions,
+    AccessRights, Algorithm, Display, DisplayInformation, NotificationToken, Party,
+    ProvisioningInformation, ShareOptions,
 };
 
 use crate::TigressError;
@@ -19,6 +19,8 @@ pub struct ProvisioningInfo {
     pub format: String,
     /// The format's content: a JSON object, as text.
     pub content_json: String,
+    /// The other top-level members, a JSON object as text (`{}` for none).
+    pub extra_json: String,
 }
 
 impl ProvisioningInfo {
@@ -26,14 +28,34 @@ impl ProvisioningInfo {
     pub(crate) fn to_sdk(&self) -> Result<ProvisioningInformation, TigressError> {
         let content = serde_json::from_str(&self.content_json)
             .map_err(|e| TigressError::invalid("content_json is not JSON", e))?;
-        ProvisioningInformation::new(self.format.clone(), content)
-            .map_err(|e| TigressError::invalid("invalid Provisioning Information", e))
+        let extra: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(if self.extra_json.trim().is_empty() {
+                "{}"
+            } else {
+                &self.extra_json
+            })
+            .map_err(|e| TigressError::invalid("extra_json is not a JSON object", e))?;
+        if let Some(name) =
+            ["format", "content", "genericData"].iter().find(|n| extra.contains_key(**n))
+        {
+            return Err(TigressError::invalid(
+                "extra_json",
+                format!("{name} is not an extra member"),
+            ));
+        }
+        let mut info = ProvisioningInformation::new(self.format.clone(), content)
+            .map_err(|e| TigressError::invalid("invalid Provisioning Information", e))?;
+        info.extra = extra;
+        Ok(info)
     }
 
-    /// The format and the content; other top-level members (if a format adds any) are not
-    /// carried across.
+    /// Every member: the format, the content, and the others.
     pub(crate) fn from_sdk(info: &ProvisioningInformation) -> Self {
-        Self { format: info.format.clone(), content_json: info.content.to_string() }
+        Self {
+            format: info.format.clone(),
+            content_json: info.content.to_string(),
+            extra_json: serde_json::Value::Object(info.extra.clone()).to_string(),
+        }
     }
 }
 
@@ -60,6 +82,44 @@ pub struct ShareSettings {
     pub expires_in_seconds: Option<u32>,
     /// AES-256-GCM instead of AES-128-GCM.
     pub aes_256: bool,
+    /// How many receiver devices may bind in turn (each after the last relinquished); the
+    /// relay's default (one) when `None`.
+    pub max_receivers: Option<u32>,
+    /// The sender's push token, so that the relay wakes the sender when the receiver writes.
+    pub push_token: Option<PushToken>,
+}
+
+/// A device's push token (`PushToken` in the bindings). `Debug` names the type only: the data
+/// and the topic address one device.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PushToken {
+    /// `com.apple.apns`, `com.google.fcm` or `org.w3.webpush`.
+    pub token_type: String,
+    /// The token as the platform gave it (hex for APNs, the registration token for FCM, the
+    /// subscription JSON for Web Push).
+    pub token_data: String,
+    /// The APNs topic (the app's bundle id) when the app has several; `None` otherwise.
+    pub topic: Option<String>,
+}
+
+impl PushToken {
+    pub(crate) fn to_sdk(&self) -> Result<NotificationToken, TigressError> {
+        if self.token_type.is_empty() || self.token_data.is_empty() {
+            return Err(TigressError::invalid("push_token", "the type and data must not be empty"));
+        }
+        if self.topic.as_deref().is_some_and(str::is_empty) {
+            return Err(TigressError::invalid("push_token.topic", "it must not be empty"));
+        }
+        let mut token = NotificationToken::new(&self.token_type, &self.token_data);
+        token.topic.clone_from(&self.topic);
+        Ok(token)
+    }
+}
+
+impl fmt::Debug for PushToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushToken").field("token_type", &self.token_type).finish_non_exhaustive()
+    }
 }
 
 impl ShareSettings {
@@ -81,8 +141,8 @@ impl ShareSettings {
             expires_at,
             vertical: self.vertical.map(Vertical::to_sdk),
             algorithm: if self.aes_256 { Algorithm::Aes256Gcm } else { Algorithm::Aes128Gcm },
-            max_receivers: None,
-            notification_token: None,
+            max_receivers: self.max_receivers,
+            notification_token: self.push_token.as_ref().map(PushToken::to_sdk).transpose()?,
         })
     }
 }
@@ -184,6 +244,12 @@ mod tests {
             access_rights: Some("rwd".into()),
             expires_in_seconds: Some(60),
             aes_256: true,
+            max_receivers: Some(2),
+            push_token: Some(PushToken {
+                token_type: "com.apple.apns".into(),
+                token_data: "00ff".into(),
+                topic: Some("com.example.wallet".into()),
+            }),
         }
     }
 
@@ -195,6 +261,22 @@ mod tests {
         assert_eq!(options.algorithm, Algorithm::Aes256Gcm);
         let left = options.expires_at.unwrap() - unix_now();
         assert!((59..=60).contains(&left), "{left}");
+        assert_eq!(options.max_receivers, Some(2));
+        let token = options.notification_token.unwrap();
+        assert_eq!((token.kind.as_str(), token.token_data.as_str()), ("com.apple.apns", "00ff"));
+        assert_eq!(token.topic.as_deref(), Some("com.example.wallet"));
+    }
+
+    #[test]
+    fn a_push_token_needs_a_type_and_data_and_hides_both_in_debug() {
+        let empty = PushToken { token_type: String::new(), token_data: "x".into(), topic: None };
+        let bad = ShareSettings { push_token: Some(empty), ..settings() };
+        assert!(
+            matches!(bad.to_sdk(), Err(TigressError::InvalidInput(m)) if m.contains("push_token"))
+        );
+        let token = settings().push_token.unwrap();
+        let debug = format!("{token:?}");
+        assert!(!debug.contains("00ff") && !debug.contains("com.example.wallet"), "{debug}");
     }
 
     #[test]
@@ -206,10 +288,31 @@ mod tests {
     #[test]
     fn rejects_content_that_is_not_a_json_object() {
         for content_json in ["{", "[1]", "\"text\""] {
-            let info = ProvisioningInfo { format: "f".into(), content_json: content_json.into() };
+            let info = ProvisioningInfo {
+                format: "f".into(),
+                content_json: content_json.into(),
+                extra_json: "{}".into(),
+            };
             assert!(matches!(info.to_sdk(), Err(TigressError::InvalidInput(_))), "{content_json}");
         }
-        let unnamed = ProvisioningInfo { format: String::new(), content_json: "{}".into() };
+        let unnamed = ProvisioningInfo {
+            format: String::new(),
+            content_json: "{}".into(),
+            extra_json: "{}".into(),
+        };
+        assert!(matches!(unnamed.to_sdk(), Err(TigressError::InvalidInput(_))));
+        let clash = ProvisioningInfo {
+            format: "f".into(),
+            content_json: "{}".into(),
+            extra_json: r#"{"content":1}"#.into(),
+        };
+        assert!(matches!(clash.to_sdk(), Err(TigressError::InvalidInput(_))));
+        let not_object = ProvisioningInfo {
+            format: "f".into(),
+            content_json: "{}".into(),
+            extra_json: "[]".into(),
+        };
+        assert!(matches!(not_object.to_sdk(), Err(TigressError::InvalidInput(_))));
         assert!(matches!(unnamed.to_sdk(), Err(TigressError::InvalidInput(_))));
     }
 
@@ -218,8 +321,11 @@ mod tests {
         let info = ProvisioningInfo {
             format: "digitalwallet.carkey.ccc".into(),
             content_json: r#"{"token":"very-secret"}"#.into(),
+            extra_json: r#"{"version":2}"#.into(),
         };
-        assert_eq!(ProvisioningInfo::from_sdk(&info.to_sdk().unwrap()), info);
+        let sdk = info.to_sdk().unwrap();
+        assert_eq!(sdk.extra["version"], 2, "other top-level members are kept");
+        assert_eq!(ProvisioningInfo::from_sdk(&sdk), info);
         let debug = format!("{info:?}");
         assert!(debug.contains("carkey") && !debug.contains("very-secret"), "{debug}");
     }

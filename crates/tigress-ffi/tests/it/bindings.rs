@@ -73,3 +73,58 @@ fn the_python_module_needs_only_the_standard_library() {
     assert!(output.status.success(), "importing the module failed:\n{stderr}");
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "TigressClient");
 }
+
+/// The methods of every `interface` of `src/tigress.udl`, as `(interface, method)`.
+fn udl_methods() -> Vec<(String, String)> {
+    let udl = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tigress.udl"));
+    let mut methods = Vec::new();
+    let mut interface = None;
+    for line in udl.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("interface ") {
+            interface = Some(name.trim_end_matches(" {").to_owned());
+        } else if line == "};" {
+            interface = None;
+        } else if let Some(interface) = &interface {
+            if line.starts_with("///") || line.starts_with('[') || line.starts_with("constructor") {
+                continue;
+            }
+            if let Some((head, _)) = line.split_once('(') {
+                let method = head.rsplit(' ').next().unwrap_or(head).to_owned();
+                methods.push((interface.clone(), method));
+            }
+        }
+    }
+    methods
+}
+
+fn camel(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_method_of_the_interface_is_in_each_language() {
+    let methods = udl_methods();
+    assert!(methods.len() > 25, "{methods:?}");
+    let out = generated();
+    let kotlin = read(&out.join("uniffi/tigress/tigress.kt"));
+    let swift = read(&out.join("tigress.swift"));
+    let python = read(&out.join("tigress.py"));
+    for (interface, method) in &methods {
+        let lower = camel(method);
+        assert!(kotlin.contains(&format!("fun `{lower}`(")), "Kotlin lacks {interface}.{lower}");
+        assert!(swift.contains(&format!("func {lower}(")), "Swift lacks {interface}.{lower}");
+        assert!(python.contains(&format!("def {method}(")), "Python lacks {interface}.{method}");
+    }
+}

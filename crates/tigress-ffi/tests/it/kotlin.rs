@@ -1,7 +1,8 @@
 //! A Kotlin program shares a credential through the relay and other JVM processes receive it,
 //! through the generated binding, compiled here with kotlinc and run on the JVM: the binding
 //! loads libtigress_ffi through JNA, as an Android app loads it from `jniLibs`
-//! (`tests/kotlin/ShareAndReceive.kt`).
+//! (`tests/kotlin/ShareAndReceive.kt`, which also runs the wallet app sample of
+//! docs/EMBEDDING.md, `tests/kotlin/ReceiverSample.kt`).
 //!
 //! The tools are required, never skipped: `kotlinc` (the npm package `kotlin-compiler`, which
 //! `scripts/test` installs under `target/kotlin-compiler`, or `TIGRESS_KOTLINC`), a JDK's `java`
@@ -69,12 +70,12 @@ fn java() -> Command {
 /// The program and the binding compiled into one jar (with the Kotlin runtime). kotlinc takes
 /// most of a minute, so the jar is kept under `target/kotlin-jars`, named by a digest of what
 /// went into it, and compiled again only when a source or the compiler changes.
-fn compiled(program: &Path, binding: &Path, jna: &Path) -> PathBuf {
+fn compiled(sources: &[PathBuf], jna: &Path) -> PathBuf {
     use std::hash::{DefaultHasher, Hash, Hasher};
 
     let kotlinc = kotlinc();
     let mut digest = DefaultHasher::new();
-    for path in [program, binding] {
+    for path in sources {
         std::fs::read(path).expect("a Kotlin source").hash(&mut digest);
     }
     kotlinc.hash(&mut digest);
@@ -86,8 +87,7 @@ fn compiled(program: &Path, binding: &Path, jna: &Path) -> PathBuf {
     }
     let partial = jar.with_extension("partial.jar");
     let output = Command::new(&kotlinc)
-        .arg(binding)
-        .arg(program)
+        .args(sources)
         .arg("-classpath")
         .arg(jna)
         .args(["-include-runtime", "-nowarn", "-d"])
@@ -106,11 +106,15 @@ fn compiled(program: &Path, binding: &Path, jna: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
-    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kotlin/ShareAndReceive.kt");
-    let binding = generated().join("uniffi/tigress/tigress.kt");
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kotlin");
+    let sources = vec![
+        generated().join("uniffi/tigress/tigress.kt"),
+        ours.join("ShareAndReceive.kt"),
+        ours.join("ReceiverSample.kt"),
+    ];
     let jna = jna_jar();
     let classpath = jna.clone();
-    let jar = tokio::task::spawn_blocking(move || compiled(&program, &binding, &classpath))
+    let jar = tokio::task::spawn_blocking(move || compiled(&sources, &classpath))
         .await
         .expect("the compile ran");
     // The library alone in a directory, as jniLibs/<abi>/ holds it in an app.
@@ -154,6 +158,7 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         "sender: the PIN share was delivered after one wrong PIN",
         "receiver: the third wrong PIN got TooManyAttempts",
         "sender: three wrong PINs ended the PIN share",
+        "receiver: the wallet sample provisioned the key after one wrong PIN",
         "sender: done",
     ];
     let mut rest = stdout.as_ref();

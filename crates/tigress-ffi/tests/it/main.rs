@@ -4,3 +4,4 @@ mod bindings;
 mod kotlin;
 mod python;
 mod support;
+mod swift;

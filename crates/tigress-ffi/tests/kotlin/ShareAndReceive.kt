@@ -12,6 +12,7 @@
 
 import uniffi.tigress.PinDeliveryOutcome
 import uniffi.tigress.ProvisioningInfo
+import uniffi.tigress.PushToken
 import uniffi.tigress.Role
 import uniffi.tigress.ShareSettings
 import uniffi.tigress.TigressClient
@@ -26,6 +27,8 @@ val HOTEL_KEY = ProvisioningInfo(
 val CAR_INVITATION = ProvisioningInfo(
     format = "digitalwallet.carkey.ccc",
     contentJson = """{"role":"sender","seq":0,"vehicle":"VIN1234"}""",
+    // A top-level member beside format and content, which the library carries across.
+    extraJson = """{"version":1}""",
 )
 
 // 16 bytes of base64 that are not the share's secret.
@@ -120,7 +123,14 @@ fun sender(relayUrl: String) {
     step("sender", "the share is gone after the receiver finished")
 
     // A transfer with round trips, the receiver in another process.
-    val started = client.startTransfer(CAR_INVITATION, settings(Vertical.CAR, rights = "RWD"))
+    // The sender registers its FCM token with the create; the receiver its APNs token, with the
+    // app's topic, with its first message. The test relay has no push provider: accepted, unused.
+    val fcm = PushToken(tokenType = "com.google.fcm", tokenData = "fcm-registration-token", topic = null)
+    val withToken = settings(Vertical.CAR, rights = "RWD").copy(pushToken = fcm)
+    expectError<TigressException.InvalidInput> {
+        client.startTransfer(CAR_INVITATION, withToken.copy(pushToken = fcm.copy(tokenData = "")))
+    }
+    val started = client.startTransfer(CAR_INVITATION, withToken)
     val transfer = started.transfer
     check(transfer.role() == Role.SENDER) { "${transfer.role()}" }
     check(transfer.nextMessage(300u) == null) { "a message before the receiver exists" }
@@ -162,6 +172,16 @@ fun sender(relayUrl: String) {
     check(ended.outcome == PinDeliveryOutcome.ENDED && ended.wrongAttempts == 2u) { "$ended" }
     waitFor(guesser, "wrong-PIN receiver")
     step("sender", "three wrong PINs ended the PIN share")
+
+    // The wallet app's receiving side (ReceiverSample.kt), on a PIN share: one wrong PIN from
+    // the user, then the right one.
+    val sampled = client.shareWithPin(HOTEL_KEY, settings(Vertical.ACCESS), "2468")
+    val sample = startReceiver("sample", relayUrl, sampled.url(), "1357", "2468")
+    val sampledDelivery = sampled.deliver(60_000u)
+    check(sampledDelivery.outcome == PinDeliveryOutcome.DELIVERED && sampledDelivery.wrongAttempts == 1u) {
+        "$sampledDelivery"
+    }
+    waitFor(sample, "sample receiver")
     step("sender", "done")
 }
 
@@ -220,8 +240,10 @@ fun receiveTransfer(relayUrl: String, shareUrl: String) {
     val invitation = received.provisioningInformation()
     check(invitation.format == CAR_INVITATION.format) { invitation.format }
     check(invitation.contentJson.contains(member("vehicle", "\"VIN1234\""))) { invitation.contentJson }
+    check(invitation.extraJson == """{"version":1}""") { "the extra members: ${invitation.extraJson}" }
     val transfer = received.intoTransfer()
     expectError<TigressException.AlreadyUsed> { received.finish() }
+    transfer.setPushToken(PushToken(tokenType = "com.apple.apns", tokenData = "a1b2c3d4", topic = "com.example.wallet"))
     check(transfer.role() == Role.RECEIVER) { "${transfer.role()}" }
     for (seq in 1..2) {
         transfer.send(message("receiver", seq))
@@ -266,6 +288,32 @@ fun receiveWrongPins(relayUrl: String, shareUrl: String, guesses: List<String>) 
     step("receiver", "the third wrong PIN got TooManyAttempts")
 }
 
+// The sample's screens, scripted: accept the preview, give the PINs in order, record the rest.
+class ScriptedUi(private val pins: MutableList<String>) : WalletUi {
+    val told = mutableListOf<String>()
+    var provisioned: ProvisioningInfo? = null
+
+    override fun confirm(preview: uniffi.tigress.Preview) = preview.title == "Room 412"
+    override fun askForPin(attemptsLeft: UInt): String? = pins.removeFirstOrNull()
+    override fun provision(credential: ProvisioningInfo) {
+        provisioned = credential
+    }
+    override fun tell(message: String) {
+        told.add(message)
+    }
+}
+
+fun receiveWithSample(relayUrl: String, shareUrl: String, pins: List<String>) {
+    val ui = ScriptedUi(pins.toMutableList())
+    receiveSharedKey(TigressClient(relayUrl, null), shareUrl, ui)
+    val provisioned = ui.provisioned
+    check(provisioned?.format == HOTEL_KEY.format && provisioned.contentJson.contains(member("roomNumber", "\"412\""))) {
+        "provisioned ${provisioned?.format}; told ${ui.told}"
+    }
+    check(ui.told == listOf("That PIN is not the sender's; 2 attempts left.")) { "${ui.told}" }
+    step("receiver", "the wallet sample provisioned the key after one wrong PIN")
+}
+
 fun main(args: Array<String>) {
     try {
         when {
@@ -273,6 +321,8 @@ fun main(args: Array<String>) {
             args.size == 4 && args[0] == "--receiver" && args[1] == "share" -> receiveShare(args[2], args[3])
             args.size == 4 && args[0] == "--receiver" && args[1] == "transfer" -> receiveTransfer(args[2], args[3])
             args.size == 6 && args[0] == "--receiver" && args[1] == "pin" -> receivePin(args[2], args[3], args[4], args[5])
+            args.size >= 5 && args[0] == "--receiver" && args[1] == "sample" ->
+                receiveWithSample(args[2], args[3], args.drop(4))
             args.size >= 5 && args[0] == "--receiver" && args[1] == "wrong-pins" ->
                 receiveWrongPins(args[2], args[3], args.drop(4))
             else -> {
