@@ -268,7 +268,9 @@ async fn bind_and_update(
         let update =
             client.send(*turn, Method::PUT, &mailbox.path, &writer, Some(&request_id), &body);
         match update.await {
-            Answer::Reply(StatusCode::OK, _) => mailbox.updates.push(data),
+            // 201: a retry of an update the relay had applied (its first answer lost in the
+            // failover, or a 503 while the replica caught up): acknowledged all the same.
+            Answer::Reply(StatusCode::OK | StatusCode::CREATED, _) => mailbox.updates.push(data),
             Answer::Reply(status, reply) => unexpected.push(format!("update: {status} {reply}")),
             Answer::GaveUp => *gave_up += 1,
         }
