@@ -146,7 +146,9 @@ pub use tigress_proto::Pin;
 pub use tigress_proto::flow::{Preview, ShareOptions};
 /// Wrong PINs a PIN share allows before its sender ends it.
 pub use tigress_proto::pin::MAX_ATTEMPTS as PIN_MAX_ATTEMPTS;
-pub use tigress_proto::wire::{Display, DisplayInformation, NotificationToken, Party};
+pub use tigress_proto::wire::{
+    Display, DisplayInformation, NotificationToken, Party, RelayDescriptor,
+};
 pub use tigress_proto::{
     AccessRights, Algorithm, DeviceClaim, ProvisioningInformation, Secret, ShareUrl, Vertical,
 };

@@ -7,8 +7,8 @@ use tigress_client::{Client, Secret, Share, ShareUrl};
 
 use crate::runtime::Runtime;
 use crate::{
-    PendingShare, PinShareHandle, ProvisioningInfo, ShareSettings, StartedTransfer, TigressError,
-    Transfer,
+    PendingShare, PinShareHandle, ProvisioningInfo, RelayDescriptor, ShareSettings,
+    StartedTransfer, TigressError, Transfer,
 };
 
 /// A client of one relay (`TigressClient` in the bindings). Thread-safe; one per app is enough.
@@ -71,6 +71,13 @@ impl TigressClient {
         Ok(Arc::new(handle))
     }
 
+    /// What the relay serves and allows (`GET /.well-known/tigress-relay`), read once per
+    /// client and then kept.
+    pub fn descriptor(&self) -> Result<RelayDescriptor, TigressError> {
+        let descriptor = self.runtime.block_on(self.client.descriptor())?;
+        Ok(RelayDescriptor::from_sdk(descriptor))
+    }
+
     /// Fetches the preview of the share at `share_url`, decrypting later with its fragment.
     pub fn receive(&self, share_url: String) -> Result<Arc<PendingShare>, TigressError> {
         let share = parse_share_url(&share_url)?;
@@ -101,7 +108,7 @@ impl TigressClient {
         secret: Secret,
     ) -> Result<Arc<PendingShare>, TigressError> {
         let pending = self.runtime.block_on(self.client.receive(share, secret))?;
-        Ok(Arc::new(PendingShare::new(pending, self.runtime.clone())))
+        Ok(Arc::new(PendingShare::new(pending, self.client.clone(), self.runtime.clone())))
     }
 
     fn handle(&self, share: Share) -> ShareHandle {

@@ -41,12 +41,19 @@ pub enum TigressError {
     /// The relay answered outside the protocol. Retrying may help.
     #[error("{0}")]
     Protocol(String),
+    /// The relay answered 429: this device or this share made too many requests. Wait (a
+    /// minute at most) and retry.
+    #[error("{0}")]
+    RateLimited(String),
     /// The relay refused the request; the message has its status, code and reason.
     #[error("{0}")]
     Rejected(String),
     /// The relay reflected, replayed, reordered or dropped a message of a transfer. Cancel it.
     #[error("{0}")]
     Tampered(String),
+    /// The relay answered 503: it is full or its store is unreachable. Retry later.
+    #[error("{0}")]
+    Unavailable(String),
     /// The PIN share's sender ended it after too many wrong PINs. Ask for a new share.
     #[error("{0}")]
     TooManyAttempts(String),
@@ -80,6 +87,8 @@ impl From<tigress_client::Error> for TigressError {
             E::InsecureRelay => Self::InsecureRelay(message),
             E::InvalidContent(_) => Self::InvalidContent(message),
             E::Protocol(_) => Self::Protocol(message),
+            E::Rejected { status: 429, .. } => Self::RateLimited(message),
+            E::Rejected { status: 503, .. } => Self::Unavailable(message),
             E::Rejected { .. } => Self::Rejected(message),
             E::Transfer(_) => Self::Tampered(message),
             E::Unreachable(_) => Self::Network(message),
@@ -126,6 +135,16 @@ mod tests {
         }
         .into();
         assert!(matches!(rejected, TigressError::Rejected(ref m) if m.contains("413")));
+        for (status, expected) in [(429, "RateLimited"), (503, "Unavailable")] {
+            let error: TigressError = tigress_client::Error::Rejected {
+                status,
+                code: "x".into(),
+                message: "later".into(),
+            }
+            .into();
+            let variant = format!("{error:?}");
+            assert!(variant.starts_with(expected), "{status}: {variant}");
+        }
     }
 
     #[test]

@@ -50,7 +50,9 @@ pub use error::TigressError;
 pub use pin::{PinDelivery, PinDeliveryOutcome, PinExchange, PinShareHandle};
 pub use receive::{PendingShare, ReceivedShare};
 pub use transfer::Transfer;
-pub use types::{Preview, ProvisioningInfo, PushToken, Role, ShareSettings, Vertical};
+pub use types::{
+    Preview, ProvisioningInfo, PushToken, RelayDescriptor, Role, ShareSettings, Vertical,
+};
 
 /// A share created by [`TigressClient::start_transfer`], and the sender's side of its transfer.
 #[derive(Debug)]

@@ -11,13 +11,18 @@ use crate::{PinExchange, Preview, ProvisioningInfo, TigressError, Transfer};
 pub struct PendingShare {
     preview: Preview,
     pending: Slot<tigress_client::PendingShare>,
+    client: tigress_client::Client,
     runtime: Runtime,
 }
 
 impl PendingShare {
-    pub(crate) fn new(pending: tigress_client::PendingShare, runtime: Runtime) -> Self {
+    pub(crate) fn new(
+        pending: tigress_client::PendingShare,
+        client: tigress_client::Client,
+        runtime: Runtime,
+    ) -> Self {
         let preview = Preview::from_sdk(pending.preview());
-        Self { preview, pending: Slot::new("pending share", pending), runtime }
+        Self { preview, pending: Slot::new("pending share", pending), client, runtime }
     }
 
     /// The public preview.
@@ -31,7 +36,7 @@ impl PendingShare {
     pub fn accept(&self) -> Result<Arc<ReceivedShare>, TigressError> {
         let pending = self.pending.take()?;
         let received = self.runtime.block_on(pending.accept())?;
-        Ok(Arc::new(ReceivedShare::new(received, self.runtime.clone())))
+        Ok(Arc::new(ReceivedShare::new(received, self.client.clone(), self.runtime.clone())))
     }
 
     /// Declines: nothing is sent or bound. Declining twice, or after accepting, does nothing.
@@ -54,13 +59,18 @@ impl fmt::Debug for PendingShare {
 pub struct ReceivedShare {
     info: ProvisioningInfo,
     received: Slot<tigress_client::ReceivedShare>,
+    client: tigress_client::Client,
     runtime: Runtime,
 }
 
 impl ReceivedShare {
-    fn new(received: tigress_client::ReceivedShare, runtime: Runtime) -> Self {
+    fn new(
+        received: tigress_client::ReceivedShare,
+        client: tigress_client::Client,
+        runtime: Runtime,
+    ) -> Self {
         let info = ProvisioningInfo::from_sdk(received.provisioning());
-        Self { info, received: Slot::new("received share", received), runtime }
+        Self { info, received: Slot::new("received share", received), client, runtime }
     }
 
     /// The decrypted credential. Still available after [`ReceivedShare::finish`].
@@ -78,6 +88,14 @@ impl ReceivedShare {
     pub fn into_transfer(&self) -> Result<Arc<Transfer>, TigressError> {
         let transfer = self.received.take()?.into_transfer()?;
         Ok(Arc::new(Transfer::new(transfer, self.runtime.clone())))
+    }
+
+    /// Gives up this device's binding, leaving the share on the relay for the next receiver
+    /// (when the sender allowed several, `ShareSettings.max_receivers`). Uses the share up.
+    pub fn relinquish(&self) -> Result<(), TigressError> {
+        let received = self.received.take()?;
+        let (share, claim) = (received.share_url(), received.claim());
+        self.runtime.block_on(self.client.relinquish(share, claim))
     }
 
     /// Whether the share holds a PIN invitation rather than the credential: then ask the user

@@ -226,6 +226,41 @@ impl Role {
     }
 }
 
+/// What a relay serves and allows (`RelayDescriptor` in the bindings; docs/API.md, "Relay
+/// descriptor").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayDescriptor {
+    /// API versions, e.g. `v1`.
+    pub versions: Vec<String>,
+    /// Where mailboxes are created, e.g. `/v1/m`.
+    pub mailbox_path: String,
+    /// Extensions: `messageLog`, `waitingReads`, `maxReceivers`, `pin`, `compatibilityProfile`,
+    /// `deviceAttestation`.
+    pub extensions: Vec<String>,
+    /// The longest lifetime of a share, in seconds.
+    pub max_lifetime_seconds: u64,
+    /// The largest request body, in bytes.
+    pub max_body_bytes: u64,
+    /// The push token types the relay delivers to.
+    pub push_token_types: Vec<String>,
+    /// Whether every create must carry a device attestation.
+    pub attestation_required: bool,
+}
+
+impl RelayDescriptor {
+    pub(crate) fn from_sdk(descriptor: tigress_client::RelayDescriptor) -> Self {
+        Self {
+            versions: descriptor.versions,
+            mailbox_path: descriptor.mailbox_path,
+            extensions: descriptor.extensions,
+            max_lifetime_seconds: descriptor.limits.max_lifetime_seconds,
+            max_body_bytes: descriptor.limits.max_body_bytes,
+            push_token_types: descriptor.push_token_types,
+            attestation_required: descriptor.attestation_required,
+        }
+    }
+}
+
 fn unix_now() -> i64 {
     // A clock before 1970 is a broken clock; the relay then refuses the expiry, which says so.
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)

@@ -143,6 +143,7 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
     // Every step printed, in the order the two sides depend on each other.
     let expected = [
         "sender: bad input refused",
+        "sender: read the relay's descriptor",
         "sender: shared the hotel key",
         "receiver: a wrong secret fails to decrypt",
         "receiver: declined, and the share is still there",
@@ -151,6 +152,8 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         "receiver: a second receiver gets AlreadyClaimed",
         "receiver: finished; the share is gone",
         "sender: the share is gone after the receiver finished",
+        "receiver: the first device relinquished and a second one received the share",
+        "sender: a share for two devices in turn was received by the second",
         "sender: round trip 1: answered the receiver's request",
         "sender: round trip 2: answered the receiver's request",
         "sender: finished the transfer",

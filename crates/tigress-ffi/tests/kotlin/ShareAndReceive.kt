@@ -108,6 +108,11 @@ fun sender(relayUrl: String) {
     expectError<TigressException.InvalidInput> { client.share(notJson, settings(Vertical.ACCESS)) }
     step("sender", "bad input refused")
 
+    val descriptor = client.descriptor()
+    check(descriptor.versions == listOf("v1") && descriptor.mailboxPath == "/v1/m") { "$descriptor" }
+    check("pin" in descriptor.extensions && !descriptor.attestationRequired) { "$descriptor" }
+    step("sender", "read the relay's descriptor")
+
     // A one-message share, received in another process.
     val share = client.share(HOTEL_KEY, settings(Vertical.ACCESS))
     val url = share.url()
@@ -121,6 +126,11 @@ fun sender(relayUrl: String) {
     // The receiver finished: the share is gone for its sender too.
     expectError<TigressException.Gone> { share.cancel() }
     step("sender", "the share is gone after the receiver finished")
+
+    // A share two devices may take in turn: the first relinquishes, the second receives.
+    val twice = client.share(HOTEL_KEY, settings(Vertical.ACCESS).copy(maxReceivers = 2u))
+    waitFor(startReceiver("relinquish", relayUrl, twice.url()), "relinquishing receiver")
+    step("sender", "a share for two devices in turn was received by the second")
 
     // A transfer with round trips, the receiver in another process.
     // The sender registers its FCM token with the create; the receiver its APNs token, with the
@@ -232,6 +242,16 @@ fun receiveShare(relayUrl: String, shareUrl: String) {
     step("receiver", "finished; the share is gone")
 }
 
+fun receiveRelinquish(relayUrl: String, shareUrl: String) {
+    val first = TigressClient(relayUrl, null).receive(shareUrl).accept()
+    first.relinquish()
+    expectError<TigressException.AlreadyUsed> { first.finish() }
+    val second = TigressClient(relayUrl, null).receive(shareUrl).accept()
+    check(second.provisioningInformation().format == HOTEL_KEY.format) { "${second.provisioningInformation()}" }
+    second.finish()
+    step("receiver", "the first device relinquished and a second one received the share")
+}
+
 fun receiveTransfer(relayUrl: String, shareUrl: String) {
     val client = TigressClient(relayUrl, null)
     val pending = client.receive(shareUrl)
@@ -320,6 +340,7 @@ fun main(args: Array<String>) {
             args.size == 1 -> sender(args[0])
             args.size == 4 && args[0] == "--receiver" && args[1] == "share" -> receiveShare(args[2], args[3])
             args.size == 4 && args[0] == "--receiver" && args[1] == "transfer" -> receiveTransfer(args[2], args[3])
+            args.size == 4 && args[0] == "--receiver" && args[1] == "relinquish" -> receiveRelinquish(args[2], args[3])
             args.size == 6 && args[0] == "--receiver" && args[1] == "pin" -> receivePin(args[2], args[3], args[4], args[5])
             args.size >= 5 && args[0] == "--receiver" && args[1] == "sample" ->
                 receiveWithSample(args[2], args[3], args.drop(4))
