@@ -649,10 +649,10 @@ async fn read_display_information(
 }
 
 /// The kind of key of a share link's `?v=` (docs/API.md, "The preview page"); `None` when the
-/// query has no `v`. Only the first `v` counts, and only its first 8 bytes are looked at.
+/// query has no `v`. Only the first `v` counts; a value other than `c` or `h` is general access.
 fn vertical_of(query: Option<&str>) -> Option<Vertical> {
     let value = query?.split('&').find_map(|pair| pair.strip_prefix("v="))?;
-    Some(Vertical::from_code(value.get(..value.len().min(8)).unwrap_or(value)))
+    Some(Vertical::from_code(value))
 }
 
 /// JSON only when the client asks for it and does not also accept HTML: link-preview bots and

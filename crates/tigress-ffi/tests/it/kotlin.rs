@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{TestRelay, cdylib, generated};
+use crate::support::{TestRelay, assert_lines_in_order, cdylib, generated};
 
 /// Longer than the program's own waits (15 s each) and a cold compile, short enough to end a hang.
 const PATIENCE: Duration = Duration::from_secs(300);
@@ -164,11 +164,7 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         "receiver: the wallet sample provisioned the key after one wrong PIN",
         "sender: done",
     ];
-    let mut rest = stdout.as_ref();
-    for line in expected {
-        let at = rest.find(line).unwrap_or_else(|| panic!("missing {line:?} in:\n{stdout}"));
-        rest = &rest[at + line.len()..];
-    }
+    assert_lines_in_order(&stdout, &expected);
     for line in [
         "receiver: round trip 1: got the sender's answer",
         "receiver: round trip 2: got the sender's answer",

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{TestRelay, python_package, python3};
+use crate::support::{TestRelay, assert_lines_in_order, python_package, python3};
 
 /// Longer than the script's own waits (15 s each), short enough to end a hung run.
 const PATIENCE: Duration = Duration::from_secs(180);
@@ -45,11 +45,7 @@ async fn python_shares_receives_and_round_trips_through_a_running_relay() {
         "sender: finished the transfer",
         "sender: done",
     ];
-    let mut rest = stdout.as_ref();
-    for line in expected {
-        let at = rest.find(line).unwrap_or_else(|| panic!("missing {line:?} in:\n{stdout}"));
-        rest = &rest[at + line.len()..];
-    }
+    assert_lines_in_order(&stdout, &expected);
     // The receiver's lines race the sender's; the sender's "done" waits for the receiver.
     let receiver_lines = [
         "receiver: round trip 1: got the sender's answer",

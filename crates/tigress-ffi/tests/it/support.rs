@@ -56,4 +56,14 @@ pub fn python3() -> Command {
     command
 }
 
+/// Asserts that `output` holds each of `lines`, in this order (other lines may come between).
+#[track_caller]
+pub fn assert_lines_in_order(output: &str, lines: &[&str]) {
+    let mut rest = output;
+    for line in lines {
+        let at = rest.find(line).unwrap_or_else(|| panic!("missing {line:?} in:\n{output}"));
+        rest = &rest[at + line.len()..];
+    }
+}
+
 pub use tigress_test_support::TestRelay;
