@@ -192,23 +192,94 @@ impl SigningKey {
     }
 
     fn sign_claims(&self, claims: &Claims) -> String {
-        let alg = match self.key {
-            Signer::Es256(_) => "ES256",
-            Signer::EdDsa(_) => "EdDSA",
+        let algorithm = match self.key {
+            Signer::Es256(_) => Algorithm::Es256,
+            Signer::EdDsa(_) => Algorithm::EdDsa,
         };
-        let header = Header { alg: alg.into(), kid: self.id.clone() };
-        let mut token = encode_json(&header);
-        token.push('.');
-        token.push_str(&encode_json(claims));
+        let unsigned = UnsignedToken::with_claims(&self.id, algorithm, claims);
         let signature = match &self.key {
             Signer::Es256(key) => {
-                let signature: p256::ecdsa::Signature = key.sign(token.as_bytes());
+                let signature: p256::ecdsa::Signature = key.sign(unsigned.signing_input());
                 signature.to_bytes().to_vec()
             }
-            Signer::EdDsa(key) => key.sign(token.as_bytes()).to_bytes().to_vec(),
+            Signer::EdDsa(key) => key.sign(unsigned.signing_input()).to_bytes().to_vec(),
         };
+        unsigned.with_raw_signature(&signature)
+    }
+}
+
+/// The signature algorithm of a device maker's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// ECDSA with P-256 and SHA-256 (`ES256`).
+    Es256,
+    /// Ed25519 (`EdDSA`).
+    EdDsa,
+}
+
+impl Algorithm {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+}
+
+/// A token for a key this crate does not hold: one in a phone's keystore or secure enclave,
+/// which signs but never hands its private key out. The caller has the platform sign
+/// [`UnsignedToken::signing_input`] and completes the token with [`UnsignedToken::finish`].
+#[derive(Debug)]
+pub struct UnsignedToken {
+    algorithm: Algorithm,
+    input: String,
+}
+
+impl UnsignedToken {
+    /// The token for the create request `binding`, made at `now` (Unix seconds), to be signed
+    /// by the key `key_id` of `algorithm`.
+    pub fn new(key_id: &str, algorithm: Algorithm, binding: &Binding<'_>, now: i64) -> Self {
+        Self::with_claims(key_id, algorithm, &Claims::of(binding, now))
+    }
+
+    fn with_claims(key_id: &str, algorithm: Algorithm, claims: &Claims) -> Self {
+        let header = Header { alg: algorithm.name().into(), kid: key_id.to_owned() };
+        let mut input = encode_json(&header);
+        input.push('.');
+        input.push_str(&encode_json(claims));
+        Self { algorithm, input }
+    }
+
+    /// The bytes the key signs (the JWS signing input). For ES256 the platform hashes them
+    /// with SHA-256 itself, as `SHA256withECDSA` on Android and
+    /// `ecdsaSignatureMessageX962SHA256` on Apple platforms do.
+    pub fn signing_input(&self) -> &[u8] {
+        self.input.as_bytes()
+    }
+
+    /// The token, with the platform's `signature`. ES256: DER, as both platforms give it, or
+    /// the 64 bytes `r ‖ s`; EdDSA: the 64 bytes. The signature is not verified here (the
+    /// public key is the relay's to know), only its form.
+    pub fn finish(self, signature: &[u8]) -> Result<String, KeyError> {
+        let raw = match self.algorithm {
+            Algorithm::Es256 => p256::ecdsa::Signature::from_der(signature)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(signature))
+                .map_err(|_| KeyError("not an ES256 signature (DER or 64 bytes)"))?
+                .to_bytes()
+                .to_vec(),
+            Algorithm::EdDsa if signature.len() == ed25519_dalek::SIGNATURE_LENGTH => {
+                signature.to_vec()
+            }
+            Algorithm::EdDsa => return Err(KeyError("not an Ed25519 signature (64 bytes)")),
+        };
+        Ok(self.with_raw_signature(&raw))
+    }
+
+    /// The token with a signature already in the JWS form (`r ‖ s` for ES256).
+    fn with_raw_signature(self, raw: &[u8]) -> String {
+        let mut token = self.input;
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        URL_SAFE_NO_PAD.encode_string(raw, &mut token);
         token
     }
 }
@@ -404,6 +475,29 @@ mod tests {
 
     /// Review finding: the request id was not bound, so one token could start any number of
     /// creates of the same body, each with its own request id.
+    #[test]
+    fn a_token_signed_by_a_platform_key_verifies_in_der_or_raw_form() {
+        let body = b"{}";
+        // An ES256 key whose signatures come back in DER, as Android's and Apple's do.
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let platform = p256::ecdsa::SigningKey::from_pkcs8_pem(&pair.serialize_pem()).unwrap();
+        let mut trusted = TrustedKeys::new();
+        trusted.add("phone", &pair.public_key_pem()).unwrap();
+        for der in [true, false] {
+            let unsigned = UnsignedToken::new("phone", Algorithm::Es256, &binding(body), NOW);
+            let signature: p256::ecdsa::Signature = platform.sign(unsigned.signing_input());
+            let bytes =
+                if der { signature.to_der().as_bytes().to_vec() } else { signature.to_vec() };
+            let token = unsigned.finish(&bytes).unwrap();
+            let verified = trusted.verify(&token, &binding(body), NOW).unwrap();
+            assert_eq!(verified.key_id, "phone", "der: {der}");
+        }
+        let unsigned = UnsignedToken::new("phone", Algorithm::Es256, &binding(body), NOW);
+        assert!(unsigned.finish(&[0x30, 0x02, 0x01]).is_err(), "not a signature");
+        let unsigned = UnsignedToken::new("phone", Algorithm::EdDsa, &binding(body), NOW);
+        assert!(unsigned.finish(&[0; 63]).is_err(), "an Ed25519 signature has 64 bytes");
+    }
+
     #[test]
     fn a_token_is_bound_to_its_request_id_or_to_having_none() {
         for (signer, trusted) in makers() {

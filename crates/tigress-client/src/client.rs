@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Url;
 use tigress_attest::{Binding, SigningKey};
+
+use crate::Attester;
 use tigress_proto::flow::{HttpRequest, HttpResponse, Method, check_response};
 use tigress_proto::share_url::{
     DEFAULT_MAILBOX_SEGMENT, MAX_MAILBOX_SEGMENT_LEN, is_mailbox_segment,
@@ -34,7 +36,7 @@ pub struct Client {
     /// The path segment of the relay's mailboxes, `/v1/{segment}` (`m` by default).
     mailbox_segment: String,
     timeout: Duration,
-    attestation: Option<Arc<SigningKey>>,
+    attestation: Option<Arc<dyn Attester>>,
     /// The relay's descriptor, once read ([`Client::descriptor`]).
     descriptor: Arc<std::sync::OnceLock<RelayDescriptor>>,
 }
@@ -59,9 +61,9 @@ impl Client {
 
     /// Adds a `Mailbox-Device-Attestation` to a create request when the client has a key: a
     /// token made now, bound to this relay, this claim, this request id and these body bytes.
-    pub(crate) fn attest(&self, mut request: HttpRequest) -> HttpRequest {
-        let Some(key) = &self.attestation else {
-            return request;
+    pub(crate) fn attest(&self, mut request: HttpRequest) -> Result<HttpRequest, Error> {
+        let Some(attester) = &self.attestation else {
+            return Ok(request);
         };
         let header = |wanted: &str| {
             request.headers.iter().find(|(name, _)| *name == wanted).map(|(_, value)| value.clone())
@@ -77,9 +79,9 @@ impl Client {
             body: request.body.as_deref().unwrap_or_default(),
             request_id: request_id.as_deref(),
         };
-        let token = key.issue(&binding, now);
+        let token = attester.attest(&binding, now).map_err(Error::Attestation)?;
         request.headers.push((HEADER_DEVICE_ATTESTATION, token));
-        request
+        Ok(request)
     }
 
     /// The relay's base URL, without a trailing slash.
@@ -160,6 +162,11 @@ impl Client {
             .get(HEADER_REQUEST_ID)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let retry_after_seconds = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(retry_after_seconds);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
@@ -170,8 +177,14 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         tracing::debug!(status, "the relay answered");
-        Ok(HttpResponse { status, request_id, body })
+        Ok(HttpResponse { status, request_id, retry_after_seconds, body })
     }
+}
+
+/// `Retry-After` as seconds. The relay sends whole seconds; the HTTP-date form, which no relay
+/// of ours sends, is ignored rather than guessed at.
+fn retry_after_seconds(value: &str) -> Option<u32> {
+    value.trim().parse().ok()
 }
 
 impl std::fmt::Debug for Client {
@@ -181,14 +194,22 @@ impl std::fmt::Debug for Client {
 }
 
 /// Builds a [`Client`] with non-default settings.
-#[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder {
     relay_base: String,
     mailbox_segment: String,
     root_certificates: Vec<Vec<u8>>,
     timeout: Duration,
-    attestation: Option<Arc<SigningKey>>,
+    attestation: Option<Arc<dyn Attester>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("relay_base", &self.relay_base)
+            .field("attested", &self.attestation.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
@@ -201,8 +222,14 @@ impl ClientBuilder {
 
     /// Attests each share this client creates with `key` (a device maker's key, see
     /// [`tigress_attest`]), for relays whose operator requires device attestation.
-    pub fn attestation_key(mut self, key: SigningKey) -> Self {
-        self.attestation = Some(Arc::new(key));
+    pub fn attestation_key(self, key: SigningKey) -> Self {
+        self.attester(Arc::new(key))
+    }
+
+    /// Attests each share this client creates with `attester`: a key the platform holds and
+    /// signs with (see [`tigress_attest::UnsignedToken`]), or any other source of tokens.
+    pub fn attester(mut self, attester: Arc<dyn Attester>) -> Self {
+        self.attestation = Some(attester);
         self
     }
 

@@ -13,6 +13,10 @@ pub enum Error {
     /// the sender for a new share.
     #[error("this share has already been accepted by another device")]
     AlreadyClaimed,
+    /// The app's [`crate::Attester`] made no token for a create (the platform refused to sign,
+    /// say); nothing was sent. The reason is the attester's.
+    #[error("no device attestation could be made: {0}")]
+    Attestation(String),
     /// The client could not be set up: the relay URL or the extra root certificate is invalid.
     /// Fix the configuration; retrying cannot help.
     #[error("invalid client configuration: {0}")]
@@ -52,6 +56,8 @@ pub enum Error {
         code: String,
         /// The relay's sentence.
         message: String,
+        /// Seconds the relay asked to wait before retrying (`Retry-After`, with 429 and 503).
+        retry_after_seconds: Option<u32>,
     },
     /// The relay could not be reached: connection refused, DNS failure, timeout, or a TLS failure
     /// such as an untrusted certificate. Check the relay URL and the network, or pass the relay's
@@ -71,8 +77,8 @@ impl From<FlowError> for Error {
             FlowError::Gone => Self::Gone,
             FlowError::Open(e) => Self::Decrypt(e),
             FlowError::Provisioning(e) => Self::InvalidContent(e),
-            FlowError::Rejected { status, code, message } => {
-                Self::Rejected { status, code, message }
+            FlowError::Rejected { status, code, message, retry_after_seconds } => {
+                Self::Rejected { status, code, message, retry_after_seconds }
             }
             FlowError::BadResponse(reason) => Self::Protocol(reason),
             FlowError::Transfer(e) => Self::Transfer(e),
@@ -99,6 +105,7 @@ mod tests {
         let response = HttpResponse {
             status,
             request_id: Some("id-1".into()),
+            retry_after_seconds: None,
             body: body.as_bytes().to_vec(),
         };
         let sent: RequestId = "id-1".parse().unwrap();
@@ -119,7 +126,7 @@ mod tests {
     #[test]
     fn other_statuses_keep_the_relay_s_code_and_message() {
         let body = r#"{"code":"body_too_large","message":"the body exceeds 65536 bytes"}"#;
-        let Error::Rejected { status, code, message } = mapped(413, body, false) else {
+        let Error::Rejected { status, code, message, .. } = mapped(413, body, false) else {
             panic!("expected Rejected");
         };
         assert_eq!((status, code.as_str()), (413, "body_too_large"));
@@ -128,8 +135,29 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limit_keeps_the_relay_s_retry_time() {
+        let response = HttpResponse {
+            status: 429,
+            request_id: Some("id-1".into()),
+            retry_after_seconds: Some(17),
+            body: br#"{"code":"rate_limited","message":"too many reads"}"#.to_vec(),
+        };
+        let sent: RequestId = "id-1".parse().unwrap();
+        let error: Error = check_response(&response, Some(&sent), true).unwrap_err().into();
+        assert!(
+            matches!(error, Error::Rejected { status: 429, retry_after_seconds: Some(17), .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn an_answer_to_another_request_is_a_protocol_error() {
-        let response = HttpResponse { status: 200, request_id: Some("other".into()), body: vec![] };
+        let response = HttpResponse {
+            status: 200,
+            request_id: Some("other".into()),
+            retry_after_seconds: None,
+            body: vec![],
+        };
         let sent: RequestId = "mine".parse().unwrap();
         let error: Error = check_response(&response, Some(&sent), false).unwrap_err().into();
         assert!(matches!(error, Error::Protocol(_)));

@@ -128,6 +128,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod attester;
 mod client;
 mod error;
 mod mailbox;
@@ -136,6 +137,7 @@ mod receive;
 mod share;
 mod transfer;
 
+pub use attester::Attester;
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
 pub use error::Error;
 pub use pin::{PinAttempt, PinEvent, PinExchange, PinOutcome, PinShare};

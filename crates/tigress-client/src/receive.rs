@@ -123,8 +123,9 @@ impl ReceivedShare {
         Ok(Transfer::new(self.client, session))
     }
 
-    /// The secret the share was decrypted with.
-    pub(crate) fn secret(&self) -> &Secret {
+    /// The secret the share was decrypted with, for [`Client::read`] and [`Client::update`] on
+    /// a share that is kept.
+    pub fn secret(&self) -> &Secret {
         &self.secret
     }
 

@@ -82,7 +82,7 @@ impl Client {
         let mut retried = false;
         while let Some(request) = sender.poll_request() {
             // A retry is attested anew: the token's time is the send's.
-            match self.send(self.attest(request)).await {
+            match self.send(self.attest(request)?).await {
                 Ok(response) => sender.handle_response(response)?,
                 Err(Error::Unreachable(_)) if !retried => {
                     tracing::debug!("the create request failed in transit; sending it again");

@@ -2,13 +2,15 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tigress_client::{Client, Secret, Share, ShareUrl};
 
+use crate::attest::PlatformAttester;
 use crate::runtime::Runtime;
 use crate::{
-    PendingShare, PinShareHandle, ProvisioningInfo, RelayDescriptor, ShareSettings,
-    StartedTransfer, TigressError, Transfer,
+    AttestationAlgorithm, DeviceAttester, PendingShare, PinShareHandle, ProvisioningInfo,
+    RelayDescriptor, ShareSettings, StartedTransfer, TigressError, Transfer,
 };
 
 /// A client of one relay (`TigressClient` in the bindings). Thread-safe; one per app is enough.
@@ -20,12 +22,36 @@ pub struct TigressClient {
 impl TigressClient {
     /// A client of the relay at `relay_url`, also trusting the certificates of `ca_cert_pem`.
     pub fn new(relay_url: String, ca_cert_pem: Option<String>) -> Result<Self, TigressError> {
+        Self::build(relay_url, ca_cert_pem, None)
+    }
+
+    /// A client that attests each share it creates with the app's `attester`, whose key the
+    /// relay's operator trusts under `key_id`.
+    pub fn with_attester(
+        relay_url: String,
+        ca_cert_pem: Option<String>,
+        key_id: String,
+        algorithm: AttestationAlgorithm,
+        attester: Box<dyn DeviceAttester>,
+    ) -> Result<Self, TigressError> {
+        let attester = PlatformAttester::new(key_id, algorithm, attester)?;
+        Self::build(relay_url, ca_cert_pem, Some(Arc::new(attester)))
+    }
+
+    fn build(
+        relay_url: String,
+        ca_cert_pem: Option<String>,
+        attester: Option<Arc<dyn tigress_client::Attester>>,
+    ) -> Result<Self, TigressError> {
         let runtime = Runtime::new()?;
         let client = {
             let _inside = runtime.enter();
             let mut builder = Client::builder(&relay_url);
             if let Some(pem) = ca_cert_pem {
                 builder = builder.root_certificate_pem(pem.into_bytes());
+            }
+            if let Some(attester) = attester {
+                builder = builder.attester(attester);
             }
             builder.build()?
         };
@@ -35,23 +61,23 @@ impl TigressClient {
     /// Encrypts `credential` under a fresh secret and creates a share of it.
     pub fn share(
         &self,
-        credential: ProvisioningInfo,
+        credential: Arc<ProvisioningInfo>,
         settings: ShareSettings,
     ) -> Result<Arc<ShareHandle>, TigressError> {
-        let (info, options) = (credential.to_sdk()?, settings.to_sdk()?);
-        let share = self.runtime.block_on(self.client.share(&info, options))?;
+        let options = settings.to_sdk()?;
+        let share = self.runtime.block_on(self.client.share(credential.sdk(), options))?;
         Ok(Arc::new(self.handle(share)))
     }
 
     /// Shares `first_message` and continues as the sender of a transfer.
     pub fn start_transfer(
         &self,
-        first_message: ProvisioningInfo,
+        first_message: Arc<ProvisioningInfo>,
         settings: ShareSettings,
     ) -> Result<StartedTransfer, TigressError> {
-        let (info, options) = (first_message.to_sdk()?, settings.to_sdk()?);
+        let options = settings.to_sdk()?;
         let (share, transfer) =
-            self.runtime.block_on(self.client.start_transfer(&info, options))?;
+            self.runtime.block_on(self.client.start_transfer(first_message.sdk(), options))?;
         Ok(StartedTransfer {
             share: Arc::new(self.handle(share)),
             transfer: Arc::new(Transfer::new(transfer, self.runtime.clone())),
@@ -62,7 +88,7 @@ impl TigressClient {
     /// (4 to 12 digits), or six random digits when `None`; [`PinShareHandle::pin`] tells which.
     pub fn share_with_pin(
         &self,
-        credential: ProvisioningInfo,
+        credential: Arc<ProvisioningInfo>,
         settings: ShareSettings,
         pin: Option<String>,
     ) -> Result<Arc<PinShareHandle>, TigressError> {
@@ -151,6 +177,35 @@ impl ShareHandle {
     pub fn cancel(&self) -> Result<(), TigressError> {
         let (url, claim) = (self.share.url(), self.share.claim());
         self.runtime.block_on(self.client.delete(url, claim))
+    }
+
+    /// Whether a receiver device is bound to the share now (it accepted, and has not
+    /// relinquished).
+    pub fn receiver_bound(&self) -> Result<bool, TigressError> {
+        let (url, claim) = (self.share.url(), self.share.claim());
+        self.runtime.block_on(self.client.receiver_bound(url, claim))
+    }
+
+    /// Waits up to `timeout_ms` for a receiver to bind: `true` once one is (at once if one
+    /// already is), `false` if none did in time.
+    pub fn wait_for_receiver(&self, timeout_ms: u32) -> Result<bool, TigressError> {
+        let (url, claim) = (self.share.url(), self.share.claim());
+        let timeout = Duration::from_millis(timeout_ms.into());
+        self.runtime.block_on(self.client.wait_for_receiver(url, claim, timeout))
+    }
+
+    /// Reads and decrypts the share's current message: the sender's own, or the receiver's
+    /// answer once it wrote one (the single-message exchange of §6.2).
+    pub fn read(&self) -> Result<Arc<ProvisioningInfo>, TigressError> {
+        let (url, claim, secret) = (self.share.url(), self.share.claim(), self.share.secret());
+        let info = self.runtime.block_on(self.client.read(url, claim, secret))?;
+        Ok(ProvisioningInfo::from_sdk(info))
+    }
+
+    /// Replaces the share's message with `message`, encrypted under the share's secret.
+    pub fn update(&self, message: Arc<ProvisioningInfo>) -> Result<(), TigressError> {
+        let (url, claim, secret) = (self.share.url(), self.share.claim(), self.share.secret());
+        self.runtime.block_on(self.client.update(url, claim, secret, message.sdk()))
     }
 }
 

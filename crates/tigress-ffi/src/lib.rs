@@ -35,6 +35,7 @@
 //! § numbers refer to the sections of docs/PROTOCOL.md.
 #![warn(missing_docs)]
 
+mod attest;
 mod client;
 mod error;
 mod pin;
@@ -45,6 +46,7 @@ mod types;
 
 use std::sync::Arc;
 
+pub use attest::{AttestationAlgorithm, DeviceAttester};
 pub use client::{ShareHandle, TigressClient};
 pub use error::TigressError;
 pub use pin::{PinDelivery, PinDeliveryOutcome, PinExchange, PinShareHandle};

@@ -48,16 +48,16 @@ impl PinShareHandle {
     pub(crate) fn create(
         client: &Client,
         runtime: &Runtime,
-        credential: ProvisioningInfo,
+        credential: Arc<ProvisioningInfo>,
         settings: crate::ShareSettings,
         pin: Option<String>,
     ) -> Result<Self, TigressError> {
-        let (info, options) = (credential.to_sdk()?, settings.to_sdk()?);
+        let options = settings.to_sdk()?;
         let pin = match pin {
             Some(digits) => Pin::new(&digits).map_err(|e| TigressError::invalid("pin", e))?,
             None => Pin::generate(&mut OsRng),
         };
-        let delivery = runtime.block_on(client.share_with_pin(&info, options, &pin))?;
+        let delivery = runtime.block_on(client.share_with_pin(credential.sdk(), options, &pin))?;
         Ok(Self {
             share: delivery.share().clone(),
             pin,
@@ -130,25 +130,30 @@ impl PinExchange {
     /// [`TigressError::WrongPin`] when it is not and another may be tried
     /// ([`PinExchange::attempts_left`]); [`TigressError::TooManyAttempts`] once the sender ended
     /// the share.
-    pub fn attempt(&self, pin: String, timeout_ms: u32) -> Result<ProvisioningInfo, TigressError> {
+    pub fn attempt(
+        &self,
+        pin: String,
+        timeout_ms: u32,
+    ) -> Result<Arc<ProvisioningInfo>, TigressError> {
         let pin = Pin::new(&pin).map_err(|e| TigressError::invalid("pin", e))?;
         let patience = Duration::from_millis(timeout_ms.into());
         let attempt = self
             .exchange
             .with(|exchange| self.runtime.block_on(exchange.attempt(&pin, patience)))?;
         match attempt {
-            PinAttempt::Delivered(info) => Ok(ProvisioningInfo::from_sdk(&info)),
+            PinAttempt::Delivered(info) => Ok(ProvisioningInfo::from_sdk(info)),
             PinAttempt::WrongPin { attempts_left } => {
                 self.attempts_left.store(attempts_left, Ordering::Relaxed);
-                Err(TigressError::WrongPin(format!(
-                    "the PIN is not the sender's; {attempts_left} attempts left"
-                )))
+                Err(TigressError::WrongPin {
+                    reason: format!("the PIN is not the sender's; {attempts_left} attempts left"),
+                    attempts_left,
+                })
             }
             PinAttempt::Ended => {
                 self.attempts_left.store(0, Ordering::Relaxed);
-                Err(TigressError::TooManyAttempts(
-                    "the sender ended the share after too many wrong PINs".into(),
-                ))
+                Err(TigressError::TooManyAttempts {
+                    reason: "the sender ended the share after too many wrong PINs".into(),
+                })
             }
         }
     }

@@ -57,7 +57,7 @@ impl fmt::Debug for PendingShare {
 ///
 /// `Debug` is redacted: it holds the credential and the receiver's claim.
 pub struct ReceivedShare {
-    info: ProvisioningInfo,
+    info: Arc<ProvisioningInfo>,
     received: Slot<tigress_client::ReceivedShare>,
     client: tigress_client::Client,
     runtime: Runtime,
@@ -69,12 +69,12 @@ impl ReceivedShare {
         client: tigress_client::Client,
         runtime: Runtime,
     ) -> Self {
-        let info = ProvisioningInfo::from_sdk(received.provisioning());
+        let info = ProvisioningInfo::from_sdk(received.provisioning().clone());
         Self { info, received: Slot::new("received share", received), client, runtime }
     }
 
     /// The decrypted credential. Still available after [`ReceivedShare::finish`].
-    pub fn provisioning_information(&self) -> ProvisioningInfo {
+    pub fn provisioning_information(&self) -> Arc<ProvisioningInfo> {
         self.info.clone()
     }
 
@@ -88,6 +88,25 @@ impl ReceivedShare {
     pub fn into_transfer(&self) -> Result<Arc<Transfer>, TigressError> {
         let transfer = self.received.take()?.into_transfer()?;
         Ok(Arc::new(Transfer::new(transfer, self.runtime.clone())))
+    }
+
+    /// Reads and decrypts the share's current message again: the sender may have replaced it
+    /// (`ShareHandle.update`) since this device accepted.
+    pub fn read(&self) -> Result<Arc<ProvisioningInfo>, TigressError> {
+        self.received.with(|received| {
+            let (url, claim, secret) = (received.share_url(), received.claim(), received.secret());
+            let info = self.runtime.block_on(self.client.read(url, claim, secret))?;
+            Ok(ProvisioningInfo::from_sdk(info))
+        })
+    }
+
+    /// Answers the sender by replacing the share's message (needs the `W` right). For several
+    /// round trips prefer `into_transfer`, which binds every message to the conversation.
+    pub fn update(&self, message: Arc<ProvisioningInfo>) -> Result<(), TigressError> {
+        self.received.with(|received| {
+            let (url, claim, secret) = (received.share_url(), received.claim(), received.secret());
+            self.runtime.block_on(self.client.update(url, claim, secret, message.sdk()))
+        })
     }
 
     /// Gives up this device's binding, leaving the share on the relay for the next receiver

@@ -19,7 +19,9 @@ impl Runtime {
             .thread_name("tigress")
             .enable_all()
             .build()
-            .map_err(|e| TigressError::Internal(format!("could not start the runtime: {e}")))?;
+            .map_err(|e| TigressError::Internal {
+                reason: format!("could not start the runtime: {e}"),
+            })?;
         Ok(Self(Arc::new(runtime)))
     }
 
@@ -32,11 +34,11 @@ impl Runtime {
         future: impl Future<Output = Result<T, tigress_client::Error>>,
     ) -> Result<T, TigressError> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(TigressError::Internal(
-                "a blocking Tigress call was made from inside an async runtime; call it from a \
-                 plain thread"
+            return Err(TigressError::Internal {
+                reason: "a blocking Tigress call was made from inside an async runtime; call it \
+                         from a plain thread"
                     .into(),
-            ));
+            });
         }
         self.0.block_on(future).map_err(TigressError::from)
     }

@@ -1,6 +1,7 @@
 //! A multi-message transfer, from either side.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::runtime::{Runtime, Slot};
@@ -26,8 +27,8 @@ impl Transfer {
     }
 
     /// Registers this device's push token with its next message.
-    pub fn set_push_token(&self, token: PushToken) -> Result<(), TigressError> {
-        let token = token.to_sdk()?;
+    pub fn set_push_token(&self, token: Arc<PushToken>) -> Result<(), TigressError> {
+        let token = token.sdk().clone();
         self.transfer.with(|transfer| {
             transfer.set_push_token(token);
             Ok(())
@@ -35,17 +36,19 @@ impl Transfer {
     }
 
     /// Sends the next message.
-    pub fn send(&self, message: ProvisioningInfo) -> Result<(), TigressError> {
-        let info = message.to_sdk()?;
-        self.transfer.with(|transfer| self.runtime.block_on(transfer.send(&info)))
+    pub fn send(&self, message: Arc<ProvisioningInfo>) -> Result<(), TigressError> {
+        self.transfer.with(|transfer| self.runtime.block_on(transfer.send(message.sdk())))
     }
 
     /// Waits up to `timeout_ms` for the peer's next message.
-    pub fn next_message(&self, timeout_ms: u32) -> Result<Option<ProvisioningInfo>, TigressError> {
+    pub fn next_message(
+        &self,
+        timeout_ms: u32,
+    ) -> Result<Option<Arc<ProvisioningInfo>>, TigressError> {
         let timeout = Duration::from_millis(timeout_ms.into());
         self.transfer.with(|transfer| {
             let message = self.runtime.block_on(transfer.next_message(timeout))?;
-            Ok(message.as_ref().map(ProvisioningInfo::from_sdk))
+            Ok(message.map(ProvisioningInfo::from_sdk))
         })
     }
 

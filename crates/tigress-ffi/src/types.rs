@@ -1,6 +1,7 @@
 //! The records and enums of the interface, and their conversions to and from the SDK's types.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tigress_client::{
@@ -10,30 +11,29 @@ use tigress_client::{
 
 use crate::TigressError;
 
-/// Provisioning Information: the credential, or one message of a transfer.
+/// Provisioning Information: the credential, or one message of a transfer
+/// (`ProvisioningInfo` in the bindings).
 ///
-/// `Debug` shows the format only: the content is the credential.
-#[derive(Clone, PartialEq, Eq)]
+/// An object rather than a record so that no language prints the credential: a record becomes a
+/// Kotlin data class, a Swift struct or a Python dataclass, whose `toString()`, `description` or
+/// `repr()` shows every field. `Debug` shows the format only. Checked when made: a named format,
+/// JSON object content, and extra members that do not repeat the reserved ones (§12).
+#[derive(Clone)]
 pub struct ProvisioningInfo {
-    /// Tells both apps how to read `content_json`.
-    pub format: String,
-    /// The format's content: a JSON object, as text.
-    pub content_json: String,
-    /// The other top-level members, a JSON object as text (`{}` for none).
-    pub extra_json: String,
+    info: ProvisioningInformation,
 }
 
 impl ProvisioningInfo {
-    /// Parses the content and checks the §12 rules (a named format, an object as content).
-    pub(crate) fn to_sdk(&self) -> Result<ProvisioningInformation, TigressError> {
-        let content = serde_json::from_str(&self.content_json)
+    /// Parses `content_json` and `extra_json` (JSON objects as text; empty counts as `{}`).
+    pub fn new(
+        format: String,
+        content_json: String,
+        extra_json: String,
+    ) -> Result<Self, TigressError> {
+        let content = serde_json::from_str(&content_json)
             .map_err(|e| TigressError::invalid("content_json is not JSON", e))?;
-        let extra: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(if self.extra_json.trim().is_empty() {
-                "{}"
-            } else {
-                &self.extra_json
-            })
+        let extra_json = if extra_json.trim().is_empty() { "{}" } else { &extra_json };
+        let extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(extra_json)
             .map_err(|e| TigressError::invalid("extra_json is not a JSON object", e))?;
         if let Some(name) =
             ["format", "content", "genericData"].iter().find(|n| extra.contains_key(**n))
@@ -43,25 +43,43 @@ impl ProvisioningInfo {
                 format!("{name} is not an extra member"),
             ));
         }
-        let mut info = ProvisioningInformation::new(self.format.clone(), content)
+        let mut info = ProvisioningInformation::new(format, content)
             .map_err(|e| TigressError::invalid("invalid Provisioning Information", e))?;
         info.extra = extra;
-        Ok(info)
+        Ok(Self { info })
     }
 
-    /// Every member: the format, the content, and the others.
-    pub(crate) fn from_sdk(info: &ProvisioningInformation) -> Self {
-        Self {
-            format: info.format.clone(),
-            content_json: info.content.to_string(),
-            extra_json: serde_json::Value::Object(info.extra.clone()).to_string(),
-        }
+    /// Tells both apps how to read the content.
+    pub fn format(&self) -> String {
+        self.info.format.clone()
+    }
+
+    /// The format's content: a JSON object, as text.
+    pub fn content_json(&self) -> String {
+        self.info.content.to_string()
+    }
+
+    /// The other top-level members, a JSON object as text (`{}` for none).
+    pub fn extra_json(&self) -> String {
+        serde_json::Value::Object(self.info.extra.clone()).to_string()
+    }
+
+    /// The SDK's value, already checked.
+    pub(crate) fn sdk(&self) -> &ProvisioningInformation {
+        &self.info
+    }
+
+    /// Wraps what the SDK decrypted.
+    pub(crate) fn from_sdk(info: ProvisioningInformation) -> Arc<Self> {
+        Arc::new(Self { info })
     }
 }
 
 impl fmt::Debug for ProvisioningInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProvisioningInfo").field("format", &self.format).finish_non_exhaustive()
+        f.debug_struct("ProvisioningInfo")
+            .field("format", &self.info.format)
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,39 +104,52 @@ pub struct ShareSettings {
     /// relay's default (one) when `None`.
     pub max_receivers: Option<u32>,
     /// The sender's push token, so that the relay wakes the sender when the receiver writes.
-    pub push_token: Option<PushToken>,
+    pub push_token: Option<Arc<PushToken>>,
 }
 
-/// A device's push token (`PushToken` in the bindings). `Debug` names the type only: the data
-/// and the topic address one device.
+/// A device's push token (`PushToken` in the bindings), checked when made.
+///
+/// An object rather than a record, like [`ProvisioningInfo`], so that no language prints it:
+/// the data and the topic address one device. `Debug` names the type only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PushToken {
-    /// `com.apple.apns`, `com.google.fcm` or `org.w3.webpush`.
-    pub token_type: String,
-    /// The token as the platform gave it (hex for APNs, the registration token for FCM, the
-    /// subscription JSON for Web Push).
-    pub token_data: String,
-    /// The APNs topic (the app's bundle id) when the app has several; `None` otherwise.
-    pub topic: Option<String>,
+    token: NotificationToken,
 }
 
 impl PushToken {
-    pub(crate) fn to_sdk(&self) -> Result<NotificationToken, TigressError> {
-        if self.token_type.is_empty() || self.token_data.is_empty() {
+    /// `token_type` is `com.apple.apns`, `com.google.fcm` or `org.w3.webpush`; `token_data` the
+    /// token as the platform gave it (hex for APNs, the registration token for FCM, the
+    /// subscription JSON for Web Push); `topic` the APNs topic (the app's bundle id) for an app
+    /// with several.
+    pub fn new(
+        token_type: String,
+        token_data: String,
+        topic: Option<String>,
+    ) -> Result<Self, TigressError> {
+        if token_type.is_empty() || token_data.is_empty() {
             return Err(TigressError::invalid("push_token", "the type and data must not be empty"));
         }
-        if self.topic.as_deref().is_some_and(str::is_empty) {
+        if topic.as_deref().is_some_and(str::is_empty) {
             return Err(TigressError::invalid("push_token.topic", "it must not be empty"));
         }
-        let mut token = NotificationToken::new(&self.token_type, &self.token_data);
-        token.topic.clone_from(&self.topic);
-        Ok(token)
+        let mut token = NotificationToken::new(&token_type, &token_data);
+        token.topic = topic;
+        Ok(Self { token })
+    }
+
+    /// The token's type, as given.
+    pub fn token_type(&self) -> String {
+        self.token.kind.clone()
+    }
+
+    pub(crate) fn sdk(&self) -> &NotificationToken {
+        &self.token
     }
 }
 
 impl fmt::Debug for PushToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PushToken").field("token_type", &self.token_type).finish_non_exhaustive()
+        f.debug_struct("PushToken").field("token_type", &self.token.kind).finish_non_exhaustive()
     }
 }
 
@@ -142,7 +173,7 @@ impl ShareSettings {
             vertical: self.vertical.map(Vertical::to_sdk),
             algorithm: if self.aes_256 { Algorithm::Aes256Gcm } else { Algorithm::Aes128Gcm },
             max_receivers: self.max_receivers,
-            notification_token: self.push_token.as_ref().map(PushToken::to_sdk).transpose()?,
+            notification_token: self.push_token.as_ref().map(|token| token.sdk().clone()),
         })
     }
 }
@@ -270,6 +301,15 @@ fn unix_now() -> i64 {
 mod tests {
     use super::*;
 
+    fn apns() -> Arc<PushToken> {
+        let token = PushToken::new(
+            "com.apple.apns".into(),
+            "00ff".into(),
+            Some("com.example.wallet".into()),
+        );
+        Arc::new(token.unwrap())
+    }
+
     fn settings() -> ShareSettings {
         ShareSettings {
             title: "Room 12".into(),
@@ -280,12 +320,16 @@ mod tests {
             expires_in_seconds: Some(60),
             aes_256: true,
             max_receivers: Some(2),
-            push_token: Some(PushToken {
-                token_type: "com.apple.apns".into(),
-                token_data: "00ff".into(),
-                topic: Some("com.example.wallet".into()),
-            }),
+            push_token: Some(apns()),
         }
+    }
+
+    fn info(
+        format: &str,
+        content_json: &str,
+        extra_json: &str,
+    ) -> Result<ProvisioningInfo, TigressError> {
+        ProvisioningInfo::new(format.into(), content_json.into(), extra_json.into())
     }
 
     #[test]
@@ -304,64 +348,52 @@ mod tests {
 
     #[test]
     fn a_push_token_needs_a_type_and_data_and_hides_both_in_debug() {
-        let empty = PushToken { token_type: String::new(), token_data: "x".into(), topic: None };
-        let bad = ShareSettings { push_token: Some(empty), ..settings() };
+        let empty = PushToken::new(String::new(), "x".into(), None);
         assert!(
-            matches!(bad.to_sdk(), Err(TigressError::InvalidInput(m)) if m.contains("push_token"))
+            matches!(empty, Err(TigressError::InvalidInput { reason }) if reason.contains("push_token"))
         );
-        let token = settings().push_token.unwrap();
-        let debug = format!("{token:?}");
+        let no_topic = PushToken::new("com.apple.apns".into(), "x".into(), Some(String::new()));
+        assert!(
+            matches!(no_topic, Err(TigressError::InvalidInput { reason }) if reason.contains("topic"))
+        );
+        let debug = format!("{:?} {:?}", apns(), settings());
         assert!(!debug.contains("00ff") && !debug.contains("com.example.wallet"), "{debug}");
     }
 
     #[test]
     fn rejects_access_rights_with_other_letters() {
         let bad = ShareSettings { access_rights: Some("RX".into()), ..settings() };
-        assert!(matches!(bad.to_sdk(), Err(TigressError::InvalidInput(_))));
+        assert!(matches!(bad.to_sdk(), Err(TigressError::InvalidInput { .. })));
     }
 
     #[test]
     fn rejects_content_that_is_not_a_json_object() {
         for content_json in ["{", "[1]", "\"text\""] {
-            let info = ProvisioningInfo {
-                format: "f".into(),
-                content_json: content_json.into(),
-                extra_json: "{}".into(),
-            };
-            assert!(matches!(info.to_sdk(), Err(TigressError::InvalidInput(_))), "{content_json}");
+            assert!(
+                matches!(info("f", content_json, "{}"), Err(TigressError::InvalidInput { .. })),
+                "{content_json}"
+            );
         }
-        let unnamed = ProvisioningInfo {
-            format: String::new(),
-            content_json: "{}".into(),
-            extra_json: "{}".into(),
-        };
-        assert!(matches!(unnamed.to_sdk(), Err(TigressError::InvalidInput(_))));
-        let clash = ProvisioningInfo {
-            format: "f".into(),
-            content_json: "{}".into(),
-            extra_json: r#"{"content":1}"#.into(),
-        };
-        assert!(matches!(clash.to_sdk(), Err(TigressError::InvalidInput(_))));
-        let not_object = ProvisioningInfo {
-            format: "f".into(),
-            content_json: "{}".into(),
-            extra_json: "[]".into(),
-        };
-        assert!(matches!(not_object.to_sdk(), Err(TigressError::InvalidInput(_))));
-        assert!(matches!(unnamed.to_sdk(), Err(TigressError::InvalidInput(_))));
+        for (format, extra) in [("", "{}"), ("f", r#"{"content":1}"#), ("f", "[]")] {
+            assert!(
+                matches!(info(format, "{}", extra), Err(TigressError::InvalidInput { .. })),
+                "{format:?} {extra}"
+            );
+        }
     }
 
     #[test]
     fn provisioning_info_round_trips_and_its_debug_hides_the_content() {
-        let info = ProvisioningInfo {
-            format: "digitalwallet.carkey.ccc".into(),
-            content_json: r#"{"token":"very-secret"}"#.into(),
-            extra_json: r#"{"version":2}"#.into(),
-        };
-        let sdk = info.to_sdk().unwrap();
-        assert_eq!(sdk.extra["version"], 2, "other top-level members are kept");
-        assert_eq!(ProvisioningInfo::from_sdk(&sdk), info);
-        let debug = format!("{info:?}");
+        let made =
+            info("digitalwallet.carkey.ccc", r#"{"token":"very-secret"}"#, r#"{"version":2}"#);
+        let made = made.unwrap();
+        assert_eq!(made.sdk().extra["version"], 2, "other top-level members are kept");
+        let back = ProvisioningInfo::from_sdk(made.sdk().clone());
+        assert_eq!(back.format(), "digitalwallet.carkey.ccc");
+        assert_eq!(back.content_json(), r#"{"token":"very-secret"}"#);
+        assert_eq!(back.extra_json(), r#"{"version":2}"#);
+        assert_eq!(info("f", "{}", "").unwrap().extra_json(), "{}", "empty extra is none");
+        let debug = format!("{made:?}");
         assert!(debug.contains("carkey") && !debug.contains("very-secret"), "{debug}");
     }
 }

@@ -66,6 +66,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// The `Mailbox-Request-ID` header of the response, if any.
     pub request_id: Option<String>,
+    /// The `Retry-After` header in seconds, if the relay sent one (with 429 and 503).
+    pub retry_after_seconds: Option<u32>,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -95,6 +97,8 @@ pub enum FlowError {
         code: String,
         /// The relay's sentence.
         message: String,
+        /// Seconds the relay asked the client to wait (`Retry-After`), with 429 and 503.
+        retry_after_seconds: Option<u32>,
     },
     /// The relay answered something that does not follow the protocol.
     #[error("the relay's answer does not follow the protocol: {0}")]
@@ -226,7 +230,8 @@ pub fn check_response(
             let (code, message) = body
                 .map(|b| (b.code, b.message))
                 .unwrap_or_else(|| ("unknown".into(), "no error description".into()));
-            Err(FlowError::Rejected { status, code, message })
+            let retry_after_seconds = response.retry_after_seconds;
+            Err(FlowError::Rejected { status, code, message, retry_after_seconds })
         }
     }
 }
@@ -383,6 +388,7 @@ impl Sender {
                      names the path it serves",
                     self.mailbox_segment
                 ),
+                retry_after_seconds: None,
             });
         }
         check_response(&response, Some(&self.request_id), false)?;
@@ -814,7 +820,12 @@ mod tests {
             serde_json::to_vec(&json!({"urlLink": LINK, "isPushNotificationSupported": false}))
                 .unwrap();
         sender
-            .handle_response(HttpResponse { status: 200, request_id: echoed, body: answer })
+            .handle_response(HttpResponse {
+                status: 200,
+                request_id: echoed,
+                retry_after_seconds: None,
+                body: answer,
+            })
             .unwrap();
         let share = sender.share_url().unwrap().clone();
         (sender, body, share)
@@ -858,6 +869,7 @@ mod tests {
         let result = sender.handle_response(HttpResponse {
             status: 200,
             request_id: Some("other".into()),
+            retry_after_seconds: None,
             body: answer,
         });
         assert!(matches!(result, Err(FlowError::RequestIdMismatch)));
@@ -878,6 +890,7 @@ mod tests {
             .handle_response(HttpResponse {
                 status: 200,
                 request_id: None,
+                retry_after_seconds: None,
                 body: serde_json::to_vec(&body).unwrap(),
             })
             .unwrap();
@@ -904,6 +917,7 @@ mod tests {
             .handle_response(HttpResponse {
                 status: 200,
                 request_id: echoed,
+                retry_after_seconds: None,
                 body: serde_json::to_vec(&answer).unwrap(),
             })
             .unwrap();
@@ -914,7 +928,12 @@ mod tests {
         assert_eq!(delete.method, Method::Delete);
         let echoed = header(&delete, HEADER_REQUEST_ID).map(str::to_owned);
         receiver
-            .handle_response(HttpResponse { status: 200, request_id: echoed, body: vec![] })
+            .handle_response(HttpResponse {
+                status: 200,
+                request_id: echoed,
+                retry_after_seconds: None,
+                body: vec![],
+            })
             .unwrap();
         assert!(receiver.is_done());
 
@@ -938,13 +957,19 @@ mod tests {
                 .handle_response(HttpResponse {
                     status: 200,
                     request_id: None,
+                    retry_after_seconds: None,
                     body: serde_json::to_vec(&preview).unwrap(),
                 })
                 .unwrap();
             receiver.accept();
             let read = receiver.poll_request().unwrap();
             let echoed = header(&read, HEADER_REQUEST_ID).map(str::to_owned);
-            receiver.handle_response(HttpResponse { status, request_id: echoed, body })
+            receiver.handle_response(HttpResponse {
+                status,
+                request_id: echoed,
+                retry_after_seconds: None,
+                body,
+            })
         };
         assert!(matches!(ready(401, vec![]), Err(FlowError::AlreadyClaimed)));
         assert!(matches!(ready(404, vec![]), Err(FlowError::Gone)));
@@ -977,6 +1002,7 @@ mod tests {
             .handle_response(HttpResponse {
                 status: 200,
                 request_id: None,
+                retry_after_seconds: None,
                 body: serde_json::to_vec(&preview).unwrap(),
             })
             .unwrap();

@@ -1,5 +1,7 @@
 //! One-message and stateful flows through the SDK, against the real relay.
 
+use std::time::Duration;
+
 use serde_json::json;
 use tigress_client::{DeviceClaim, Error, ProvisioningInformation, Vertical};
 
@@ -138,5 +140,38 @@ async fn a_client_shares_under_the_mailbox_segment_its_relay_was_configured_with
     let received = pending.accept().await.unwrap();
     assert_eq!(received.provisioning(), &key(1));
     received.finish(false).await.unwrap();
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn the_sender_sees_and_waits_for_the_receiver_binding() {
+    let relay = TestRelay::start().await;
+    let client = relay.client();
+    let share = client.share(&key(1), options(None)).await.unwrap();
+    let (url, claim) = (share.url().clone(), *share.claim());
+    assert!(!client.receiver_bound(&url, &claim).await.unwrap(), "no receiver yet");
+    let none = client.wait_for_receiver(&url, &claim, Duration::from_secs(1)).await.unwrap();
+    assert!(!none, "nobody bound within the timeout");
+
+    let waiter = {
+        let (client, url, claim) = (client.clone(), url.clone(), claim);
+        tokio::spawn(async move {
+            client.wait_for_receiver(&url, &claim, Duration::from_secs(30)).await
+        })
+    };
+    // Let the wait reach the relay first, so that it is the binding that ends it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received =
+        client.receive(&url, share.secret().clone()).await.unwrap().accept().await.unwrap();
+    assert!(waiter.await.unwrap().unwrap(), "the binding ended the wait");
+    assert!(client.receiver_bound(&url, &claim).await.unwrap());
+    let as_receiver = client.receiver_bound(&url, received.claim()).await;
+    assert!(
+        matches!(as_receiver, Err(Error::Protocol(_))),
+        "only the sender asks: {as_receiver:?}"
+    );
+
+    client.relinquish(&url, received.claim()).await.unwrap();
+    assert!(!client.receiver_bound(&url, &claim).await.unwrap(), "relinquished");
     relay.stop().await;
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::support::{generated, python_package, python3};
 
 /// The objects, records and error of `src/tigress.udl`.
-const TYPES: [&str; 13] = [
+const TYPES: [&str; 17] = [
     "TigressClient",
     "PinShareHandle",
     "PinExchange",
@@ -17,6 +17,10 @@ const TYPES: [&str; 13] = [
     "ReceivedShare",
     "Transfer",
     "ProvisioningInfo",
+    "PushToken",
+    "DeviceAttester",
+    "AttestationAlgorithm",
+    "RelayDescriptor",
     "ShareSettings",
     "Preview",
     "TigressError",
@@ -35,6 +39,8 @@ fn assert_has_every_type(path: &Path, next_message: &str) {
         "Tampered",
         "WrongPin",
         "TooManyAttempts",
+        "RateLimited",
+        "Attestation",
         next_message,
     ]) {
         assert!(source.contains(name), "{} lacks {name}", path.display());
@@ -74,14 +80,18 @@ fn the_python_module_needs_only_the_standard_library() {
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "TigressClient");
 }
 
-/// The methods of every `interface` of `src/tigress.udl`, as `(interface, method)`.
-fn udl_methods() -> Vec<(String, String)> {
+/// The methods of every `interface` and `callback interface` of `src/tigress.udl`, as
+/// `(interface, method)`; with `errors`, the variants of the `[Error] interface` instead.
+fn udl_members(errors: bool) -> Vec<(String, String)> {
     let udl = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tigress.udl"));
     let mut methods = Vec::new();
     let mut interface = None;
+    let mut previous = "";
     for line in udl.lines().map(str::trim) {
-        if let Some(name) = line.strip_prefix("interface ") {
-            interface = Some(name.trim_end_matches(" {").to_owned());
+        let declared = line.strip_prefix("callback ").unwrap_or(line).strip_prefix("interface ");
+        if let Some(name) = declared {
+            let is_error = previous == "[Error]";
+            interface = (is_error == errors).then(|| name.trim_end_matches(" {").to_owned());
         } else if line == "};" {
             interface = None;
         } else if let Some(interface) = &interface {
@@ -92,6 +102,9 @@ fn udl_methods() -> Vec<(String, String)> {
                 let method = head.rsplit(' ').next().unwrap_or(head).to_owned();
                 methods.push((interface.clone(), method));
             }
+        }
+        if !line.starts_with("///") {
+            previous = line;
         }
     }
     methods
@@ -115,8 +128,8 @@ fn camel(snake: &str) -> String {
 
 #[test]
 fn every_method_of_the_interface_is_in_each_language() {
-    let methods = udl_methods();
-    assert!(methods.len() > 25, "{methods:?}");
+    let methods = udl_members(false);
+    assert!(methods.len() > 35, "{methods:?}");
     let out = generated();
     let kotlin = read(&out.join("uniffi/tigress/tigress.kt"));
     let swift = read(&out.join("tigress.swift"));
@@ -127,4 +140,26 @@ fn every_method_of_the_interface_is_in_each_language() {
         assert!(swift.contains(&format!("func {lower}(")), "Swift lacks {interface}.{lower}");
         assert!(python.contains(&format!("def {method}(")), "Python lacks {interface}.{method}");
     }
+}
+
+#[test]
+fn every_error_variant_and_its_fields_are_in_each_language() {
+    let variants = udl_members(true);
+    assert!(variants.len() >= 17, "{variants:?}");
+    let out = generated();
+    let kotlin = read(&out.join("uniffi/tigress/tigress.kt"));
+    let swift = read(&out.join("tigress.swift"));
+    let python = read(&out.join("tigress.py"));
+    for (_, variant) in &variants {
+        let swift_case = format!("case {variant}(");
+        assert!(kotlin.contains(&format!("class {variant}(")), "Kotlin lacks {variant}");
+        assert!(swift.contains(&swift_case), "Swift lacks {swift_case}");
+        assert!(python.contains(&format!("class {variant}(")), "Python lacks {variant}");
+    }
+    // The fields an app acts on.
+    assert!(kotlin.contains("val `retryAfterSeconds`: kotlin.UInt?"), "Kotlin's retry time");
+    assert!(kotlin.contains("val `attemptsLeft`: kotlin.UInt"), "Kotlin's attempts left");
+    assert!(swift.contains("retryAfterSeconds: UInt32?"), "Swift's retry time");
+    assert!(swift.contains("attemptsLeft: UInt32"), "Swift's attempts left");
+    assert!(python.contains("retry_after_seconds"), "Python's retry time");
 }

@@ -10,7 +10,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tigress_client::tigress_attest::TrustedKeys;
+use tigress_relay::AttestationPolicy;
 
 use crate::support::{TestRelay, assert_lines_in_order, cdylib, generated};
 
@@ -123,6 +127,18 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
     std::fs::copy(&library, libs.path().join(library.file_name().unwrap())).expect("copy the .so");
 
     let relay = TestRelay::start().await;
+    // A second relay that requires attestation by one device maker's key, whose private half
+    // the Kotlin program signs with as a platform key, and allows its fleet two creates a minute.
+    let maker = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a P-256 key");
+    let key_file = libs.path().join("maker-phone.pem");
+    std::fs::write(&key_file, maker.serialize_pem()).expect("write the key");
+    let mut trusted = TrustedKeys::new();
+    trusted.add("maker-phone", &maker.public_key_pem()).expect("trust the key");
+    let attesting = TestRelay::start_with(|config| {
+        config.attestation = AttestationPolicy::Verify(Arc::new(trusted));
+        config.abuse.tenant_creates_per_minute = 2;
+    })
+    .await;
     let mut command = tokio::process::Command::from(java());
     let classpath = std::env::join_paths([jar.as_path(), jna.as_path()]).unwrap();
     command
@@ -131,6 +147,8 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         .arg(classpath)
         .arg("ShareAndReceiveKt")
         .arg(relay.base_url())
+        .arg(attesting.base_url())
+        .arg(&key_file)
         .kill_on_drop(true);
     let output = tokio::time::timeout(PATIENCE, command.output())
         .await
@@ -143,6 +161,7 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
     // Every step printed, in the order the two sides depend on each other.
     let expected = [
         "sender: bad input refused",
+        "sender: nothing secret in toString()",
         "sender: read the relay's descriptor",
         "sender: shared the hotel key",
         "receiver: a wrong secret fails to decrypt",
@@ -154,6 +173,9 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         "sender: the share is gone after the receiver finished",
         "receiver: the first device relinquished and a second one received the share",
         "sender: a share for two devices in turn was received by the second",
+        "sender: saw the receiver bind",
+        "receiver: answered through the share's message slot",
+        "sender: read the receiver's answer, replaced it and cancelled the share",
         "sender: round trip 1: answered the receiver's request",
         "sender: round trip 2: answered the receiver's request",
         "sender: finished the transfer",
@@ -162,6 +184,9 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         "receiver: the third wrong PIN got TooManyAttempts",
         "sender: three wrong PINs ended the PIN share",
         "receiver: the wallet sample provisioned the key after one wrong PIN",
+        "sender: attested with the platform key; refused without one, with an untrusted key, and \
+         when the platform refused",
+        "sender: the fleet's third create in a minute is RateLimited, retry after ",
         "sender: done",
     ];
     assert_lines_in_order(&stdout, &expected);
@@ -176,4 +201,5 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
     // The program's output, for the record of a run (`--no-capture`).
     println!("{stdout}");
     relay.stop().await;
+    attesting.stop().await;
 }

@@ -57,7 +57,7 @@ fun receiveSharedKey(client: TigressClient, shareUrl: String, ui: WalletUi) {
             ui.provision(exchange.attempt(pin, 30_000u))
             return exchange.finish()
         } catch (e: TigressException.WrongPin) {
-            ui.tell("That PIN is not the sender's; ${exchange.attemptsLeft()} attempts left.")
+            ui.tell("That PIN is not the sender's; ${e.attemptsLeft} attempts left.")
         } catch (e: TigressException.TooManyAttempts) {
             return ui.tell("Too many wrong PINs: ask the sender for a new share.")
         }

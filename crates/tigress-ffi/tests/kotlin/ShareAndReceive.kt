@@ -3,13 +3,24 @@
 // processes. The binding loads libtigress_ffi through JNA, as an Android app loads it from
 // jniLibs.
 //
-//     ShareAndReceiveKt RELAY_URL                                  the sender; starts each receiver
+//     ShareAndReceiveKt RELAY_URL ATTESTING_RELAY_URL KEY_FILE     the sender; starts each receiver
 //     ShareAndReceiveKt --receiver MODE RELAY_URL SHARE_URL [PIN…] a receiver (MODE: share, transfer,
 //                                                                  pin, wrong-pins)
 //
 // Each checked step prints one line; the first failure throws, printing what the Kotlin side
 // saw, and the exit code is non-zero.
 
+import java.io.File
+import java.security.KeyFactory
+import java.security.KeyPairGenerator
+import java.security.KeyStoreException
+import java.security.PrivateKey
+import java.security.Signature
+import java.security.spec.ECGenParameterSpec
+import java.security.spec.PKCS8EncodedKeySpec
+import java.util.Base64
+import uniffi.tigress.AttestationAlgorithm
+import uniffi.tigress.DeviceAttester
 import uniffi.tigress.PinDeliveryOutcome
 import uniffi.tigress.ProvisioningInfo
 import uniffi.tigress.PushToken
@@ -66,8 +77,8 @@ fun message(role: String, seq: Int) = ProvisioningInfo(
 )
 
 fun isMessage(info: ProvisioningInfo?, role: String, seq: Int): Boolean =
-    info != null && info.contentJson.contains(member("role", "\"$role\"")) &&
-        info.contentJson.contains(member("seq", "$seq"))
+    info != null && info.contentJson().contains(member("role", "\"$role\"")) &&
+        info.contentJson().contains(member("seq", "$seq"))
 
 fun settings(vertical: Vertical, rights: String? = null) = ShareSettings(
     title = if (vertical == Vertical.ACCESS) "Room 412" else "Car Key",
@@ -98,15 +109,24 @@ fun waitFor(process: Process, name: String) {
 
 // --- the sender -------------------------------------------------------------------------------
 
-fun sender(relayUrl: String) {
+fun sender(relayUrl: String, attestingRelayUrl: String, keyFile: String) {
     val client = TigressClient(relayUrl, null)
 
     // Bad input is refused before anything is sent.
     expectError<TigressException.InsecureRelay> { TigressClient("http://relay.example", null) }
     expectError<TigressException.InvalidInput> { TigressClient("not a url", null) }
-    val notJson = ProvisioningInfo(format = "f", contentJson = "{not json")
-    expectError<TigressException.InvalidInput> { client.share(notJson, settings(Vertical.ACCESS)) }
+    val notJson = expectError<TigressException.InvalidInput> { ProvisioningInfo(format = "f", contentJson = "{not json") }
+    check(notJson.contains("content_json")) { "the error names the field: $notJson" }
+    expectError<TigressException.InvalidInput> { PushToken("com.google.fcm", "", null) }
     step("sender", "bad input refused")
+
+    // Nothing secret in what an app might log: objects print no field, records hold no secret.
+    check("b5d3a0e2" !in HOTEL_KEY.toString() && "b5d3a0e2" !in "$HOTEL_KEY") { HOTEL_KEY.toString() }
+    val apns = PushToken("com.apple.apns", "a1b2c3d4", "com.example.wallet")
+    val withApns = settings(Vertical.ACCESS).copy(pushToken = apns)
+    check("a1b2c3d4" !in apns.toString() && "a1b2c3d4" !in withApns.toString()) { withApns.toString() }
+    check(apns.tokenType() == "com.apple.apns") { apns.tokenType() }
+    step("sender", "nothing secret in toString()")
 
     val descriptor = client.descriptor()
     check(descriptor.versions == listOf("v1") && descriptor.mailboxPath == "/v1/m") { "$descriptor" }
@@ -132,14 +152,30 @@ fun sender(relayUrl: String) {
     waitFor(startReceiver("relinquish", relayUrl, twice.url()), "relinquishing receiver")
     step("sender", "a share for two devices in turn was received by the second")
 
+    // The single operations: the sender sees the receiver bind, and reads its answer from the
+    // share's one message slot.
+    val slot = client.share(HOTEL_KEY, settings(Vertical.ACCESS, rights = "RWD"))
+    check(!slot.receiverBound()) { "bound before anyone received" }
+    check(!slot.waitForReceiver(500u)) { "a receiver bound within half a second, with none started" }
+    val answering = startReceiver("answer", relayUrl, slot.url())
+    check(slot.waitForReceiver(WAIT_MS)) { "no receiver bound" }
+    check(slot.receiverBound()) { "the receiver is not bound after the wait said so" }
+    step("sender", "saw the receiver bind")
+    waitFor(answering, "answering receiver")
+    val answer = slot.read()
+    check(answer.format() == "digitalwallet.generic.receipt" && answer.contentJson().contains(member("stored", "true"))) {
+        "the slot holds ${answer.format()}"
+    }
+    slot.update(message("sender", 1))
+    check(isMessage(slot.read(), "sender", 1)) { "the sender's update is not in the slot" }
+    slot.cancel()
+    step("sender", "read the receiver's answer, replaced it and cancelled the share")
+
     // A transfer with round trips, the receiver in another process.
     // The sender registers its FCM token with the create; the receiver its APNs token, with the
     // app's topic, with its first message. The test relay has no push provider: accepted, unused.
     val fcm = PushToken(tokenType = "com.google.fcm", tokenData = "fcm-registration-token", topic = null)
     val withToken = settings(Vertical.CAR, rights = "RWD").copy(pushToken = fcm)
-    expectError<TigressException.InvalidInput> {
-        client.startTransfer(CAR_INVITATION, withToken.copy(pushToken = fcm.copy(tokenData = "")))
-    }
     val started = client.startTransfer(CAR_INVITATION, withToken)
     val transfer = started.transfer
     check(transfer.role() == Role.SENDER) { "${transfer.role()}" }
@@ -147,12 +183,12 @@ fun sender(relayUrl: String) {
     val receiver = startReceiver("transfer", relayUrl, started.share.url())
     for (seq in 1..2) {
         val got = transfer.nextMessage(WAIT_MS)
-        check(isMessage(got, "receiver", seq)) { "request $seq: ${got?.contentJson}" }
+        check(isMessage(got, "receiver", seq)) { "request $seq: ${got?.contentJson()}" }
         transfer.send(message("sender", seq))
         step("sender", "round trip $seq: answered the receiver's request")
     }
     val ack = transfer.nextMessage(WAIT_MS)
-    check(isMessage(ack, "receiver", 3)) { "the last message: ${ack?.contentJson}" }
+    check(isMessage(ack, "receiver", 3)) { "the last message: ${ack?.contentJson()}" }
     transfer.finish()
     expectError<TigressException.AlreadyUsed> { transfer.send(message("sender", 9)) }
     step("sender", "finished the transfer")
@@ -192,7 +228,70 @@ fun sender(relayUrl: String) {
         "$sampledDelivery"
     }
     waitFor(sample, "sample receiver")
+
+    attestedShares(attestingRelayUrl, keyFile)
     step("sender", "done")
+}
+
+// --- attestation by a platform key ------------------------------------------------------------
+
+// The app's attestation key, used through the JCA `Signature` API exactly as an Android
+// Keystore key is (which never hands out its private key); here it is read from a PKCS#8 file
+// that the test wrote, whose public key the attesting relay trusts as `maker-phone`.
+class PlatformAttester(private val key: PrivateKey) : DeviceAttester {
+    var signatures = 0
+
+    override fun sign(signingInput: ByteArray): ByteArray {
+        signatures++
+        return Signature.getInstance("SHA256withECDSA").run {
+            initSign(key)
+            update(signingInput)
+            sign()
+        }
+    }
+}
+
+// A platform that refuses to sign (the user dismissed the prompt, the key was invalidated).
+class RefusingAttester : DeviceAttester {
+    override fun sign(signingInput: ByteArray): ByteArray = throw KeyStoreException("the key was invalidated")
+}
+
+fun readPkcs8(path: String): PrivateKey {
+    val base64 = File(path).readLines().filter { !it.startsWith("-----") }.joinToString("")
+    return KeyFactory.getInstance("EC").generatePrivate(PKCS8EncodedKeySpec(Base64.getDecoder().decode(base64)))
+}
+
+fun attestedShares(relayUrl: String, keyFile: String) {
+    val plain = TigressClient(relayUrl, null)
+    check(plain.descriptor().attestationRequired) { "${plain.descriptor()}" }
+    expectError<TigressException.Attestation> { plain.share(HOTEL_KEY, settings(Vertical.ACCESS)) }
+
+    val attester = PlatformAttester(readPkcs8(keyFile))
+    val client = TigressClient.withAttester(relayUrl, null, "maker-phone", AttestationAlgorithm.ES256, attester)
+    client.share(HOTEL_KEY, settings(Vertical.ACCESS)).cancel()
+    check(attester.signatures == 1) { "the platform key signed ${attester.signatures} times" }
+
+    val stranger = KeyPairGenerator.getInstance("EC").run {
+        initialize(ECGenParameterSpec("secp256r1"))
+        generateKeyPair().private
+    }
+    val untrusted = TigressClient.withAttester(relayUrl, null, "maker-phone", AttestationAlgorithm.ES256, PlatformAttester(stranger))
+    expectError<TigressException.Attestation> { untrusted.share(HOTEL_KEY, settings(Vertical.ACCESS)) }
+    val refusing = TigressClient.withAttester(relayUrl, null, "maker-phone", AttestationAlgorithm.ES256, RefusingAttester())
+    expectError<TigressException.Attestation> { refusing.share(HOTEL_KEY, settings(Vertical.ACCESS)) }
+    step("sender", "attested with the platform key; refused without one, with an untrusted key, and when the platform refused")
+
+    // The relay allows this device maker's fleet two creates a minute: the third is refused
+    // with the time to wait.
+    client.share(HOTEL_KEY, settings(Vertical.ACCESS)).cancel()
+    val limited = try {
+        client.share(HOTEL_KEY, settings(Vertical.ACCESS))
+        null
+    } catch (error: TigressException.RateLimited) {
+        error
+    }
+    check(limited != null && (limited.retryAfterSeconds ?: 0u) in 1u..60u) { "the third create: $limited" }
+    step("sender", "the fleet's third create in a minute is RateLimited, retry after ${limited!!.retryAfterSeconds} s")
 }
 
 // --- the receivers ----------------------------------------------------------------------------
@@ -225,9 +324,9 @@ fun receiveShare(relayUrl: String, shareUrl: String) {
 
     val received = pending.accept()
     val info = received.provisioningInformation()
-    check(info.format == HOTEL_KEY.format) { info.format }
-    check(info.contentJson.contains(member("roomNumber", "\"412\""))) { info.contentJson }
-    check(info.contentJson.contains(member("authorizationToken", "\"b5d3a0e2-hotel\""))) { info.contentJson }
+    check(info.format() == HOTEL_KEY.format()) { info.format() }
+    check(info.contentJson().contains(member("roomNumber", "\"412\""))) { info.contentJson() }
+    check(info.contentJson().contains(member("authorizationToken", "\"b5d3a0e2-hotel\""))) { info.contentJson() }
     expectError<TigressException.AlreadyUsed> { pending.accept() }
     step("receiver", "decrypted the credential the sender shared")
 
@@ -237,9 +336,17 @@ fun receiveShare(relayUrl: String, shareUrl: String) {
     step("receiver", "a second receiver gets AlreadyClaimed")
 
     received.finish()
-    check(received.provisioningInformation() == info) { "the credential changed after finish" }
+    check(received.provisioningInformation().contentJson() == info.contentJson()) { "the credential changed after finish" }
     expectError<TigressException.Gone> { other.receive(shareUrl) }
     step("receiver", "finished; the share is gone")
+}
+
+fun receiveAnswer(relayUrl: String, shareUrl: String) {
+    val received = TigressClient(relayUrl, null).receive(shareUrl).accept()
+    check(received.provisioningInformation().format() == HOTEL_KEY.format()) { received.provisioningInformation().format() }
+    received.update(ProvisioningInfo("digitalwallet.generic.receipt", """{"stored":true}"""))
+    check(received.read().format() == "digitalwallet.generic.receipt") { received.read().format() }
+    step("receiver", "answered through the share's message slot")
 }
 
 fun receiveRelinquish(relayUrl: String, shareUrl: String) {
@@ -247,7 +354,7 @@ fun receiveRelinquish(relayUrl: String, shareUrl: String) {
     first.relinquish()
     expectError<TigressException.AlreadyUsed> { first.finish() }
     val second = TigressClient(relayUrl, null).receive(shareUrl).accept()
-    check(second.provisioningInformation().format == HOTEL_KEY.format) { "${second.provisioningInformation()}" }
+    check(second.provisioningInformation().format() == HOTEL_KEY.format()) { "${second.provisioningInformation()}" }
     second.finish()
     step("receiver", "the first device relinquished and a second one received the share")
 }
@@ -258,9 +365,9 @@ fun receiveTransfer(relayUrl: String, shareUrl: String) {
     check(pending.preview().vertical == Vertical.CAR) { "${pending.preview()}" }
     val received = pending.accept()
     val invitation = received.provisioningInformation()
-    check(invitation.format == CAR_INVITATION.format) { invitation.format }
-    check(invitation.contentJson.contains(member("vehicle", "\"VIN1234\""))) { invitation.contentJson }
-    check(invitation.extraJson == """{"version":1}""") { "the extra members: ${invitation.extraJson}" }
+    check(invitation.format() == CAR_INVITATION.format()) { invitation.format() }
+    check(invitation.contentJson().contains(member("vehicle", "\"VIN1234\""))) { invitation.contentJson() }
+    check(invitation.extraJson() == """{"version":1}""") { "the extra members: ${invitation.extraJson()}" }
     val transfer = received.intoTransfer()
     expectError<TigressException.AlreadyUsed> { received.finish() }
     transfer.setPushToken(PushToken(tokenType = "com.apple.apns", tokenData = "a1b2c3d4", topic = "com.example.wallet"))
@@ -268,7 +375,7 @@ fun receiveTransfer(relayUrl: String, shareUrl: String) {
     for (seq in 1..2) {
         transfer.send(message("receiver", seq))
         val answer = transfer.nextMessage(WAIT_MS)
-        check(isMessage(answer, "sender", seq)) { "answer $seq: ${answer?.contentJson}" }
+        check(isMessage(answer, "sender", seq)) { "answer $seq: ${answer?.contentJson()}" }
         step("receiver", "round trip $seq: got the sender's answer")
     }
     transfer.send(message("receiver", 3))
@@ -286,8 +393,8 @@ fun receivePin(relayUrl: String, shareUrl: String, wrongPin: String, pin: String
     expectError<TigressException.WrongPin> { exchange.attempt(wrongPin, WAIT_MS) }
     check(exchange.attemptsLeft() == 2u) { "${exchange.attemptsLeft()}" }
     val info = exchange.attempt(pin, WAIT_MS)
-    check(info.format == HOTEL_KEY.format && info.contentJson.contains(member("roomNumber", "\"412\""))) {
-        info.contentJson
+    check(info.format() == HOTEL_KEY.format() && info.contentJson().contains(member("roomNumber", "\"412\""))) {
+        info.contentJson()
     }
     exchange.finish()
     step("receiver", "a wrong PIN was refused and the right one opened the credential")
@@ -327,8 +434,8 @@ fun receiveWithSample(relayUrl: String, shareUrl: String, pins: List<String>) {
     val ui = ScriptedUi(pins.toMutableList())
     receiveSharedKey(TigressClient(relayUrl, null), shareUrl, ui)
     val provisioned = ui.provisioned
-    check(provisioned?.format == HOTEL_KEY.format && provisioned.contentJson.contains(member("roomNumber", "\"412\""))) {
-        "provisioned ${provisioned?.format}; told ${ui.told}"
+    check(provisioned?.format() == HOTEL_KEY.format() && provisioned.contentJson().contains(member("roomNumber", "\"412\""))) {
+        "provisioned ${provisioned?.format()}; told ${ui.told}"
     }
     check(ui.told == listOf("That PIN is not the sender's; 2 attempts left.")) { "${ui.told}" }
     step("receiver", "the wallet sample provisioned the key after one wrong PIN")
@@ -337,17 +444,18 @@ fun receiveWithSample(relayUrl: String, shareUrl: String, pins: List<String>) {
 fun main(args: Array<String>) {
     try {
         when {
-            args.size == 1 -> sender(args[0])
+            args.size == 3 -> sender(args[0], args[1], args[2])
             args.size == 4 && args[0] == "--receiver" && args[1] == "share" -> receiveShare(args[2], args[3])
             args.size == 4 && args[0] == "--receiver" && args[1] == "transfer" -> receiveTransfer(args[2], args[3])
             args.size == 4 && args[0] == "--receiver" && args[1] == "relinquish" -> receiveRelinquish(args[2], args[3])
+            args.size == 4 && args[0] == "--receiver" && args[1] == "answer" -> receiveAnswer(args[2], args[3])
             args.size == 6 && args[0] == "--receiver" && args[1] == "pin" -> receivePin(args[2], args[3], args[4], args[5])
             args.size >= 5 && args[0] == "--receiver" && args[1] == "sample" ->
                 receiveWithSample(args[2], args[3], args.drop(4))
             args.size >= 5 && args[0] == "--receiver" && args[1] == "wrong-pins" ->
                 receiveWrongPins(args[2], args[3], args.drop(4))
             else -> {
-                System.err.println("usage: ShareAndReceiveKt RELAY_URL | --receiver MODE RELAY_URL SHARE_URL")
+                System.err.println("usage: ShareAndReceiveKt RELAY_URL ATTESTING_RELAY_URL KEY_FILE | --receiver MODE RELAY_URL SHARE_URL")
                 exitProcess(2)
             }
         }
