@@ -9,7 +9,12 @@
 //!   decrypts the credential ([`ReceivedShare`]), and [`ReceivedShare::finish`] deletes the share;
 //! - for several round trips (a car key), [`TigressClient::start_transfer`] and
 //!   [`ReceivedShare::into_transfer`] give each side a [`Transfer`] to send and wait on;
-//! - every failure is one [`TigressError`] variant with a message, never carrying a secret.
+//! - the sender sees and waits for the receiver's binding ([`ShareHandle::wait_for_receiver`]);
+//!   both sides may read and replace the share's one message ([`ShareHandle::read`],
+//!   [`ReceivedShare::update`]);
+//! - PIN shares ([`PinShareHandle`], [`PinExchange`]), push tokens ([`PushToken`]) and device
+//!   attestation by a key the platform holds ([`DeviceAttester`]);
+//! - every failure is one [`TigressError`] variant with a reason, never carrying a secret.
 //!
 //! **Why UDL.** The interface is written once in UDL, a file that reads as the API itself and is
 //! the single source both for the Rust scaffolding (`build.rs`) and for the bindings
@@ -22,12 +27,13 @@
 //! Behind it one multi-thread tokio runtime (two workers) is owned by each [`TigressClient`] and
 //! shared with every object made from it. Blocking methods were chosen over UniFFI's async
 //! support because they behave the same in all three languages and need no foreign event loop;
-//! a call from inside a tokio runtime is refused with [`TigressError::Internal`].
+//! a call from inside a tokio runtime is refused with [`TigressError::Internal`]. (UniFFI's
+//! `suspend` functions would also need a kotlinx-coroutines newer than the tests can fetch;
+//! docs/EMBEDDING.md, "The threading rule".)
 //!
 //! It does not store anything, log anything, or expose the device claims: they stay inside the
-//! objects. `Debug` of every type is redacted. PIN shares are bound ([`PinShareHandle`],
-//! [`PinExchange`]); the single operations of the SDK (`read`, `update`, `relinquish`) are not
-//! bound yet.
+//! objects. `Debug` of every type is redacted, and what holds a credential or a push token is an
+//! object rather than a record, so that no foreign `toString()` prints it.
 //!
 //! The generated scaffolding is the crate's only `unsafe` code (the `extern "C"` functions the
 //! foreign languages call); it is allowed in the private `scaffolding` module alone.

@@ -6,7 +6,8 @@
 //!
 //! The tools are required, never skipped: `kotlinc` (the npm package `kotlin-compiler`, which
 //! `scripts/test` installs under `target/kotlin-compiler`, or `TIGRESS_KOTLINC`), a JDK's `java`
-//! and JNA (`apt-get install default-jdk-headless libjna-java`, or `TIGRESS_JNA_JAR`).
+//! JNA and kotlinx-coroutines (`apt-get install default-jdk-headless libjna-java
+//! libkotlinx-coroutines-java libkotlinx-atomicfu-java`; `TIGRESS_JNA_JAR` for another JNA).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,6 +63,22 @@ fn jna_jar() -> PathBuf {
     jar
 }
 
+/// kotlinx-coroutines and the atomicfu it loads at run time, from Debian: the wallet sample runs
+/// the blocking binding on `Dispatchers.IO` from a coroutine, as an Android app does.
+fn coroutines_jars() -> Vec<PathBuf> {
+    let jars = ["kotlinx-coroutines-core.jar", "atomicfu.jar"]
+        .map(|name| Path::new("/usr/share/java").join(name));
+    for jar in &jars {
+        assert!(
+            jar.is_file(),
+            "the Kotlin test needs {}: apt-get install libkotlinx-coroutines-java \
+             libkotlinx-atomicfu-java",
+            jar.display()
+        );
+    }
+    jars.to_vec()
+}
+
 fn java() -> Command {
     let found = Command::new("java").arg("-version").output();
     assert!(
@@ -74,7 +91,7 @@ fn java() -> Command {
 /// The program and the binding compiled into one jar (with the Kotlin runtime). kotlinc takes
 /// most of a minute, so the jar is kept under `target/kotlin-jars`, named by a digest of what
 /// went into it, and compiled again only when a source or the compiler changes.
-fn compiled(sources: &[PathBuf], jna: &Path) -> PathBuf {
+fn compiled(sources: &[PathBuf], classpath: &[PathBuf]) -> PathBuf {
     use std::hash::{DefaultHasher, Hash, Hasher};
 
     let kotlinc = kotlinc();
@@ -83,6 +100,7 @@ fn compiled(sources: &[PathBuf], jna: &Path) -> PathBuf {
         std::fs::read(path).expect("a Kotlin source").hash(&mut digest);
     }
     kotlinc.hash(&mut digest);
+    classpath.hash(&mut digest);
     let dir = target_dir().join("kotlin-jars");
     std::fs::create_dir_all(&dir).expect("target/kotlin-jars");
     let jar = dir.join(format!("share-and-receive-{:016x}.jar", digest.finish()));
@@ -93,7 +111,7 @@ fn compiled(sources: &[PathBuf], jna: &Path) -> PathBuf {
     let output = Command::new(&kotlinc)
         .args(sources)
         .arg("-classpath")
-        .arg(jna)
+        .arg(std::env::join_paths(classpath).expect("a classpath"))
         .args(["-include-runtime", "-nowarn", "-d"])
         .arg(&partial)
         .output()
@@ -116,8 +134,9 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         ours.join("ShareAndReceive.kt"),
         ours.join("ReceiverSample.kt"),
     ];
-    let jna = jna_jar();
-    let classpath = jna.clone();
+    let mut libraries = vec![jna_jar()];
+    libraries.extend(coroutines_jars());
+    let classpath = libraries.clone();
     let jar = tokio::task::spawn_blocking(move || compiled(&sources, &classpath))
         .await
         .expect("the compile ran");
@@ -140,7 +159,7 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
     })
     .await;
     let mut command = tokio::process::Command::from(java());
-    let classpath = std::env::join_paths([jar.as_path(), jna.as_path()]).unwrap();
+    let classpath = std::env::join_paths(std::iter::once(&jar).chain(&libraries)).unwrap();
     command
         .arg(format!("-Djna.library.path={}", libs.path().display()))
         .arg("-cp")

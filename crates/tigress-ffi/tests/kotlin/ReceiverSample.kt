@@ -3,6 +3,8 @@
 // The test command compiles it with the binding and runs it (tests/it/kotlin.rs), so it keeps
 // up with the API.
 
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
 import uniffi.tigress.Preview
 import uniffi.tigress.ProvisioningInfo
 import uniffi.tigress.TigressClient
@@ -24,9 +26,17 @@ interface WalletUi {
 }
 
 /**
+ * Called from the app's coroutine (a ViewModel's scope, say) when a share link opens: the
+ * library's calls block until the relay answers, so they run on `Dispatchers.IO`, never on the
+ * main thread. The UI callbacks then run on that IO thread too; a real app switches back to
+ * `Dispatchers.Main` inside them to touch its views.
+ */
+suspend fun onShareLinkOpened(client: TigressClient, shareUrl: String, ui: WalletUi) =
+    withContext(Dispatchers.IO) { receiveSharedKey(client, shareUrl, ui) }
+
+/**
  * Receives the share at `shareUrl` (the whole link, secret included, as the app link delivered
- * it). Every call blocks until the relay answers: run this off the main thread, e.g.
- * `withContext(Dispatchers.IO) { receiveSharedKey(client, url, ui) }`.
+ * it). Blocking: call it off the main thread, as `onShareLinkOpened` does.
  */
 fun receiveSharedKey(client: TigressClient, shareUrl: String, ui: WalletUi) {
     val pending = try {

@@ -30,6 +30,7 @@ import uniffi.tigress.TigressClient
 import uniffi.tigress.TigressException
 import uniffi.tigress.Vertical
 import kotlin.system.exitProcess
+import kotlinx.coroutines.runBlocking
 
 val HOTEL_KEY = ProvisioningInfo(
     format = "digitalwallet.generic.authorizationToken",
@@ -419,11 +420,13 @@ fun receiveWrongPins(relayUrl: String, shareUrl: String, guesses: List<String>) 
 class ScriptedUi(private val pins: MutableList<String>) : WalletUi {
     val told = mutableListOf<String>()
     var provisioned: ProvisioningInfo? = null
+    var provisionedOn = ""
 
     override fun confirm(preview: uniffi.tigress.Preview) = preview.title == "Room 412"
     override fun askForPin(attemptsLeft: UInt): String? = pins.removeFirstOrNull()
     override fun provision(credential: ProvisioningInfo) {
         provisioned = credential
+        provisionedOn = Thread.currentThread().name
     }
     override fun tell(message: String) {
         told.add(message)
@@ -432,7 +435,9 @@ class ScriptedUi(private val pins: MutableList<String>) : WalletUi {
 
 fun receiveWithSample(relayUrl: String, shareUrl: String, pins: List<String>) {
     val ui = ScriptedUi(pins.toMutableList())
-    receiveSharedKey(TigressClient(relayUrl, null), shareUrl, ui)
+    // From a coroutine on the "main" thread, as the app's link handler calls it.
+    runBlocking { onShareLinkOpened(TigressClient(relayUrl, null), shareUrl, ui) }
+    check(ui.provisionedOn.startsWith("DefaultDispatcher-worker")) { "the calls ran on ${ui.provisionedOn}" }
     val provisioned = ui.provisioned
     check(provisioned?.format() == HOTEL_KEY.format() && provisioned.contentJson().contains(member("roomNumber", "\"412\""))) {
         "provisioned ${provisioned?.format()}; told ${ui.told}"
