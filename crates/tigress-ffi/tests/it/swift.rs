@@ -1,8 +1,9 @@
 //! The Swift binding, as far as this machine allows. No Swift toolchain installs here, so the
 //! Swift sources are not compiled; what the Swift side rests on is: the generated C header and
 //! module map, which must compile with the C compiler and link against the built static library
-//! (what an XCFramework holds), and the API checksums the Swift binding checks when it loads,
-//! which must be the ones that library reports.
+//! (what an XCFramework holds), the API checksums the Swift binding checks when it loads, which
+//! must be the ones that library reports, and the Swift source itself, which must parse with
+//! tree-sitter's Swift grammar (installed by scripts/test).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -98,4 +99,75 @@ fn the_swift_binding_s_header_compiles_links_and_matches_the_library() {
     for (name, value) in &expected {
         assert_eq!(reported.get(name), Some(&u32::from(*value)), "checksum of {name}");
     }
+}
+
+/// The Python of the venv holding tree-sitter's Swift grammar: `TIGRESS_SWIFT_PARSER_PYTHON`, or
+/// where scripts/test installs it.
+fn swift_parser_python() -> PathBuf {
+    if let Some(path) = std::env::var_os("TIGRESS_SWIFT_PARSER_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache")
+    });
+    let python = cache.join("tigress/tree-sitter-swift-0.7.4/bin/python");
+    assert!(
+        python.is_file(),
+        "the Swift parse check needs tree-sitter-swift: run scripts/test (it installs it into \
+         {}), or set TIGRESS_SWIFT_PARSER_PYTHON to a python with tree-sitter==0.26.1 and \
+         tree-sitter-swift==0.7.4",
+        python.parent().and_then(|bin| bin.parent()).unwrap_or(&python).display()
+    );
+    python
+}
+
+#[test]
+fn the_swift_binding_parses_with_the_swift_grammar() {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/swift/parse_swift.py");
+    let swift = generated().join("tigress.swift");
+    let output = Command::new(swift_parser_python())
+        .arg(&script)
+        .arg(&swift)
+        .output()
+        .expect("the parser's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "tigress.swift does not parse:\n{stdout}{stderr}");
+    assert!(stdout.contains(", 0 syntax errors"), "{stdout}");
+    // The parser must have read the whole binding, not an empty file.
+    let size = std::fs::metadata(&swift).expect("tigress.swift").len();
+    assert!(size > 50_000 && stdout.contains(&format!(": {size} bytes")), "{stdout}");
+}
+
+#[test]
+fn the_swift_in_the_embedding_guide_parses() {
+    let guide = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/EMBEDDING.md");
+    let text = std::fs::read_to_string(&guide).expect("docs/EMBEDDING.md");
+    let blocks: Vec<&str> = text
+        .split("```swift\n")
+        .skip(1)
+        .map(|rest| rest.split_once("```").expect("a closed code block").0)
+        .collect();
+    assert!(blocks.len() >= 2, "the guide's Swift examples: {}", blocks.len());
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let files: Vec<PathBuf> = blocks
+        .iter()
+        .enumerate()
+        .map(|(i, block)| {
+            let file = dir.path().join(format!("example-{i}.swift"));
+            std::fs::write(&file, block).expect("write the example");
+            file
+        })
+        .collect();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/swift/parse_swift.py");
+    let output = Command::new(swift_parser_python())
+        .arg(&script)
+        .args(&files)
+        .output()
+        .expect("the parser's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "a Swift example of the guide does not parse:\n{stdout}");
+    assert_eq!(stdout.matches(", 0 syntax errors").count(), files.len(), "{stdout}");
 }
