@@ -195,6 +195,7 @@ async fn kotlin_shares_receives_and_round_trips_through_a_running_relay() {
         "sender: saw the receiver bind",
         "receiver: answered through the share's message slot",
         "sender: read the receiver's answer, replaced it and cancelled the share",
+        "sender: a PIN share and a transfer cancelled before anyone received them are gone",
         "sender: round trip 1: answered the receiver's request",
         "sender: round trip 2: answered the receiver's request",
         "sender: finished the transfer",

@@ -119,6 +119,12 @@ fun sender(relayUrl: String, attestingRelayUrl: String, keyFile: String) {
     val notJson = expectError<TigressException.InvalidInput> { ProvisioningInfo(format = "f", contentJson = "{not json") }
     check(notJson.contains("content_json")) { "the error names the field: $notJson" }
     expectError<TigressException.InvalidInput> { PushToken("com.google.fcm", "", null) }
+    // Refusals the app reacts to: no relay there, and a field over the relay's limit.
+    expectError<TigressException.Network> { TigressClient("http://127.0.0.1:9", null).descriptor() }
+    val tooLong = expectError<TigressException.Rejected> {
+        client.share(HOTEL_KEY, settings(Vertical.ACCESS).copy(title = "x".repeat(1_000)))
+    }
+    check("title" in tooLong) { tooLong }
     step("sender", "bad input refused")
 
     // Nothing secret in what an app might log: objects print no field, records hold no secret.
@@ -171,6 +177,16 @@ fun sender(relayUrl: String, attestingRelayUrl: String, keyFile: String) {
     check(isMessage(slot.read(), "sender", 1)) { "the sender's update is not in the slot" }
     slot.cancel()
     step("sender", "read the receiver's answer, replaced it and cancelled the share")
+
+    // A PIN share and a transfer cancelled before anyone received them.
+    val unwanted = client.shareWithPin(HOTEL_KEY, settings(Vertical.ACCESS), null)
+    unwanted.cancel()
+    expectError<TigressException.Gone> { client.receive(unwanted.url()) }
+    val aborted = client.startTransfer(CAR_INVITATION, settings(Vertical.CAR, rights = "RWD"))
+    aborted.transfer.cancel()
+    expectError<TigressException.Gone> { client.receive(aborted.share.url()) }
+    expectError<TigressException.AlreadyUsed> { aborted.transfer.nextMessage(100u) }
+    step("sender", "a PIN share and a transfer cancelled before anyone received them are gone")
 
     // A transfer with round trips, the receiver in another process.
     // The sender registers its FCM token with the create; the receiver its APNs token, with the
