@@ -121,19 +121,28 @@ fn swift_parser_python() -> PathBuf {
     python
 }
 
-#[test]
-fn the_swift_binding_parses_with_the_swift_grammar() {
+/// Runs `tests/swift/parse_swift.py` on `files`: whether all parsed, and what it printed.
+fn parse_swift(files: &[PathBuf]) -> (bool, String) {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/swift/parse_swift.py");
-    let swift = generated().join("tigress.swift");
     let output = Command::new(swift_parser_python())
         .arg(&script)
-        .arg(&swift)
+        .args(files)
         .output()
         .expect("the parser's python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "tigress.swift does not parse:\n{stdout}{stderr}");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), printed)
+}
+
+#[test]
+fn the_swift_binding_parses_with_the_swift_grammar() {
+    let swift = generated().join("tigress.swift");
+    let (parsed, stdout) = parse_swift(std::slice::from_ref(&swift));
+    assert!(parsed, "tigress.swift does not parse:\n{stdout}");
     assert!(stdout.contains(", 0 syntax errors"), "{stdout}");
     // The parser must have read the whole binding, not an empty file.
     let size = std::fs::metadata(&swift).expect("tigress.swift").len();
@@ -160,14 +169,7 @@ fn the_swift_in_the_embedding_guide_parses() {
             file
         })
         .collect();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/swift/parse_swift.py");
-    let output = Command::new(swift_parser_python())
-        .arg(&script)
-        .args(&files)
-        .output()
-        .expect("the parser's python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "a Swift example of the guide does not parse:\n{stdout}");
+    let (parsed, stdout) = parse_swift(&files);
+    assert!(parsed, "a Swift example of the guide does not parse:\n{stdout}");
     assert_eq!(stdout.matches(", 0 syntax errors").count(), files.len(), "{stdout}");
 }
