@@ -38,6 +38,11 @@ impl ServerProcess {
         Ok(Self { base: base.to_owned(), child, stdin })
     }
 
+    /// The process's id, for its CPU time in `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process's resident memory, in bytes (Linux `/proc`).
     pub fn resident_bytes(&self) -> anyhow::Result<u64> {
         resident_bytes(self.child.id())

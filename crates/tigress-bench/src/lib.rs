@@ -5,6 +5,8 @@
 //! they are not tests with time limits. The servers under test run in processes of their own
 //! ([`child`]); the load generator is this process, on tokio, speaking real HTTP over 127.0.0.1.
 //!
+//! - [`per_request`]: the server's CPU time per request, one kind of request at a time, on the
+//!   relay and the ceiling, driven by the [`light`] generator.
 //! - [`share_cycle`]: create → preview → claim-read → delete, closed loop, against the relay
 //!   (durable, and with `synchronous=OFF`) and against the [`ceiling`] server.
 //! - [`round_trip`]: Update → peer wake-up through waiting reads, on each [`Setup`].
@@ -15,6 +17,8 @@
 pub mod ceiling;
 pub mod child;
 pub mod idle;
+pub mod light;
+pub mod per_request;
 pub mod round_trip;
 pub mod share_cycle;
 pub mod wormhole;

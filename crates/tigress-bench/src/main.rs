@@ -8,9 +8,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use tigress_bench::child::ServerProcess;
+use tigress_bench::per_request::PerRequestRow;
 use tigress_bench::round_trip::RoundTripRow;
 use tigress_bench::share_cycle::ShareCycleRow;
-use tigress_bench::{Setup, idle, round_trip, share_cycle};
+use tigress_bench::{Setup, idle, per_request, round_trip, share_cycle};
 
 /// Benchmarks of the Tigress relay on loopback, with baselines measured in the same run.
 /// Figures to read, not pass/fail; about 3 minutes (`--quick`: under one).
@@ -43,6 +44,12 @@ struct Cli {
     /// time, to install it under target/).
     #[arg(long)]
     no_wormhole: bool,
+    /// Only the CPU-per-request section (for working on the request path).
+    #[arg(long)]
+    per_request_only: bool,
+    /// Connections of the light generator.
+    #[arg(long, hide = true, default_value_t = 64)]
+    light_connections: usize,
     /// Seconds per closed-loop share-cycle run.
     #[arg(long, hide = true)]
     seconds: Option<f64>,
@@ -148,6 +155,27 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(plan.seconds);
 
+    // 0. CPU per request, one kind at a time, light generator; the relay durable.
+    let per_request = {
+        let ceiling = ServerProcess::spawn(&["serve-ceiling".into()])?;
+        let relays = Setup::Sqlite.start()?;
+        let target = |server: &ServerProcess| -> anyhow::Result<per_request::Target> {
+            Ok(per_request::Target { addr: per_request::addr_of(&server.base)?, pid: server.pid() })
+        };
+        per_request::run(
+            target(&relays.writer)?,
+            target(&ceiling)?,
+            cli.light_connections,
+            duration,
+        )
+        .await?
+    };
+    print_per_request(cli.light_connections, &per_request);
+    if cli.per_request_only {
+        print_targets(&per_request_targets(&per_request));
+        return Ok(());
+    }
+
     // 1. Share cycle: the ceiling, the durable relay, the relay without fsync.
     let mut cycle_setups: Vec<(String, Option<Setup>)> = vec![
         ("ceiling (minimal server)".into(), None),
@@ -216,7 +244,8 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
         print_wormhole(plan, peer, &cycles, &trips);
     }
 
-    let targets = targets(plan, &cycles, &trips, &idle, peer.as_ref());
+    let mut targets = per_request_targets(&per_request);
+    targets.extend(self::targets(plan, &cycles, &trips, &idle, peer.as_ref()));
     print_targets(&targets);
 
     if let Some(path) = &cli.json {
@@ -225,6 +254,7 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
                 "secondsPerRun": plan.seconds, "rounds": plan.rounds,
                 "mailboxes": plan.mailboxes, "readers": plan.readers,
             },
+            "perRequest": per_request,
             "shareCycle": cycles.iter().map(|(name, rows)| json!({"server": name, "rows": rows})).collect::<Vec<_>>(),
             "roundTrip": trips.iter().map(|(name, rows)| json!({"store": name, "rows": rows})).collect::<Vec<_>>(),
             "idle": idle.to_json(),
@@ -363,6 +393,39 @@ fn ms(us: u64) -> f64 {
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
+}
+
+fn print_per_request(connections: usize, rows: &[PerRequestRow]) {
+    println!(
+        "\n0. Server CPU per request, one kind at a time: light generator (pre-built HTTP/1.1, \
+         {connections} keep-alive connections), relay durable"
+    );
+    println!(
+        "{:<11} {:>12} {:>12} {:>7} {:>12} {:>12} {:>9} {:>9} {:>12}",
+        "request",
+        "ceiling µs",
+        "relay µs",
+        "ratio",
+        "ceiling/s",
+        "relay/s",
+        "p50 ms",
+        "p99 ms",
+        "generator µs"
+    );
+    for row in rows {
+        println!(
+            "{:<11} {:>12.1} {:>12.1} {:>6.1}× {:>12.0} {:>12.0} {:>9.3} {:>9.3} {:>12.1}",
+            row.kind,
+            row.ceiling.server_cpu_us_per_request,
+            row.relay.server_cpu_us_per_request,
+            row.cpu_ratio(),
+            row.ceiling.requests_per_second,
+            row.relay.requests_per_second,
+            ms(row.relay.latency.p50_us),
+            ms(row.relay.latency.p99_us),
+            row.relay.generator_cpu_us_per_request
+        );
+    }
 }
 
 fn print_share_cycle(plan: &Plan, cycles: &[(String, Vec<ShareCycleRow>)]) {
@@ -588,6 +651,40 @@ fn targets(
             goal: "≥ 50×".into(),
             measured: format!("{ratio:.1}×"),
             met: ratio >= 50.0,
+        });
+    }
+    targets
+}
+
+fn per_request_targets(rows: &[PerRequestRow]) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for row in rows {
+        let goal = match row.kind {
+            "preview" => 2.0,
+            "create" | "claim-read" | "update" => 3.0,
+            _ => continue,
+        };
+        targets.push(Target {
+            what: format!("relay CPU per {} vs the ceiling's per request", row.kind),
+            goal: format!("≤ {goal:.0}×"),
+            measured: format!(
+                "{:.1}× ({:.1} vs {:.1} µs)",
+                row.cpu_ratio(),
+                row.relay.server_cpu_us_per_request,
+                row.ceiling.server_cpu_us_per_request
+            ),
+            met: row.cpu_ratio() <= goal,
+        });
+    }
+    if let Some(create) = rows.iter().find(|row| row.kind == "create") {
+        targets.push(Target {
+            what: format!(
+                "durable creates per second, light generator, {} connections",
+                create.relay.connections
+            ),
+            goal: "≥ 10,000 (at 64 connections)".into(),
+            measured: format!("{:.0}", create.relay.requests_per_second),
+            met: create.relay.requests_per_second >= 10_000.0 && create.relay.connections >= 64,
         });
     }
     targets
