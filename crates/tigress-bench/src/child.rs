@@ -19,8 +19,21 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Runs this very binary with `args` (a hidden server subcommand) and waits for `READY`.
     pub fn spawn(args: &[String]) -> anyhow::Result<Self> {
+        Self::spawn_under(&[], args)
+    }
+
+    /// [`spawn`](Self::spawn), run by `wrapper` (a program and its arguments, e.g. valgrind).
+    pub fn spawn_under(wrapper: &[String], args: &[String]) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("finding the bench binary")?;
-        let mut child = Command::new(exe)
+        let mut command = match wrapper.split_first() {
+            None => Command::new(exe),
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(exe);
+                command
+            }
+        };
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

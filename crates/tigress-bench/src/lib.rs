@@ -7,6 +7,7 @@
 //!
 //! - [`per_request`]: the server's CPU time per request, one kind of request at a time, on the
 //!   relay and the ceiling, driven by the [`light`] generator.
+//! - [`callgrind`]: instructions per create and per preview (`--callgrind N`), relay and ceiling.
 //! - [`share_cycle`]: create → preview → claim-read → delete, closed loop, against the relay
 //!   (durable, and with `synchronous=OFF`) and against the [`ceiling`] server.
 //! - [`round_trip`]: Update → peer wake-up through waiting reads, on each [`Setup`].
@@ -14,6 +15,7 @@
 //! - [`wormhole`]: the same round trip and a session rate on the closest public peer, the
 //!   magic-wormhole mailbox server (`scripts/wormhole-mailbox` installs and runs it).
 
+pub mod callgrind;
 pub mod ceiling;
 pub mod child;
 pub mod idle;

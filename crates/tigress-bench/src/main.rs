@@ -44,6 +44,10 @@ struct Cli {
     /// time, to install it under target/).
     #[arg(long)]
     no_wormhole: bool,
+    /// Only count instructions per create and per preview under valgrind's callgrind, this many
+    /// requests of each, on the relay and the ceiling (needs valgrind; a few minutes).
+    #[arg(long, value_name = "REQUESTS")]
+    callgrind: Option<usize>,
     /// Only the CPU-per-request section (for working on the request path).
     #[arg(long)]
     per_request_only: bool,
@@ -146,6 +150,15 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Serve::ServeCeiling) => return runtime.block_on(tigress_bench::serve_ceiling()),
         None => {}
+    }
+    if let Some(requests) = cli.callgrind {
+        let rows = runtime.block_on(tigress_bench::callgrind::run(requests))?;
+        print_callgrind(&rows);
+        if let Some(path) = &cli.json {
+            std::fs::write(path, serde_json::to_vec_pretty(&rows)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        return Ok(());
     }
     let plan = Plan::of(&cli);
     anyhow::ensure!(!plan.concurrency.is_empty(), "no share-cycle concurrency to run");
@@ -393,6 +406,28 @@ fn ms(us: u64) -> f64 {
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
+}
+
+fn print_callgrind(rows: &[tigress_bench::callgrind::CallgrindRow]) {
+    println!("\nInstructions per request (valgrind --tool=callgrind, every thread of the server)");
+    for row in rows {
+        println!(
+            "\n{} on the {}: {:.0} instructions per request ({} requests); largest self costs:",
+            row.kind, row.server, row.instructions_per_request, row.requests
+        );
+        for (cost, name) in &row.top {
+            println!("  {cost:>9.0}  {}", shorten(name, 110));
+        }
+    }
+}
+
+/// `name` cut to `max` characters, for a table.
+fn shorten(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_owned();
+    }
+    let cut: String = name.chars().take(max - 1).collect();
+    format!("{cut}…")
 }
 
 fn print_per_request(connections: usize, rows: &[PerRequestRow]) {

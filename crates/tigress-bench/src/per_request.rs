@@ -161,7 +161,7 @@ where
 }
 
 /// The mailbox paths (`/v1/m/{id}`) in create answers.
-fn paths_of(bodies: &[Vec<u8>]) -> anyhow::Result<Vec<String>> {
+pub fn paths_of(bodies: &[Vec<u8>]) -> anyhow::Result<Vec<String>> {
     bodies
         .iter()
         .map(|body| {
