@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tigress_proto::wire::{
@@ -34,6 +34,10 @@ const MAX_BATCH: usize = 256;
 /// Read-only connections, and so reads running at once: more readers than this wait for a
 /// connection rather than opening (and parsing the schema of) a new one each time.
 const READERS: usize = 8;
+
+/// How long a connection waits for a lock before answering busy (the writer's
+/// `busy_timeout`, and a read sent to the blocking pool after a busy answer).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS mailboxes (
@@ -266,11 +270,24 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Unavailable)?
     }
 
-    /// Runs `f` on a read-only connection in the blocking pool.
+    /// Runs `f` in one read transaction on a pooled read-only connection.
+    ///
+    /// On the calling task first: the relay's reads are point reads that SQLite answers from its
+    /// page cache in microseconds, less than handing them to another thread and back would cost
+    /// (docs/PERFORMANCE.md, "Where a request's time goes"). Such a read never waits: its
+    /// connection has no busy timeout, so a database that is busy (rare in WAL mode: a
+    /// checkpoint truncating the log, recovery after a crash) answers at once, and the read runs
+    /// again in the blocking pool, where it may wait as long as a writer would.
     async fn read_only<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<T, StoreError> {
+        let conn = self.readers.take()?;
+        let first = in_read_transaction(&conn, &f);
+        self.readers.give_back(conn);
+        if !is_busy(&first) {
+            return first;
+        }
         let readers = Arc::clone(&self.readers);
         let slot = Arc::clone(&self.reader_slots)
             .acquire_owned()
@@ -279,13 +296,11 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let conn = readers.take()?;
-            // One read transaction, so that every query of `f` sees the same snapshot (a row
-            // and its messages from the same commit).
-            conn.execute_batch("BEGIN").map_err(backend)?;
-            let result = f(&conn);
-            let ended = conn.execute_batch("COMMIT").map_err(backend);
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+            let result = in_read_transaction(&conn, &f);
+            conn.busy_timeout(Duration::ZERO).map_err(backend)?;
             readers.give_back(conn);
-            ended.and(result)
+            result
         })
         .await
         .map_err(|_| StoreError::Unavailable)?
@@ -639,6 +654,30 @@ fn run_in_savepoint(conn: &Connection, run: WriteJob) -> Completion {
     completion
 }
 
+/// One read transaction around `f`, so that every query of `f` sees the same snapshot (a row and
+/// its messages from the same commit). The statements are cached: parsing `BEGIN` and `COMMIT`
+/// again for every read cost more than running them.
+fn in_read_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.prepare_cached("BEGIN").and_then(|mut begin| begin.execute([])).map_err(backend)?;
+    let result = f(conn);
+    let ended = conn.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
+    ended.map_err(backend).and(result)
+}
+
+/// Whether a read failed only because the database was busy (locked by a checkpoint or a
+/// recovery), so that it may be tried again.
+fn is_busy<T>(result: &Result<T, StoreError>) -> bool {
+    let Err(StoreError::Backend(error)) = result else {
+        return false;
+    };
+    error.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code).is_some_and(
+        |code| matches!(code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked),
+    )
+}
+
 struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
@@ -651,8 +690,9 @@ impl Readers {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(backend)?;
-        conn.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
-            .map_err(backend)?;
+        // No busy timeout: see [`SqliteStore::read_only`].
+        conn.execute_batch("PRAGMA query_only = ON;").map_err(backend)?;
+        conn.busy_timeout(Duration::ZERO).map_err(backend)?;
         Ok(conn)
     }
 
