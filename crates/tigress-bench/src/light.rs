@@ -75,6 +75,11 @@ pub struct LightRun {
     pub requests_per_second: f64,
     /// The server process's CPU time (user + system, all threads) over the run, per request.
     pub server_cpu_us_per_request: f64,
+    /// Bytes the server process wrote (`wchar`: files and sockets alike) over the run, per
+    /// request.
+    pub server_written_bytes_per_request: f64,
+    /// Write calls the server process made over the run, per request.
+    pub server_writes_per_request: f64,
     /// The generator's (this process's) CPU time over the run, per request.
     pub generator_cpu_us_per_request: f64,
     /// Per-request latency.
@@ -125,6 +130,7 @@ pub async fn drive_collecting(
     }
 
     let server_before = cpu_micros(pid)?;
+    let io_before = written(pid)?;
     let generator_before = cpu_micros(std::process::id())?;
     let started = Instant::now();
     let deadline = started + duration;
@@ -151,6 +157,7 @@ pub async fn drive_collecting(
     }
     let seconds = started.elapsed().as_secs_f64();
     let server = cpu_micros(pid)?.saturating_sub(server_before);
+    let io_after = written(pid)?;
     let generator = cpu_micros(std::process::id())?.saturating_sub(generator_before);
     let requests = samples.len() as u64;
     let per = |micros: u64| micros as f64 / requests.max(1) as f64;
@@ -159,6 +166,8 @@ pub async fn drive_collecting(
         requests,
         requests_per_second: requests as f64 / seconds,
         server_cpu_us_per_request: per(server),
+        server_written_bytes_per_request: per(io_after.0.saturating_sub(io_before.0)),
+        server_writes_per_request: per(io_after.1.saturating_sub(io_before.1)),
         generator_cpu_us_per_request: per(generator),
         latency: Latency::of(samples),
     };
@@ -259,6 +268,22 @@ pub async fn read_answer<'a>(
     }
     ensure!(buffer.len() == head + length, "more bytes than one answer");
     Ok(Answer { status, body: &buffer[head..head + length] })
+}
+
+/// Bytes written and write calls of process `pid` so far (`wchar` and `syscw` of
+/// `/proc/PID/io`).
+pub fn written(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .context("reading /proc/PID/io (the write figures need Linux)")?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        io.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .context("a field missing from /proc/PID/io")?
+            .trim()
+            .parse()
+            .context("a number in /proc/PID/io")
+    };
+    Ok((field("wchar:")?, field("syscw:")?))
 }
 
 /// User plus system CPU time of process `pid` (every thread), in microseconds.

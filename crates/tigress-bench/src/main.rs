@@ -1,6 +1,10 @@
 //! `tigress-bench`: runs every relay benchmark on loopback, with its baselines, and prints tables
 //! (and the same figures as JSON).
 
+/// The allocator of the `tigress` binary, so that the relay measured here is the one deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -436,7 +440,7 @@ fn print_per_request(connections: usize, rows: &[PerRequestRow]) {
          {connections} keep-alive connections), relay durable"
     );
     println!(
-        "{:<11} {:>12} {:>12} {:>7} {:>12} {:>12} {:>9} {:>9} {:>12}",
+        "{:<11} {:>12} {:>12} {:>7} {:>12} {:>12} {:>9} {:>9} {:>12} {:>10} {:>8}",
         "request",
         "ceiling µs",
         "relay µs",
@@ -445,11 +449,13 @@ fn print_per_request(connections: usize, rows: &[PerRequestRow]) {
         "relay/s",
         "p50 ms",
         "p99 ms",
-        "generator µs"
+        "generator µs",
+        "written B",
+        "writes"
     );
     for row in rows {
         println!(
-            "{:<11} {:>12.1} {:>12.1} {:>6.1}× {:>12.0} {:>12.0} {:>9.3} {:>9.3} {:>12.1}",
+            "{:<11} {:>12.1} {:>12.1} {:>6.1}× {:>12.0} {:>12.0} {:>9.3} {:>9.3} {:>12.1} {:>10.0} {:>8.1}",
             row.kind,
             row.ceiling.server_cpu_us_per_request,
             row.relay.server_cpu_us_per_request,
@@ -458,7 +464,9 @@ fn print_per_request(connections: usize, rows: &[PerRequestRow]) {
             row.relay.requests_per_second,
             ms(row.relay.latency.p50_us),
             ms(row.relay.latency.p99_us),
-            row.relay.generator_cpu_us_per_request
+            row.relay.generator_cpu_us_per_request,
+            row.relay.server_written_bytes_per_request,
+            row.relay.server_writes_per_request
         );
     }
 }

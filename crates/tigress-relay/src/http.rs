@@ -43,9 +43,27 @@ use tigress_attest::{AttestationError, Binding};
 use tigress_push::{Delivery, Pusher};
 use tigress_rules::body::{self, ValidCreate};
 
-/// What every handler shares.
+/// What every handler shares: one allocation, so that handing it to a handler (axum clones the
+/// state for each middleware and handler of every request) costs one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     /// The mailbox store.
     pub store: Arc<dyn MailboxStore>,
     /// Settings fixed at start-up.
@@ -226,38 +244,25 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), measure))
         .with_state(state)
 }
 
-/// Counts every request by operation and status, and its latency, outside [`envelope`] so that
-/// its 408s are counted too. The operation comes from the route template and the method, never
-/// from the path.
-async fn measure(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-    let prefers = request.headers().contains_key(HEADER_PREFER);
-    let operation = Operation::of(request.method(), route, prefers);
-    let response = next.run(request).await;
-    metrics.request(operation, response.status(), started.elapsed());
-    response
-}
-
 /// Wraps every request: a time limit, the echoed `Mailbox-Request-ID` (§3: on every response,
-/// errors included), the security headers, and one log line that names the route template,
-/// never the path itself (it holds the mailbox id) nor the client's address.
+/// errors included), the security headers, the metrics (by operation and status, and the
+/// latency, 408s included), and one log line. The operation and the log name the route
+/// template and the method, never the path itself (it holds the mailbox id) nor the client's
+/// address. One middleware rather than two: each layer costs a boxed future per request.
 async fn envelope(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // A shared string: cloning it copies nothing.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let request_id = request.headers().get(HEADER_REQUEST_ID).cloned();
+    let waits = request.headers().contains_key(HEADER_PREFER);
+    let operation = Operation::of(&method, route.as_ref().map(MatchedPath::as_str), waits);
 
     // A waiting read may legitimately take as long as its wait, on top of the usual time.
     let limits = &state.settings.limits;
-    let waits = request.headers().contains_key(HEADER_PREFER);
     let timeout = limits.request_timeout + if waits { limits.max_wait } else { Duration::ZERO };
     let mut response = match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
@@ -271,9 +276,10 @@ async fn envelope(State(state): State<AppState>, request: Request, next: Next) -
     for (name, value) in tigress_preview::SECURITY_HEADERS {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
+    state.metrics.request(operation, response.status(), started.elapsed());
     tracing::info!(
         %method,
-        route,
+        route = route.as_ref().map_or("unmatched", MatchedPath::as_str),
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"

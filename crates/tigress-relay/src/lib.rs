@@ -45,6 +45,6 @@ pub use config::{
     AbuseLimits, AttestationPolicy, ClaimKeyConfig, Durability, Limits, MailboxSegment,
     ProxyNetworks, RelayConfig, StoreConfig, TlsFiles,
 };
-pub use http::{AppState, Settings, app};
+pub use http::{AppState, Settings, Shared, app};
 pub use metrics::Metrics;
 pub use server::{RunningRelay, run_until, start, start_with_pusher};

@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 use crate::clock::Clock;
 use crate::config::{Limits, MailboxSegment, RelayConfig, StoreConfig, TlsFiles};
 use crate::connections::ConnectionLimits;
-use crate::http::{ApiDoc, AppState, Settings, app};
+use crate::http::{ApiDoc, AppState, Settings, Shared, app};
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::ClientLimits;
 use crate::routes;
@@ -192,14 +192,14 @@ pub async fn start_with_pusher(
             anyhow::Ok(listener)
         })
         .transpose()?;
-    let state = AppState {
+    let state = AppState::new(Shared {
         store: Arc::clone(&store),
         settings: Arc::new(settings),
         waiters,
         pusher,
         metrics: Arc::clone(&metrics),
         clock: config.clock.clone(),
-    };
+    });
     let router = app(state);
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
 

@@ -348,11 +348,7 @@ impl MailboxStore for SqliteStore {
     }
 
     async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError> {
-        self.read_only(move |conn| {
-            let row = load_live(conn, &id, now)?;
-            Ok(PreviewView { display: row.display, expires_at: row.expires_at })
-        })
-        .await
+        self.read_only(move |conn| load_preview(conn, &id, now)).await
     }
 
     async fn read(
@@ -600,7 +596,7 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, writer: &Writer) {
             }
         }
         let began = Instant::now();
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = run_cached(&conn, "BEGIN IMMEDIATE") {
             // Dropping the batch drops every reply channel: each caller sees `Unavailable`.
             tracing::error!(error = %e, "sqlite could not begin a transaction");
             continue;
@@ -613,7 +609,7 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, writer: &Writer) {
                 Job::Checkpoint(reply) => checkpoints.push(reply),
             }
         }
-        let commit = conn.execute_batch("COMMIT").map_err(backend);
+        let commit = run_cached(&conn, "COMMIT").map_err(backend);
         let elapsed = began.elapsed();
         if commit.is_ok() {
             stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -641,14 +637,24 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, writer: &Writer) {
     }
 }
 
+/// Runs one statement without parameters from the connection's statement cache: the writer
+/// runs these for every job and batch, and parsing them each time cost more than running them.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 fn run_in_savepoint(conn: &Connection, run: WriteJob) -> Completion {
-    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+    if let Err(e) = run_cached(conn, "SAVEPOINT job") {
         let error = backend(e);
         return Box::new(move |_| drop(error));
     }
     let (ok, completion) = run(conn);
-    let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    if let Err(e) = conn.execute_batch(end) {
+    let end = if ok {
+        run_cached(conn, "RELEASE job")
+    } else {
+        run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"))
+    };
+    if let Err(e) = end {
         tracing::error!(error = %e, "sqlite savepoint failed");
     }
     completion
@@ -661,10 +667,9 @@ fn in_read_transaction<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.prepare_cached("BEGIN").and_then(|mut begin| begin.execute([])).map_err(backend)?;
+    run_cached(conn, "BEGIN").map_err(backend)?;
     let result = f(conn);
-    let ended = conn.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
-    ended.map_err(backend).and(result)
+    run_cached(conn, "COMMIT").map_err(backend).and(result)
 }
 
 /// Whether a read failed only because the database was busy (locked by a checkpoint or a
@@ -673,9 +678,12 @@ fn is_busy<T>(result: &Result<T, StoreError>) -> bool {
     let Err(StoreError::Backend(error)) = result else {
         return false;
     };
-    error.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code).is_some_and(
-        |code| matches!(code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked),
-    )
+    error
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        .is_some_and(|code| {
+            matches!(code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        })
 }
 
 struct Readers {
@@ -765,6 +773,45 @@ impl Row {
     }
 }
 
+/// What the preview shows of a live mailbox, and nothing else (no payload, claims or tokens).
+fn load_preview(conn: &Connection, id: &MailboxId, now: i64) -> Result<PreviewView, StoreError> {
+    let view = conn
+        .prepare_cached(
+            "SELECT expires_at, title, description, image_url, display_url
+             FROM mailboxes WHERE id = ?1",
+        )
+        .map_err(backend)?
+        .query_row(params![&id.as_bytes()[..]], |r| {
+            Ok(PreviewView {
+                expires_at: r.get(0)?,
+                display: display_of(r.get(4)?, || {
+                    Ok(DisplayInformation {
+                        title: r.get(1)?,
+                        description: r.get(2)?,
+                        image_url: r.get(3)?,
+                    })
+                })?,
+            })
+        })
+        .optional()
+        .map_err(backend)?;
+    match view {
+        Some(view) if !mailbox::is_expired(view.expires_at, now) => Ok(view),
+        _ => Err(StoreError::NotFound),
+    }
+}
+
+/// A mailbox's display: at `url` when it has one, else the inline members.
+fn display_of(
+    url: Option<String>,
+    inline: impl FnOnce() -> rusqlite::Result<DisplayInformation>,
+) -> rusqlite::Result<Display> {
+    match url {
+        Some(url) => Ok(Display::Url(url)),
+        None => inline().map(Display::Inline),
+    }
+}
+
 fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreError> {
     let row = conn
         .prepare_cached(
@@ -786,14 +833,13 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
                 rights: r.get(2)?,
                 expires_at: r.get(3)?,
                 payload: Payload { kind: r.get(4)?, data: r.get(5)? },
-                display: match r.get::<_, Option<String>>(17)? {
-                    Some(url) => Display::Url(url),
-                    None => Display::Inline(DisplayInformation {
+                display: display_of(r.get(17)?, || {
+                    Ok(DisplayInformation {
                         title: r.get(6)?,
                         description: r.get(7)?,
                         image_url: r.get(8)?,
-                    }),
-                },
+                    })
+                })?,
                 sender_token: token(r.get(9)?, r.get(10)?),
                 receiver_token: token(r.get(11)?, r.get(12)?),
                 last_seq: r.get(13)?,

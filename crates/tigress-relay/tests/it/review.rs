@@ -16,7 +16,7 @@ use tigress_relay::store::{
     Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
 };
 use tigress_relay::waiters::Waiters;
-use tigress_relay::{AppState, Clock, Durability, Metrics, RelayConfig, Settings, app};
+use tigress_relay::{AppState, Clock, Durability, Metrics, RelayConfig, Settings, Shared, app};
 
 use crate::support::{TestRelay, new_uuid};
 
@@ -171,14 +171,14 @@ async fn slow_relay(dir: &std::path::Path) -> String {
         claim_key: None,
         token_seal: None,
     };
-    let state = AppState {
+    let state = AppState::new(Shared {
         store: Arc::new(SlowReads(Arc::new(sqlite))),
         settings: Arc::new(settings),
         waiters: Arc::new(Waiters::default()),
         pusher: Pusher::from_config(&config.push).unwrap(),
         metrics: Arc::new(Metrics::new(&config.store)),
         clock: Clock::system(),
-    };
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
