@@ -143,6 +143,21 @@ pub trait MailboxStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<ReadView, StoreError>;
 
+    /// The same read when it changes nothing (the caller is a party already): its view, or
+    /// `None` when it would bind a receiver, or when the store cannot tell without writing (the
+    /// default). The relay answers such reads directly, without the task that makes a write's
+    /// announcement outlive a dropped request; the others go to [`read`](Self::read).
+    async fn read_unchanged(
+        &self,
+        id: MailboxId,
+        caller: Caller,
+        after: u64,
+        now: i64,
+    ) -> Result<Option<ReadView>, StoreError> {
+        let _ = (id, caller, after, now);
+        Ok(None)
+    }
+
     /// Appends a message to the log (it becomes the payload slot too) and replaces the caller's
     /// token when given. A full log is [`Denial::LogFull`].
     async fn update(

@@ -363,16 +363,7 @@ impl MailboxStore for SqliteStore {
         // token goes to the writer, which decides again inside its transaction, so of any number
         // of concurrent first reads exactly one binds.
         if token.is_none() {
-            let fast = self
-                .read_only(move |conn| {
-                    let row = load_live(conn, &id, now)?;
-                    match mailbox::decide_read(&row.parties(), &caller)? {
-                        ReadAccess::Party(role) => Ok(Some(row.into_view(conn, &id, role, after)?)),
-                        ReadAccess::Binds => Ok(None),
-                    }
-                })
-                .await?;
-            if let Some(view) = fast {
+            if let Some(view) = self.read_unchanged(id, caller, after, now).await? {
                 return Ok(view);
             }
         }
@@ -397,6 +388,23 @@ impl MailboxStore for SqliteStore {
             let sender_token = row.sender_token.clone().filter(|_| just_bound);
             let view = row.into_view(conn, &id, role, after)?;
             Ok(ReadView { just_bound, sender_token, ..view })
+        })
+        .await
+    }
+
+    async fn read_unchanged(
+        &self,
+        id: MailboxId,
+        caller: Caller,
+        after: u64,
+        now: i64,
+    ) -> Result<Option<ReadView>, StoreError> {
+        self.read_only(move |conn| {
+            let row = load_live(conn, &id, now)?;
+            match mailbox::decide_read(&row.parties(), &caller)? {
+                ReadAccess::Party(role) => Ok(Some(row.into_view(conn, &id, role, after)?)),
+                ReadAccess::Binds => Ok(None),
+            }
         })
         .await
     }
