@@ -73,12 +73,27 @@ async fn settle(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How parked readers reach the relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP/1.1: a connection of its own for each reader, as phones each have.
+    Http1,
+    /// HTTP/2 (cleartext, prior knowledge): many readers' streams on each connection, as behind
+    /// a proxy or a load balancer that multiplexes; [`STREAMS_PER_CONNECTION`] to a connection.
+    Http2,
+}
+
+/// Readers per HTTP/2 connection, under the relay's limit of 256 concurrent streams.
+pub const STREAMS_PER_CONNECTION: usize = 200;
+
 /// Opens `count` transfers on the relay at `base` (created, and claimed by a receiver) and parks
-/// each receiver in a waiting read of `wait`. Returns the parked reads; dropping them hangs up.
+/// each receiver in a waiting read of `wait`, over `transport`. Returns the parked reads;
+/// dropping them hangs up.
 pub async fn park_readers(
     base: &str,
     count: usize,
     wait: Duration,
+    transport: Transport,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(count + 16).build()?;
     let mut urls = Vec::with_capacity(count);
@@ -96,9 +111,19 @@ pub async fn park_readers(
     for task in batch {
         urls.push(task.await.context("a transfer failed")??);
     }
+    // One client per HTTP/2 connection: a client multiplexes all its requests on one.
+    let h2_clients = match transport {
+        Transport::Http1 => Vec::new(),
+        Transport::Http2 => (0..count.div_ceil(STREAMS_PER_CONNECTION))
+            .map(|_| reqwest::Client::builder().http2_prior_knowledge().build())
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let mut parked = Vec::with_capacity(count);
-    for (url, receiver) in urls {
-        let http = http.clone();
+    for (index, (url, receiver)) in urls.into_iter().enumerate() {
+        let http = match transport {
+            Transport::Http1 => http.clone(),
+            Transport::Http2 => h2_clients[index / STREAMS_PER_CONNECTION].clone(),
+        };
         parked.push(tokio::spawn(async move {
             let _ = http
                 .post(url)
@@ -110,6 +135,18 @@ pub async fn park_readers(
         }));
     }
     Ok(parked)
+}
+
+/// Fails when any of `parked` has already ended: its read was refused or its connection closed,
+/// so it holds nothing, and a figure over all of them would be wrong.
+pub fn ensure_parked(parked: &[tokio::task::JoinHandle<()>]) -> anyhow::Result<()> {
+    let ended = parked.iter().filter(|reader| reader.is_finished()).count();
+    anyhow::ensure!(
+        ended == 0,
+        "{ended} of {} waiting reads ended instead of parking",
+        parked.len()
+    );
+    Ok(())
 }
 
 async fn open_transfer(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {

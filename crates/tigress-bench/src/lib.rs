@@ -10,7 +10,9 @@
 //! - [`callgrind`]: instructions per create and per preview (`--callgrind N`), relay and ceiling.
 //! - [`share_cycle`]: create → preview → claim-read → delete, closed loop, against the relay
 //!   (durable, and with `synchronous=OFF`) and against the [`ceiling`] server.
-//! - [`round_trip`]: Update → peer wake-up through waiting reads, on each [`Setup`].
+//! - [`round_trip`]: Update → peer wake-up through waiting reads, on each [`Setup`], closed
+//!   loop: a saturation figure.
+//! - [`open_loop`]: the round trip at a fixed message rate with many more readers parked.
 //! - [`idle`]: resident memory with many live mailboxes, and with many waiting readers.
 //! - [`wormhole`]: the same round trip and a session rate on the closest public peer, the
 //!   magic-wormhole mailbox server (`scripts/wormhole-mailbox` installs and runs it).
@@ -20,6 +22,7 @@ pub mod ceiling;
 pub mod child;
 pub mod idle;
 pub mod light;
+pub mod open_loop;
 pub mod per_request;
 pub mod round_trip;
 pub mod share_cycle;
@@ -147,6 +150,9 @@ pub async fn serve_relay(
     let mut config = tigress_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), data_dir);
     // The load comes from one address and the store is filled past the default cap on purpose.
     config.abuse = tigress_relay::AbuseLimits::off();
+    // Twelve thousand connections at once (parked readers and open-loop transfers), above the
+    // default cap of 4,096 that a relay closes further connections at.
+    config.limits.max_connections = 16_384;
     if no_sync {
         config.durability = tigress_relay::Durability::DangerOff;
     }

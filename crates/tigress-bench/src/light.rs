@@ -49,6 +49,11 @@ impl Request {
         let unique_at = find(&bytes, UNIQUE.as_bytes());
         Self { bytes, unique_at }
     }
+
+    /// The request as sent (with its [`UNIQUE`] slot, if any, as built).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

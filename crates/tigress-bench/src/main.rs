@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use tigress_bench::child::ServerProcess;
+use tigress_bench::open_loop::{self, OpenLoopRow};
 use tigress_bench::per_request::PerRequestRow;
 use tigress_bench::round_trip::RoundTripRow;
 use tigress_bench::share_cycle::ShareCycleRow;
@@ -55,6 +56,12 @@ struct Cli {
     /// Only the CPU-per-request section (for working on the request path).
     #[arg(long)]
     per_request_only: bool,
+    /// Only the open-loop round trip.
+    #[arg(long, hide = true)]
+    open_loop_only: bool,
+    /// Only the idle-capacity section.
+    #[arg(long, hide = true)]
+    idle_only: bool,
     /// Connections of the light generator.
     #[arg(long, hide = true, default_value_t = 64)]
     light_connections: usize,
@@ -106,6 +113,8 @@ struct Plan {
     rounds: usize,
     mailboxes: usize,
     readers: usize,
+    open_transfers: usize,
+    open_seconds: u64,
 }
 
 impl Plan {
@@ -118,6 +127,8 @@ impl Plan {
                 rounds: 10,
                 mailboxes: 100_000,
                 readers: 2_000,
+                open_transfers: 200,
+                open_seconds: 5,
             }
         } else {
             Self {
@@ -127,6 +138,8 @@ impl Plan {
                 rounds: 20,
                 mailboxes: 1_000_000,
                 readers: 10_000,
+                open_transfers: 1_000,
+                open_seconds: 10,
             }
         };
         plan.seconds = cli.seconds.unwrap_or(plan.seconds);
@@ -171,6 +184,14 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     let duration = Duration::from_secs_f64(plan.seconds);
+    if cli.open_loop_only {
+        print_open_loop(&open_loop(plan).await?);
+        return Ok(());
+    }
+    if cli.idle_only {
+        print_idle(&idle_capacity(plan, duration).await?);
+        return Ok(());
+    }
 
     // 0. CPU per request, one kind at a time, light generator; the relay durable.
     let per_request = {
@@ -251,6 +272,10 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     }
     print_round_trip(plan, &trips);
 
+    // 2b. Open loop: a fixed message rate with many readers parked, durable.
+    let open = open_loop(plan).await?;
+    print_open_loop(&open);
+
     // 3. Idle capacity.
     let idle = idle_capacity(plan, duration).await?;
     print_idle(&idle);
@@ -262,6 +287,7 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
     }
 
     let mut targets = per_request_targets(&per_request);
+    targets.extend(open_loop_targets(plan, &open));
     targets.extend(self::targets(plan, &cycles, &trips, &idle, peer.as_ref()));
     print_targets(&targets);
 
@@ -273,6 +299,7 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
             },
             "perRequest": per_request,
             "shareCycle": cycles.iter().map(|(name, rows)| json!({"server": name, "rows": rows})).collect::<Vec<_>>(),
+            "openLoop": open,
             "roundTrip": trips.iter().map(|(name, rows)| json!({"store": name, "rows": rows})).collect::<Vec<_>>(),
             "idle": idle.to_json(),
             "wormhole": peer.as_ref().map(Peer::to_json),
@@ -283,6 +310,26 @@ async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<()> {
         println!("\nfigures written to {}", path.display());
     }
     Ok(())
+}
+
+/// The open-loop round trip on a fresh durable relay, with the plan's readers parked.
+async fn open_loop(plan: &Plan) -> anyhow::Result<OpenLoopRow> {
+    let relays = Setup::Sqlite.start()?;
+    let wait = Duration::from_secs(60);
+    let transport = idle::Transport::Http1;
+    let parked = idle::park_readers(&relays.writer.base, plan.readers, wait, transport).await?;
+    // Give every read time to reach the relay and park, so that none of the work of parking
+    // them falls in the measurement.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    idle::ensure_parked(&parked)?;
+    let addr = per_request::addr_of(&relays.writer.base)?;
+    let duration = Duration::from_secs(plan.open_seconds);
+    let pid = relays.writer.pid();
+    let row = open_loop::run(addr, pid, plan.open_transfers, plan.readers, duration).await?;
+    for reader in parked {
+        reader.abort();
+    }
+    Ok(row)
 }
 
 /// Keeps a server process alive for the length of a measurement.
@@ -296,6 +343,8 @@ struct Idle {
     empty_rss: u64,
     readers: usize,
     readers_rss: u64,
+    h2_empty_rss: u64,
+    h2_readers_rss: u64,
     mailboxes: usize,
     fill_seconds: f64,
     filled_rss: u64,
@@ -304,11 +353,24 @@ struct Idle {
 }
 
 impl Idle {
+    /// Resident memory each parked reader adds, in bytes.
+    fn per_reader(&self, transport: idle::Transport) -> u64 {
+        let (empty, full) = match transport {
+            idle::Transport::Http1 => (self.empty_rss, self.readers_rss),
+            idle::Transport::Http2 => (self.h2_empty_rss, self.h2_readers_rss),
+        };
+        full.saturating_sub(empty) / self.readers.max(1) as u64
+    }
+
     fn to_json(&self) -> Value {
         json!({
             "emptyRelayRssBytes": self.empty_rss,
             "waitingReaders": self.readers,
             "waitingReadersRssBytes": self.readers_rss,
+            "http2EmptyRelayRssBytes": self.h2_empty_rss,
+            "http2WaitingReadersRssBytes": self.h2_readers_rss,
+            "bytesPerReaderHttp1": self.per_reader(idle::Transport::Http1),
+            "bytesPerReaderHttp2": self.per_reader(idle::Transport::Http2),
             "liveMailboxes": self.mailboxes,
             "fillSeconds": self.fill_seconds,
             "liveMailboxesRssBytes": self.filled_rss,
@@ -325,11 +387,27 @@ async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> 
     let relays = Setup::Sqlite.start()?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let empty_rss = relays.writer.resident_bytes()?;
-    let parked =
-        idle::park_readers(&relays.writer.base, plan.readers, Duration::from_secs(60)).await?;
+    let wait = Duration::from_secs(60);
+    let transport = idle::Transport::Http1;
+    let parked = idle::park_readers(&relays.writer.base, plan.readers, wait, transport).await?;
     // Give every read time to reach the relay and park.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let readers_rss = relays.writer.resident_bytes()?;
+    idle::ensure_parked(&parked)?;
+    for reader in parked {
+        reader.abort();
+    }
+    drop(relays);
+
+    // The same over HTTP/2, on another fresh relay.
+    let relays = Setup::Sqlite.start()?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let h2_empty_rss = relays.writer.resident_bytes()?;
+    let transport = idle::Transport::Http2;
+    let parked = idle::park_readers(&relays.writer.base, plan.readers, wait, transport).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let h2_readers_rss = relays.writer.resident_bytes()?;
+    idle::ensure_parked(&parked)?;
     for reader in parked {
         reader.abort();
     }
@@ -364,6 +442,8 @@ async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> 
         empty_rss,
         readers: plan.readers,
         readers_rss,
+        h2_empty_rss,
+        h2_readers_rss,
         mailboxes: plan.mailboxes,
         fill_seconds,
         filled_rss,
@@ -515,11 +595,20 @@ fn print_round_trip(plan: &Plan, trips: &[(String, Vec<RoundTripRow>)]) {
 fn print_idle(idle: &Idle) {
     println!("\n3. Idle capacity (relay resident memory)");
     println!("{:<48} {:>10.1} MB", "empty relay", mb(idle.empty_rss));
-    println!(
-        "{:<48} {:>10.1} MB",
-        format!("with {} waiting readers", idle.readers),
-        mb(idle.readers_rss)
-    );
+    for (transport, rss) in
+        [(idle::Transport::Http1, idle.readers_rss), (idle::Transport::Http2, idle.h2_readers_rss)]
+    {
+        let name = match transport {
+            idle::Transport::Http1 => "HTTP/1.1, a connection each",
+            idle::Transport::Http2 => "HTTP/2, 200 streams a connection",
+        };
+        println!(
+            "{:<48} {:>10.1} MB ({:.1} KB per reader)",
+            format!("with {} waiting readers, {name}", idle.readers),
+            mb(rss),
+            idle.per_reader(transport) as f64 / 1000.0
+        );
+    }
     println!(
         "{:<48} {:>10.1} MB",
         format!("with {} live mailboxes (filled in {:.1} s)", idle.mailboxes, idle.fill_seconds),
@@ -532,6 +621,40 @@ fn print_idle(idle: &Idle) {
         idle.empty_cycle.requests_per_second,
         idle.empty_cycle.concurrency
     );
+}
+
+fn print_open_loop(row: &OpenLoopRow) {
+    println!(
+        "\n2b. Open loop, durable: {} transfers each sending a message a second, {} more readers \
+         parked",
+        row.transfers, row.parked
+    );
+    println!(
+        "{:>10} {:>12} {:>9} {:>9} {:>9} {:>22}",
+        "messages", "messages/s", "p50 ms", "p99 ms", "max ms", "server CPU µs/request"
+    );
+    println!(
+        "{:>10} {:>12.0} {:>9.3} {:>9.3} {:>9.3} {:>22.1}",
+        row.messages,
+        row.messages_per_second,
+        ms(row.wake_up.p50_us),
+        ms(row.wake_up.p99_us),
+        ms(row.wake_up.max_us),
+        row.server_cpu_us_per_request
+    );
+}
+
+fn open_loop_targets(plan: &Plan, row: &OpenLoopRow) -> Vec<Target> {
+    let (p50, p99) = (ms(row.wake_up.p50_us), ms(row.wake_up.p99_us));
+    vec![Target {
+        what: format!(
+            "open-loop wake-up, {:.0} messages/s, {} readers parked (sqlite, durable)",
+            row.messages_per_second, row.parked
+        ),
+        goal: "p50 < 1 ms, p99 < 5 ms (at 1,000 messages/s, 10,000 parked)".into(),
+        measured: format!("p50 {p50:.3} ms, p99 {p99:.3} ms"),
+        met: p50 < 1.0 && p99 < 5.0 && plan.open_transfers >= 1_000 && plan.readers >= 10_000,
+    }]
 }
 
 fn print_wormhole(
@@ -656,11 +779,13 @@ fn targets(
         measured: format!("{:.1} MB", mb(idle.filled_rss)),
         met: idle.filled_rss < 150_000_000 && plan.mailboxes >= 1_000_000,
     });
+    let (h1, h2) =
+        (idle.per_reader(idle::Transport::Http1), idle.per_reader(idle::Transport::Http2));
     targets.push(Target {
-        what: format!("relay memory with {} waiting readers", idle.readers),
-        goal: "< 200 MB (at 10,000)".into(),
-        measured: format!("{:.1} MB", mb(idle.readers_rss)),
-        met: idle.readers_rss < 200_000_000 && plan.readers >= 10_000,
+        what: format!("resident memory per waiting reader, {} readers", idle.readers),
+        goal: "≤ 10 KB over HTTP/2 or HTTP/1.1 (at 10,000)".into(),
+        measured: format!("HTTP/1.1 {:.1} KB, HTTP/2 {:.1} KB", h1 as f64 / 1e3, h2 as f64 / 1e3),
+        met: h1.min(h2) <= 10_000 && plan.readers >= 10_000,
     });
     let kept =
         idle.filled_cycle.requests_per_second / idle.empty_cycle.requests_per_second.max(1.0);
