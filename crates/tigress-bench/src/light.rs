@@ -22,6 +22,9 @@ use crate::Latency;
 /// The placeholder a request may carry once; each send writes 32 hex digits over it.
 pub const UNIQUE: &str = "################################";
 
+/// Runs so far in this process, for [`UNIQUE`] values.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
 /// One request, ready to send.
 #[derive(Clone, Debug)]
 pub struct Request {
@@ -139,8 +142,12 @@ pub async fn drive_collecting(
     let generator_before = cpu_micros(std::process::id())?;
     let started = Instant::now();
     let deadline = started + duration;
+    // Unique values differ between runs too: a create that repeated an earlier run's request id
+    // would be answered as a replay.
+    let run = RUNS.fetch_add(1, Ordering::Relaxed) as u64;
     let mut tasks = Vec::with_capacity(connections);
     for (index, stream) in streams.into_iter().enumerate() {
+        let index = (run << 32) | index as u64;
         let (list, next) = (Arc::clone(&list), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
             connection(stream, index, &list, once.then_some(&*next), deadline, collect).await
@@ -186,7 +193,7 @@ struct ConnectionDone {
 
 async fn connection(
     mut stream: TcpStream,
-    index: usize,
+    index: u64,
     list: &[Request],
     shared_next: Option<&AtomicUsize>,
     deadline: Instant,
@@ -212,7 +219,7 @@ async fn connection(
                 scratch.clear();
                 scratch.extend_from_slice(&request.bytes);
                 let slot = &mut scratch[at..at + UNIQUE.len()];
-                write_hex(&mut slot[..16], index as u64);
+                write_hex(&mut slot[..16], index);
                 write_hex(&mut slot[16..], sent);
                 &scratch
             }

@@ -18,6 +18,10 @@ pub const KINDS: [&str; 5] = ["create", "preview", "claim-read", "update", "dele
 /// Updates each measured mailbox takes, under the relay's default log cap of 64 messages.
 const UPDATES_PER_MAILBOX: usize = 60;
 
+/// Runs of each kind on each server, in turns (ceiling, relay, ceiling, …): each row keeps the
+/// median run of each server, so that one noisy moment of the machine does not make the figure.
+pub const ROUNDS: usize = 3;
+
 /// Mailboxes set up for the preview, claim-read and update runs.
 const MAILBOXES: usize = 1024;
 
@@ -65,19 +69,29 @@ pub async fn run(
 ) -> anyhow::Result<Vec<PerRequestRow>> {
     let sender = uuid::Uuid::new_v4().to_string();
     let receiver = uuid::Uuid::new_v4().to_string();
+    // Each run is half the given time: three rounds of both servers take three times it.
+    let run_time = duration / 2;
     let drive = |target: Target, requests| {
-        light::drive_collecting(target.addr, target.pid, requests, connections, duration, false)
+        light::drive_collecting(target.addr, target.pid, requests, connections, run_time, false)
     };
     let mut rows = Vec::new();
 
-    // Create: the relay's answers name the mailboxes that the delete run removes.
+    // Create: the relay's answers name the mailboxes that the delete runs remove.
     let creates = || Requests::Cycle(vec![create_request(&sender)]);
-    let ceiling_run = drive(ceiling, creates()).await?.0;
-    let (relay_run, created) =
-        light::drive_collecting(relay.addr, relay.pid, creates(), connections, duration, true)
-            .await?;
-    rows.push(PerRequestRow { kind: "create", ceiling: ceiling_run, relay: relay_run });
-    let created = paths_of(&created)?;
+    let (mut ceiling_runs, mut relay_runs, mut created) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        ceiling_runs.push(drive(ceiling, creates()).await?.0);
+        let (run, bodies) =
+            light::drive_collecting(relay.addr, relay.pid, creates(), connections, run_time, true)
+                .await?;
+        relay_runs.push(run);
+        created.extend(paths_of(&bodies)?);
+    }
+    rows.push(PerRequestRow {
+        kind: "create",
+        ceiling: median(ceiling_runs),
+        relay: median(relay_runs),
+    });
 
     // A set of mailboxes with a bound receiver, for the preview, claim-read and update runs.
     let setup = Requests::EachOnce((0..MAILBOXES).map(|_| create_request(&sender)).collect());
@@ -96,7 +110,7 @@ pub async fn run(
     let bind = Requests::EachOnce(mailboxes.iter().map(|path| claim_read(path)).collect());
     light::drive(relay.addr, relay.pid, bind, connections, Duration::from_secs(60)).await?;
 
-    let previews = || {
+    let previews = |_round| {
         Requests::Cycle(
             mailboxes
                 .iter()
@@ -106,15 +120,16 @@ pub async fn run(
     };
     rows.push(pair("preview", ceiling, relay, previews, &drive).await?);
 
-    let reads = || Requests::Cycle(mailboxes.iter().map(|path| claim_read(path)).collect());
+    let reads = |_round| Requests::Cycle(mailboxes.iter().map(|path| claim_read(path)).collect());
     rows.push(pair("claim-read", ceiling, relay, reads, &drive).await?);
 
     // Round-robin over the mailboxes, so that concurrent updates rarely meet on one.
     let update_body =
         br#"{"payload":{"type":"AEAD_AES_128_GCM","data":"QkJCQkJCQkJCQkJCQkJCQg=="}}"#;
-    let updates = || {
-        let mut list = Vec::with_capacity(MAILBOXES * UPDATES_PER_MAILBOX);
-        for _ in 0..UPDATES_PER_MAILBOX {
+    let updates = |_round| {
+        let per_round = UPDATES_PER_MAILBOX / ROUNDS;
+        let mut list = Vec::with_capacity(MAILBOXES * per_round);
+        for _ in 0..per_round {
             for path in &mailboxes {
                 list.push(Request::new(
                     "PUT",
@@ -128,10 +143,14 @@ pub async fn run(
     };
     rows.push(pair("update", ceiling, relay, updates, &drive).await?);
 
-    // Delete: each mailbox the create run made, once.
-    let deletes = || {
+    // Delete: each mailbox the create runs made, once, a share of them each round.
+    let share = created.len().div_ceil(ROUNDS).max(1);
+    let deletes = |round: usize| {
         Requests::EachOnce(
             created
+                .chunks(share)
+                .nth(round)
+                .unwrap_or_default()
                 .iter()
                 .map(|path| Request::new("DELETE", path, &[("mailbox-device-claim", &sender)], b""))
                 .collect(),
@@ -141,23 +160,33 @@ pub async fn run(
     Ok(rows)
 }
 
-/// The same requests on the ceiling, then on the relay.
+/// The same requests on the ceiling, then on the relay, [`ROUNDS`] times; `requests` is given
+/// the round.
 async fn pair<D, F>(
     kind: &'static str,
     ceiling: Target,
     relay: Target,
-    requests: impl Fn() -> Requests,
+    requests: impl Fn(usize) -> Requests,
     drive: &D,
 ) -> anyhow::Result<PerRequestRow>
 where
     D: Fn(Target, Requests) -> F,
     F: std::future::Future<Output = anyhow::Result<(LightRun, Vec<Vec<u8>>)>>,
 {
-    let ceiling_run =
-        drive(ceiling, requests()).await.with_context(|| format!("{kind} on the ceiling"))?.0;
-    let relay_run =
-        drive(relay, requests()).await.with_context(|| format!("{kind} on the relay"))?.0;
-    Ok(PerRequestRow { kind, ceiling: ceiling_run, relay: relay_run })
+    let (mut ceiling_runs, mut relay_runs) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let on_ceiling = drive(ceiling, requests(round)).await;
+        ceiling_runs.push(on_ceiling.with_context(|| format!("{kind} on the ceiling"))?.0);
+        let on_relay = drive(relay, requests(round)).await;
+        relay_runs.push(on_relay.with_context(|| format!("{kind} on the relay"))?.0);
+    }
+    Ok(PerRequestRow { kind, ceiling: median(ceiling_runs), relay: median(relay_runs) })
+}
+
+/// The run of median server CPU per request.
+fn median(mut runs: Vec<LightRun>) -> LightRun {
+    runs.sort_by(|a, b| a.server_cpu_us_per_request.total_cmp(&b.server_cpu_us_per_request));
+    runs.swap_remove(runs.len() / 2)
 }
 
 /// The mailbox paths (`/v1/m/{id}`) in create answers.
