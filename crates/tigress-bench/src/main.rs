@@ -77,6 +77,12 @@ struct Cli {
     /// Rounds per transfer.
     #[arg(long, hide = true)]
     rounds: Option<usize>,
+    /// Open-loop transfers (each one message a second).
+    #[arg(long, hide = true)]
+    open_transfers: Option<usize>,
+    /// Seconds of the open-loop run.
+    #[arg(long, hide = true)]
+    open_seconds: Option<u64>,
     /// Live mailboxes for the idle-capacity run.
     #[arg(long, hide = true)]
     mailboxes: Option<usize>,
@@ -148,6 +154,8 @@ impl Plan {
         plan.rounds = cli.rounds.unwrap_or(plan.rounds);
         plan.mailboxes = cli.mailboxes.unwrap_or(plan.mailboxes);
         plan.readers = cli.readers.unwrap_or(plan.readers);
+        plan.open_transfers = cli.open_transfers.unwrap_or(plan.open_transfers);
+        plan.open_seconds = cli.open_seconds.unwrap_or(plan.open_seconds);
         plan
     }
 

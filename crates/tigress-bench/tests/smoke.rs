@@ -10,20 +10,25 @@ fn a_small_run_reports_every_figure_and_baseline() {
     let json = dir.path().join("figures.json");
     let output = Command::new(env!("CARGO_BIN_EXE_tigress-bench"))
         .args(["--seconds", "0.3", "--concurrency", "1,2", "--transfers", "1,3", "--rounds", "3"])
-        .args(["--mailboxes", "300", "--readers", "20", "--redis", &redis, "--json"])
+        .args(["--mailboxes", "300", "--readers", "20", "--open-transfers", "5"])
+        .args(["--open-seconds", "2", "--redis", &redis, "--json"])
         .arg(&json)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let table = String::from_utf8(output.stdout).unwrap();
     for heading in [
+        "0. Server CPU per request",
+        "claim-read",
         "1. Share cycle",
         "ceiling (minimal server)",
         "sqlite, synchronous=OFF",
         "2. Round trip",
         "redis-cluster, 2 relays",
+        "2b. Open loop, durable: 5 transfers",
         "3. Idle capacity",
-        "with 20 waiting readers",
+        "with 20 waiting readers, HTTP/1.1",
+        "with 20 waiting readers, HTTP/2",
         "with 300 live mailboxes",
         "4. The magic-wormhole mailbox server",
         "sessions/s at concurrency 2",
@@ -72,10 +77,29 @@ fn a_small_run_reports_every_figure_and_baseline() {
             assert!(p50 > 0 && p50 <= p99, "{row}");
         }
     }
+    let kinds: Vec<&str> = figures["perRequest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["create", "preview", "claim-read", "update", "delete"]);
+    for row in figures["perRequest"].as_array().unwrap() {
+        for server in ["ceiling", "relay"] {
+            let run = &row[server];
+            assert!(run["requests"].as_u64().unwrap() > 0, "{row}");
+            assert!(run["server_cpu_us_per_request"].as_f64().unwrap() > 0.0, "{row}");
+        }
+    }
+    let open = &figures["openLoop"];
+    assert_eq!(open["messages"], 10, "5 transfers, a message a second, 2 seconds: {open}");
+    let p50 = open["wake_up"]["p50_us"].as_u64().unwrap();
+    assert!(p50 > 0 && p50 <= open["wake_up"]["p99_us"].as_u64().unwrap(), "{open}");
     let idle = &figures["idle"];
     let empty = idle["emptyRelayRssBytes"].as_u64().unwrap();
     assert!(empty > 1_000_000, "an empty relay of {empty} bytes");
     assert!(idle["waitingReadersRssBytes"].as_u64().unwrap() > 0);
+    assert!(idle["http2WaitingReadersRssBytes"].as_u64().unwrap() > 0);
     assert!(idle["liveMailboxesRssBytes"].as_u64().unwrap() > 0);
     assert_eq!(idle["liveMailboxes"], 300);
     let peer = &figures["wormhole"];
