@@ -1,7 +1,7 @@
 //! Instructions per request, counted by valgrind's callgrind: a figure that does not depend on
 //! what else the machine is doing. The server runs under `valgrind --tool=callgrind`; after a
 //! warm-up the counters are zeroed (`callgrind_control -z`), a fixed number of requests is sent
-//! with the [`light`](crate::light) generator, and the counters are dumped (`-d`). The dump gives
+//! with the [`light`] generator, and the counters are dumped (`-d`). The dump gives
 //! the total and the functions with the largest self cost, each divided by the requests.
 
 use std::collections::HashMap;

@@ -6,7 +6,7 @@
 //! so every read is parked long before the next Update.
 //!
 //! Each transfer speaks HTTP/1.1 over two keep-alive connections of its own (sender and
-//! receiver) with requests built by hand, like the [`light`](crate::light) generator, so that the
+//! receiver) with requests built by hand, like the [`light`] generator, so that the
 //! generator's own cost stays out of the latency. The server's CPU time over the run is divided
 //! by the requests of the transfers (each Update and each woken read).
 

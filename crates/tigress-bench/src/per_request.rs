@@ -1,4 +1,4 @@
-//! CPU per request, one kind of request at a time, from the [`light`](crate::light) generator:
+//! CPU per request, one kind of request at a time, from the [`light`] generator:
 //! create, preview, claim-read, update and delete against the relay, and the very same requests
 //! against the [`ceiling`](crate::ceiling) server, in turns within one run. The headline figure is
 //! the server process's CPU time per answered request, which a shared machine disturbs far
