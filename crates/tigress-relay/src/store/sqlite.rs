@@ -270,7 +270,8 @@ impl SqliteStore {
         answer.await.map_err(|_| StoreError::Unavailable)?
     }
 
-    /// Runs `f` in one read transaction on a pooled read-only connection.
+    /// Runs `f` on a pooled read-only connection, in one read transaction when it runs
+    /// [`Statements::Several`].
     ///
     /// On the calling task first: the relay's reads are point reads that SQLite answers from its
     /// page cache in microseconds, less than handing them to another thread and back would cost
@@ -280,10 +281,11 @@ impl SqliteStore {
     /// again in the blocking pool, where it may wait as long as a writer would.
     async fn read_only<T: Send + 'static>(
         &self,
+        statements: Statements,
         f: impl Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<T, StoreError> {
         let conn = self.readers.take()?;
-        let first = in_read_transaction(&conn, &f);
+        let first = statements.run(&conn, &f);
         self.readers.give_back(conn);
         if !is_busy(&first) {
             return first;
@@ -297,7 +299,7 @@ impl SqliteStore {
             let _slot = slot;
             let conn = readers.take()?;
             conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
-            let result = in_read_transaction(&conn, &f);
+            let result = statements.run(&conn, &f);
             conn.busy_timeout(Duration::ZERO).map_err(backend)?;
             readers.give_back(conn);
             result
@@ -348,7 +350,7 @@ impl MailboxStore for SqliteStore {
     }
 
     async fn preview(&self, id: MailboxId, now: i64) -> Result<PreviewView, StoreError> {
-        self.read_only(move |conn| load_preview(conn, &id, now)).await
+        self.read_only(Statements::One, move |conn| load_preview(conn, &id, now)).await
     }
 
     async fn read(
@@ -399,7 +401,8 @@ impl MailboxStore for SqliteStore {
         after: u64,
         now: i64,
     ) -> Result<Option<ReadView>, StoreError> {
-        self.read_only(move |conn| {
+        // The row, and its messages when the caller is a party.
+        self.read_only(Statements::Several, move |conn| {
             let row = load_live(conn, &id, now)?;
             match mailbox::decide_read(&row.parties(), &caller)? {
                 ReadAccess::Party(role) => Ok(Some(row.into_view(conn, &id, role, after)?)),
@@ -580,7 +583,9 @@ impl MailboxStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read_only(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+        let select_one =
+            |conn: &Connection| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend);
+        self.read_only(Statements::One, select_one).await
     }
 }
 
@@ -666,6 +671,29 @@ fn run_in_savepoint(conn: &Connection, run: WriteJob) -> Completion {
         tracing::error!(error = %e, "sqlite savepoint failed");
     }
     completion
+}
+
+/// How many statements a read runs, which says whether it needs a transaction of its own.
+#[derive(Clone, Copy)]
+enum Statements {
+    /// One statement, which SQLite runs in a read transaction of its own (autocommit): the
+    /// explicit `BEGIN` and `COMMIT` would be two more statements for the same snapshot.
+    One,
+    /// Several, which must see one snapshot.
+    Several,
+}
+
+impl Statements {
+    fn run<T>(
+        self,
+        conn: &Connection,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            Self::One => f(conn),
+            Self::Several => in_read_transaction(conn, f),
+        }
+    }
 }
 
 /// One read transaction around `f`, so that every query of `f` sees the same snapshot (a row and
