@@ -391,35 +391,10 @@ impl Idle {
 async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> {
     let concurrency = plan.compared_concurrency();
 
-    // Waiting readers, on a fresh relay.
-    let relays = Setup::Sqlite.start()?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let empty_rss = relays.writer.resident_bytes()?;
-    let wait = Duration::from_secs(60);
-    let transport = idle::Transport::Http1;
-    let parked = idle::park_readers(&relays.writer.base, plan.readers, wait, transport).await?;
-    // Give every read time to reach the relay and park.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let readers_rss = relays.writer.resident_bytes()?;
-    idle::ensure_parked(&parked)?;
-    for reader in parked {
-        reader.abort();
-    }
-    drop(relays);
-
-    // The same over HTTP/2, on another fresh relay.
-    let relays = Setup::Sqlite.start()?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let h2_empty_rss = relays.writer.resident_bytes()?;
-    let transport = idle::Transport::Http2;
-    let parked = idle::park_readers(&relays.writer.base, plan.readers, wait, transport).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let h2_readers_rss = relays.writer.resident_bytes()?;
-    idle::ensure_parked(&parked)?;
-    for reader in parked {
-        reader.abort();
-    }
-    drop(relays);
+    // Waiting readers, each transport on a fresh relay.
+    let (empty_rss, readers_rss) = parked_memory(plan.readers, idle::Transport::Http1).await?;
+    let (h2_empty_rss, h2_readers_rss) =
+        parked_memory(plan.readers, idle::Transport::Http2).await?;
 
     // Many live mailboxes, written into the store before the relay starts on it.
     let dir = tempfile::tempdir()?;
@@ -458,6 +433,23 @@ async fn idle_capacity(plan: &Plan, duration: Duration) -> anyhow::Result<Idle> 
         filled_cycle: share_cycle::ShareCycleRow::combine(filled_runs),
         empty_cycle: share_cycle::ShareCycleRow::combine(empty_runs),
     })
+}
+
+/// A fresh relay's resident memory empty, then with `readers` parked over `transport`.
+async fn parked_memory(readers: usize, transport: idle::Transport) -> anyhow::Result<(u64, u64)> {
+    let relays = Setup::Sqlite.start()?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let empty = relays.writer.resident_bytes()?;
+    let wait = Duration::from_secs(60);
+    let parked = idle::park_readers(&relays.writer.base, readers, wait, transport).await?;
+    // Give every read time to reach the relay and park.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let full = relays.writer.resident_bytes()?;
+    idle::ensure_parked(&parked)?;
+    for reader in parked {
+        reader.abort();
+    }
+    Ok((empty, full))
 }
 
 /// The magic-wormhole mailbox server's figures.
