@@ -127,6 +127,28 @@ pub async fn run_until(
     relay.shutdown().await
 }
 
+/// Connections the kernel may hold complete but not yet accepted. The standard library's 128
+/// overflows when many devices connect at once (a network coming back, a burst of shares):
+/// the kernel then drops the handshake's last packet, and a client that already sent its
+/// request waits for a retransmission, 200 ms or more. The kernel caps this at
+/// `net.core.somaxconn` (4096 by default).
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// A non-blocking listener on `addr` with [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    // As the standard library does: a restarted relay can bind while old connections linger.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
 /// Starts the relay in the background and returns once it listens.
 pub async fn start(config: RelayConfig) -> anyhow::Result<RunningRelay> {
     let pusher = Pusher::from_config(&config.push).context("invalid push configuration")?;
@@ -150,9 +172,8 @@ pub async fn start_with_pusher(
     let metrics = Arc::new(Metrics::new(&config.store));
     let store = open_store(&config, &waiters, &metrics).await?;
 
-    let listener = TcpListener::bind(config.listen)
-        .with_context(|| format!("could not listen on {}", config.listen))?;
-    listener.set_nonblocking(true)?;
+    let listener =
+        listen(config.listen).with_context(|| format!("could not listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let base_url = config
@@ -336,6 +357,8 @@ async fn sweep_forever(store: Arc<dyn MailboxStore>, interval: Duration, clock: 
 
 #[cfg(test)]
 mod tests {
+    use std::net::TcpStream;
+
     use super::*;
 
     #[test]
@@ -349,5 +372,37 @@ mod tests {
         assert!(check_transport(&loopback).is_ok());
         let v6 = RelayConfig::new("[::1]:8080".parse().unwrap(), "/nonexistent");
         assert!(check_transport(&v6).is_ok());
+    }
+
+    /// A burst of connections larger than the standard library's backlog of 128 is held by the
+    /// kernel until the relay accepts it, rather than dropped (see [`LISTEN_BACKLOG`]).
+    #[test]
+    fn the_listener_holds_a_burst_of_connections_until_accepted() {
+        let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok());
+        let burst = 600;
+        assert!(
+            somaxconn.is_none_or(|cap| cap >= burst),
+            "net.core.somaxconn is {somaxconn:?}: this test needs at least {burst} \
+             (sysctl -w net.core.somaxconn=4096)"
+        );
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Loopback completes each handshake before `connect` returns; nothing is accepted yet.
+        // A full queue drops the handshake, and the client would retry for a minute or more.
+        let mut clients = Vec::with_capacity(burst);
+        while clients.len() < burst {
+            let Ok(client) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+                break;
+            };
+            clients.push(client);
+        }
+        assert_eq!(clients.len(), burst, "the kernel refused connections of the burst");
+        let mut queued = 0;
+        while listener.accept().is_ok() {
+            queued += 1;
+        }
+        assert_eq!(queued, burst, "the kernel dropped connections of the burst");
     }
 }
