@@ -86,31 +86,42 @@ pub enum Transport {
 /// Readers per HTTP/2 connection, under the relay's limit of 256 concurrent streams.
 pub const STREAMS_PER_CONNECTION: usize = 200;
 
-/// Opens `count` transfers on the relay at `base` (created, and claimed by a receiver) and parks
-/// each receiver in a waiting read of `wait`, over `transport`. Returns the parked reads;
-/// dropping them hangs up.
-pub async fn park_readers(
-    base: &str,
-    count: usize,
-    wait: Duration,
-    transport: Transport,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(count + 16).build()?;
-    let mut urls = Vec::with_capacity(count);
-    // Creates and claims, a few at a time.
+/// A transfer whose receiver is bound: the mailbox's URL and the receiver's claim.
+pub struct OpenTransfer {
+    url: String,
+    receiver: String,
+}
+
+/// Opens `count` transfers on the relay at `base`: each created, and claimed by a receiver.
+pub async fn open_transfers(base: &str, count: usize) -> anyhow::Result<Vec<OpenTransfer>> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let mut transfers = Vec::with_capacity(count);
+    // A few at a time.
     let mut batch = Vec::new();
     for _ in 0..count {
         let (http, base) = (http.clone(), base.to_owned());
         batch.push(tokio::spawn(async move { open_transfer(&http, &base).await }));
         if batch.len() == 64 {
             for task in batch.drain(..) {
-                urls.push(task.await.context("a transfer failed")??);
+                transfers.push(task.await.context("a transfer failed")??);
             }
         }
     }
     for task in batch {
-        urls.push(task.await.context("a transfer failed")??);
+        transfers.push(task.await.context("a transfer failed")??);
     }
+    Ok(transfers)
+}
+
+/// Parks the receiver of each of `transfers` in a waiting read of `wait`, over `transport`.
+/// Returns the parked reads; dropping them hangs up.
+pub fn park_readers(
+    transfers: Vec<OpenTransfer>,
+    wait: Duration,
+    transport: Transport,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let count = transfers.len();
+    let h1_client = reqwest::Client::builder().pool_max_idle_per_host(count + 16).build()?;
     // One client per HTTP/2 connection: a client multiplexes all its requests on one.
     let h2_clients = match transport {
         Transport::Http1 => Vec::new(),
@@ -119,9 +130,9 @@ pub async fn park_readers(
             .collect::<Result<Vec<_>, _>>()?,
     };
     let mut parked = Vec::with_capacity(count);
-    for (index, (url, receiver)) in urls.into_iter().enumerate() {
+    for (index, OpenTransfer { url, receiver }) in transfers.into_iter().enumerate() {
         let http = match transport {
-            Transport::Http1 => http.clone(),
+            Transport::Http1 => h1_client.clone(),
             Transport::Http2 => h2_clients[index / STREAMS_PER_CONNECTION].clone(),
         };
         parked.push(tokio::spawn(async move {
@@ -149,11 +160,11 @@ pub fn ensure_parked(parked: &[tokio::task::JoinHandle<()>]) -> anyhow::Result<(
     Ok(())
 }
 
-async fn open_transfer(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, String)> {
+async fn open_transfer(http: &reqwest::Client, base: &str) -> anyhow::Result<OpenTransfer> {
     let (sender, receiver) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
     let url = crate::share_cycle::create(http, base, &sender).await?;
     crate::share_cycle::claim(http, &url, &receiver).await?;
-    Ok((url, receiver))
+    Ok(OpenTransfer { url, receiver })
 }
 
 fn unix_now() -> i64 {

@@ -96,10 +96,18 @@ fn a_small_run_reports_every_figure_and_baseline() {
     let p50 = open["wake_up"]["p50_us"].as_u64().unwrap();
     assert!(p50 > 0 && p50 <= open["wake_up"]["p99_us"].as_u64().unwrap(), "{open}");
     let idle = &figures["idle"];
-    let empty = idle["emptyRelayRssBytes"].as_u64().unwrap();
-    assert!(empty > 1_000_000, "an empty relay of {empty} bytes");
-    assert!(idle["waitingReadersRssBytes"].as_u64().unwrap() > 0);
-    assert!(idle["http2WaitingReadersRssBytes"].as_u64().unwrap() > 0);
+    for transport in ["http1", "http2"] {
+        let memory = &idle[transport];
+        let empty = memory["emptyRssBytes"].as_u64().unwrap();
+        assert!(empty > 1_000_000, "an empty relay of {empty} bytes");
+        let (open, parked) = (
+            memory["transfersOpenRssBytes"].as_u64().unwrap(),
+            memory["parkedRssBytes"].as_u64().unwrap(),
+        );
+        assert!(open > 0 && parked > 0, "{memory}");
+        let per_read = memory["bytesPerParkedRead"].as_u64().unwrap();
+        assert!(per_read <= memory["bytesPerTransferFromEmpty"].as_u64().unwrap(), "{memory}");
+    }
     assert!(idle["liveMailboxesRssBytes"].as_u64().unwrap() > 0);
     assert_eq!(idle["liveMailboxes"], 300);
     let peer = &figures["wormhole"];

@@ -30,7 +30,25 @@ pub fn format(unix_seconds: i64) -> String {
         .to_offset(UtcOffset::UTC);
     let (y, mo, d) = (instant.year(), u8::from(instant.month()), instant.day());
     let (h, mi, s) = (instant.hour(), instant.minute(), instant.second());
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let Ok(year) = u16::try_from(y) else {
+        // Before year 0: never a real expiry, but still an answer.
+        return format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+    };
+    // Written digit by digit: every read and preview answer carries one, and `format!` costs
+    // about ten times as much (docs/PERFORMANCE.md).
+    let mut text = *b"0000-00-00T00:00:00Z";
+    for (at, value, width) in
+        [(0, year, 4), (5, mo.into(), 2), (8, d.into(), 2), (11, h.into(), 2), (14, mi.into(), 2)]
+            .into_iter()
+            .chain([(17, s.into(), 2)])
+    {
+        let mut value: u16 = value;
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    text.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// Turns a trailing `±hhmm` into `±hh:mm`, or returns `None` when there is nothing to fix.
@@ -66,6 +84,27 @@ mod tests {
     fn rejects_what_is_not_rfc_3339() {
         for bad in ["", "tomorrow", "2030-05-01", "2030-05-01 12:00:00", "2030-13-01T00:00:00Z"] {
             assert_eq!(parse(bad), Err(ExpirationError), "{bad:?}");
+        }
+    }
+
+    /// The digit-by-digit form against the plain `format!` it replaced, across the years `time`
+    /// can hold and every field's edges.
+    #[test]
+    fn formats_as_format_would() {
+        let reference = |unix: i64| {
+            let t = OffsetDateTime::from_unix_timestamp(unix).unwrap();
+            let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
+            let (h, mi, s) = (t.hour(), t.minute(), t.second());
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        };
+        let (first, last) = (-377_705_116_800_i64, 253_402_300_799_i64); // -9999-01-01 … 9999-12-31
+        let mut unix = first;
+        while unix <= last {
+            assert_eq!(format(unix), reference(unix), "{unix}");
+            unix += 86_399 * 37 + 3_599;
+        }
+        for unix in [first, last, -1, 0, 59, 3_599, 86_399, 951_782_400, 1_700_000_000] {
+            assert_eq!(format(unix), reference(unix), "{unix}");
         }
     }
 

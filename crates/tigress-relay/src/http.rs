@@ -3,7 +3,7 @@
 //! rules live in [`crate::mailbox`].
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 // `Instant` only times requests for the log and the metrics, in real time; every rule reads
 // `AppState::clock`.
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Path, Request, State,
 };
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -255,6 +255,12 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// [`tigress_preview::SECURITY_HEADERS`], parsed once rather than on every response.
+static SECURITY_HEADERS: LazyLock<[(HeaderName, HeaderValue); 7]> = LazyLock::new(|| {
+    tigress_preview::SECURITY_HEADERS
+        .map(|(name, value)| (HeaderName::from_static(name), HeaderValue::from_static(value)))
+});
+
 /// Wraps every request: a time limit, the echoed `Mailbox-Request-ID` (§3: on every response,
 /// errors included), the security headers, the metrics (by operation and status, and the
 /// latency, 408s included), and one log line. The operation and the log name the route
@@ -278,11 +284,13 @@ async fn envelope(State(state): State<AppState>, request: Request, next: Next) -
     };
 
     let headers = response.headers_mut();
+    // Room for them all at once, rather than the map growing while they go in.
+    headers.reserve(SECURITY_HEADERS.len() + 1);
     if let Some(id) = request_id {
         headers.insert(HeaderName::from_static(HEADER_REQUEST_ID), id);
     }
-    for (name, value) in tigress_preview::SECURITY_HEADERS {
-        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    for (name, value) in SECURITY_HEADERS.iter() {
+        headers.insert(name.clone(), value.clone());
     }
     state.metrics.request(operation, response.status(), started.elapsed());
     tracing::info!(
@@ -627,12 +635,13 @@ fn new_mailbox(create: ValidCreate, sender: ClaimHash) -> NewMailbox {
 async fn read_display_information(
     State(state): State<AppState>,
     MailboxPath(id): MailboxPath,
-    uri: Uri,
-    headers: HeaderMap,
+    // The request itself rather than `Uri` and `HeaderMap` extractors, which copy them.
+    request: Request,
 ) -> Result<Response, ApiError> {
+    let (uri, headers) = (request.uri(), request.headers());
     let now = state.clock.unix_now();
     let view = state.store.preview(id, now).await?;
-    let mut response = if wants_json(&headers) {
+    let mut response = if wants_json(headers) {
         let (display_information, display_information_url) = view.display.into_members();
         Json(PreviewResponse {
             display_information,

@@ -45,47 +45,49 @@ impl WaitingRead<'_> {
         Reading: Future<Output = Result<ReadView, StoreError>>,
     {
         let deadline = self.clock.instant() + wait;
+        // A parked reader holds only what it needs to wake: each read is boxed, so its state
+        // (and the view it returns) is not part of the parked future, and every view is gone
+        // before the reader parks. Each parked reader's memory counts (docs/PERFORMANCE.md).
+        //
         // A first read checks the mailbox and the caller before anything is subscribed: a wait on
         // a mailbox that does not exist, or is not the caller's, costs one read and holds nothing.
-        let first = read(token).await?;
-        let bound_at_start = first.receiver_bound;
-        if mailbox::has_news(&first.messages, first.role) {
-            return Ok(first);
-        }
+        let bound_at_start = {
+            let first = Box::pin(read(token)).await?;
+            if mailbox::has_news(&first.messages, first.role) {
+                return Ok(first);
+            }
+            first.receiver_bound
+        };
         // Subscribe, then read again, so a write between any read and the sleep still wakes us;
         // the subscription outlives the loop, so each wake costs no new subscription.
         let mut subscription = self.waiters.subscribe(self.id).await?;
         loop {
             let now = self.clock.unix_now();
-            let view = match read(None).await {
-                Ok(view) => view,
+            let wake_by = match Box::pin(read(None)).await {
+                Ok(view) => {
+                    let binding_changed =
+                        view.role == Party::Sender && view.receiver_bound != bound_at_start;
+                    if mailbox::has_news(&view.messages, view.role)
+                        || binding_changed
+                        || self.clock.instant() >= deadline
+                    {
+                        return Ok(view);
+                    }
+                    let left = u64::try_from(view.expires_at - now).unwrap_or(0);
+                    deadline.min(self.clock.instant() + Duration::from_secs(left))
+                }
                 // The store cannot serve this mailbox for now (its Redis node is failing over,
                 // say): keep waiting, and read again when woken (a re-subscription wakes every
                 // reader of the mailbox) or after a pause. At the deadline, the error is the
                 // answer.
                 Err(StoreError::Unavailable) if self.clock.instant() < deadline => {
-                    let retry = self.clock.instant() + UNAVAILABLE_PAUSE;
-                    tokio::select! {
-                        () = subscription.changed() => {}
-                        () = self.clock.sleep_until(deadline.min(retry)) => {}
-                    }
-                    continue;
+                    deadline.min(self.clock.instant() + UNAVAILABLE_PAUSE)
                 }
                 Err(e) => return Err(e),
             };
-            let binding_changed =
-                view.role == Party::Sender && view.receiver_bound != bound_at_start;
-            let expiry = self.clock.instant()
-                + Duration::from_secs(u64::try_from(view.expires_at - now).unwrap_or(0));
-            if mailbox::has_news(&view.messages, view.role)
-                || binding_changed
-                || self.clock.instant() >= deadline
-            {
-                return Ok(view);
-            }
             tokio::select! {
                 () = subscription.changed() => {}
-                () = self.clock.sleep_until(deadline.min(expiry)) => {}
+                () = self.clock.sleep_until(wake_by) => {}
             }
         }
     }
