@@ -21,7 +21,7 @@ pub const TOP: usize = 12;
 /// One kind of request on one server.
 #[derive(Clone, Debug, Serialize)]
 pub struct CallgrindRow {
-    /// `create` or `preview`.
+    /// `create`, `preview` or `claim-read`.
     pub kind: &'static str,
     /// `ceiling` or `relay`.
     pub server: &'static str,
@@ -33,11 +33,12 @@ pub struct CallgrindRow {
     pub top: Vec<(f64, String)>,
 }
 
-/// Counts `requests` creates and previews on the ceiling and on the relay (durable).
+/// Counts `requests` creates, previews and claim-reads on the ceiling and on the relay
+/// (durable).
 pub async fn run(requests: usize) -> anyhow::Result<Vec<CallgrindRow>> {
     let mut rows = Vec::new();
     for server in ["ceiling", "relay"] {
-        for kind in ["create", "preview"] {
+        for kind in ["create", "preview", "claim-read"] {
             rows.push(measure(server, kind, requests).await.with_context(|| {
                 format!("counting instructions per {kind} on the {server} under callgrind")
             })?);
@@ -86,10 +87,25 @@ async fn measure(
                 true,
             )
             .await?;
-            per_request::paths_of(&bodies)?
-                .iter()
-                .map(|path| Request::new("GET", path, &[("accept", "application/json")], b""))
-                .collect()
+            let paths = per_request::paths_of(&bodies)?;
+            if kind == "preview" {
+                paths
+                    .iter()
+                    .map(|path| Request::new("GET", path, &[("accept", "application/json")], b""))
+                    .collect()
+            } else {
+                // Claim-read: the receiver binds once, then reads again and again.
+                let receiver = uuid::Uuid::new_v4().to_string();
+                let reads: Vec<_> = paths
+                    .iter()
+                    .map(|path| {
+                        Request::new("POST", path, &[("mailbox-device-claim", &receiver)], b"")
+                    })
+                    .collect();
+                let binds = Requests::EachOnce(reads.clone());
+                light::drive(target.addr, target.pid, binds, connections, long).await?;
+                reads
+            }
         }
     };
     let repeat = |count: usize| {
@@ -102,6 +118,11 @@ async fn measure(
     ensure!(run.requests as usize == requests, "only {} of {requests} answered", run.requests);
     callgrind_control("-d", target.pid)?;
     let dump = wait_for_dump(out.path(), target.pid)?;
+    if let Some(keep) = std::env::var_os("TIGRESS_BENCH_KEEP_CALLGRIND") {
+        // For callgrind_annotate: the whole profile, not only the top entries.
+        let kept = Path::new(&keep).join(format!("callgrind.{server}.{kind}"));
+        std::fs::copy(&dump, &kept).with_context(|| format!("keeping {}", kept.display()))?;
+    }
     let profile = Profile::parse(&std::fs::read_to_string(&dump)?)?;
     drop(process);
 

@@ -49,7 +49,7 @@ struct Cli {
     /// time, to install it under target/).
     #[arg(long)]
     no_wormhole: bool,
-    /// Only count instructions per create and per preview under valgrind's callgrind, this many
+    /// Only count instructions per create, preview and claim-read under valgrind's callgrind, this many
     /// requests of each, on the relay and the ceiling (needs valgrind; a few minutes).
     #[arg(long, value_name = "REQUESTS")]
     callgrind: Option<usize>,

@@ -391,6 +391,38 @@ fn attestation_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     Err(ApiError::Attestation(AttestationError::Missing))
 }
 
+/// A read's `Prefer: wait=N` (RFC 7240), capped by the relay; read where the headers are,
+/// since a copy of them all would cost more than the rest of a read's extractors together.
+struct WaitPreference(Option<Duration>);
+
+impl FromRequestParts<AppState> for WaitPreference {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let prefer = parts.headers.get_all(HEADER_PREFER).iter().filter_map(|v| v.to_str().ok());
+        Ok(Self(body::wait_preference(prefer, state.settings.limits.max_wait)))
+    }
+}
+
+/// A create's headers, for its attestation: copied only when the relay verifies attestations,
+/// the one use a create has for headers beyond its extractors.
+struct AttestationHeaders(Option<HeaderMap>);
+
+impl FromRequestParts<AppState> for AttestationHeaders {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let verifies = matches!(state.settings.attestation, AttestationPolicy::Verify(_));
+        Ok(Self(verifies.then(|| parts.headers.clone())))
+    }
+}
+
 /// The `Mailbox-Request-ID`, if sent. A malformed one is 400.
 struct RequestKey(Option<RequestHash>);
 
@@ -504,7 +536,7 @@ async fn create_mailbox(
     Client(client): Client,
     claim: Claim,
     RequestKey(request): RequestKey,
-    headers: HeaderMap,
+    AttestationHeaders(headers): AttestationHeaders,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<CreateMailboxResponse>), ApiError> {
     let (settings, now) = (&state.settings, state.clock.unix_now());
@@ -513,7 +545,7 @@ async fn create_mailbox(
         .creates
         .take(client, state.clock.instant())
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    let attested = check_attestation(settings, &claim, &headers, &body, now)?;
+    let attested = check_attestation(settings, &claim, headers.as_ref(), &body, now)?;
     let sender = claim.required_400(settings.claim_key.as_ref())?.hash;
     let body = body_bytes(body, &settings.limits)?;
     let create = body::create_request(&body, now, &settings.limits)?;
@@ -537,12 +569,12 @@ async fn create_mailbox(
 fn check_attestation(
     settings: &Settings,
     claim: &Claim,
-    headers: &HeaderMap,
+    headers: Option<&HeaderMap>,
     body: &Result<Bytes, BytesRejection>,
     now: i64,
 ) -> Result<Option<Attested>, ApiError> {
-    let (AttestationPolicy::Verify(keys), Some(device), Ok(bytes)) =
-        (&settings.attestation, claim.device_claim(), body)
+    let (AttestationPolicy::Verify(keys), Some(headers), Some(device), Ok(bytes)) =
+        (&settings.attestation, headers, claim.device_claim(), body)
     else {
         return Ok(None);
     };
@@ -718,17 +750,13 @@ async fn read_secure_content(
     MailboxPath(id): MailboxPath,
     Client(client): Client,
     claim: Claim,
-    headers: HeaderMap,
+    WaitPreference(wait): WaitPreference,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = claim.required_401(state.settings.claim_key.as_ref())?;
     let limits = &state.settings.limits;
     let body = body::read_request(&body_bytes(body, limits)?, limits)?;
     let token = state.stored_token(client, body.notification_token);
-    let prefer = headers.get_all(HEADER_PREFER).iter().filter_map(|v| v.to_str().ok());
-    let wait = body::wait_preference(prefer, limits.max_wait);
-    // The header values share hyper's read buffer; let it go before a wait that may last long.
-    drop(headers);
     let read = state.read(id, caller, token, body.after.unwrap_or(0), wait);
     let view = read.await.map_err(|e| match e {
         // Only a claim the store refused counts, and only it is ever answered 429: the limits
