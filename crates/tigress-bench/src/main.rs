@@ -49,8 +49,8 @@ struct Cli {
     /// time, to install it under target/).
     #[arg(long)]
     no_wormhole: bool,
-    /// Only count instructions per create, preview and claim-read under valgrind's callgrind, this many
-    /// requests of each, on the relay and the ceiling (needs valgrind; a few minutes).
+    /// Only count instructions per create, preview and claim-read under valgrind's callgrind,
+    /// this many requests of each, on the relay and the ceiling (needs valgrind; a few minutes).
     #[arg(long, value_name = "REQUESTS")]
     callgrind: Option<usize>,
     /// Only the CPU-per-request section (for working on the request path).
@@ -362,6 +362,7 @@ struct Idle {
 /// A relay's resident memory, in bytes: empty, with its transfers open (created and
 /// claimed), and with a reader of each parked in a waiting read.
 struct ParkedMemory {
+    readers: usize,
     empty: u64,
     open: u64,
     parked: u64,
@@ -369,23 +370,23 @@ struct ParkedMemory {
 
 impl ParkedMemory {
     /// What parking added, per reader: the readers' connections, streams and waiting reads.
-    fn per_parked_read(&self, readers: usize) -> u64 {
-        self.parked.saturating_sub(self.open) / readers.max(1) as u64
+    fn per_parked_read(&self) -> u64 {
+        self.parked.saturating_sub(self.open) / self.readers.max(1) as u64
     }
 
     /// All the relay grew by from empty, per reader: the transfers' store (its page caches,
     /// which stop growing at their caps) as well as the parked reads.
-    fn per_transfer(&self, readers: usize) -> u64 {
-        self.parked.saturating_sub(self.empty) / readers.max(1) as u64
+    fn per_transfer(&self) -> u64 {
+        self.parked.saturating_sub(self.empty) / self.readers.max(1) as u64
     }
 
-    fn to_json(&self, readers: usize) -> Value {
+    fn to_json(&self) -> Value {
         json!({
             "emptyRssBytes": self.empty,
             "transfersOpenRssBytes": self.open,
             "parkedRssBytes": self.parked,
-            "bytesPerParkedRead": self.per_parked_read(readers),
-            "bytesPerTransferFromEmpty": self.per_transfer(readers),
+            "bytesPerParkedRead": self.per_parked_read(),
+            "bytesPerTransferFromEmpty": self.per_transfer(),
         })
     }
 }
@@ -401,8 +402,8 @@ impl Idle {
     fn to_json(&self) -> Value {
         json!({
             "waitingReaders": self.readers,
-            "http1": self.http1.to_json(self.readers),
-            "http2": self.http2.to_json(self.readers),
+            "http1": self.http1.to_json(),
+            "http2": self.http2.to_json(),
             "liveMailboxes": self.mailboxes,
             "fillSeconds": self.fill_seconds,
             "liveMailboxesRssBytes": self.filled_rss,
@@ -475,7 +476,7 @@ async fn parked_memory(readers: usize, transport: idle::Transport) -> anyhow::Re
     for reader in parked {
         reader.abort();
     }
-    Ok(ParkedMemory { empty, open, parked: parked_rss })
+    Ok(ParkedMemory { readers, empty, open, parked: parked_rss })
 }
 
 /// The magic-wormhole mailbox server's figures.
@@ -631,8 +632,8 @@ fn print_idle(idle: &Idle) {
             "{:<48} {:>10.1} MB ({:.1} KB per parked read; {:.1} KB per transfer from empty)",
             format!("with {} waiting readers, {name}", idle.readers),
             mb(memory.parked),
-            memory.per_parked_read(idle.readers) as f64 / 1000.0,
-            memory.per_transfer(idle.readers) as f64 / 1000.0,
+            memory.per_parked_read() as f64 / 1000.0,
+            memory.per_transfer() as f64 / 1000.0,
         );
     }
     println!(
@@ -805,9 +806,8 @@ fn targets(
         measured: format!("{:.1} MB", mb(idle.filled_rss)),
         met: idle.filled_rss < 150_000_000 && plan.mailboxes >= 1_000_000,
     });
-    let (h1, h2) =
-        (idle.http1.per_parked_read(idle.readers), idle.http2.per_parked_read(idle.readers));
-    let h2_all = idle.http2.per_transfer(idle.readers);
+    let (h1, h2) = (idle.http1.per_parked_read(), idle.http2.per_parked_read());
+    let h2_all = idle.http2.per_transfer();
     targets.push(Target {
         what: format!("resident memory per parked reader, {} readers", idle.readers),
         goal: "≤ 10 KB over HTTP/2 or HTTP/1.1 (at 10,000)".into(),

@@ -37,12 +37,15 @@ pub fn format(unix_seconds: i64) -> String {
     // Written digit by digit: every read and preview answer carries one, and `format!` costs
     // about ten times as much (docs/PERFORMANCE.md).
     let mut text = *b"0000-00-00T00:00:00Z";
-    for (at, value, width) in
-        [(0, year, 4), (5, mo.into(), 2), (8, d.into(), 2), (11, h.into(), 2), (14, mi.into(), 2)]
-            .into_iter()
-            .chain([(17, s.into(), 2)])
-    {
-        let mut value: u16 = value;
+    let fields: [(usize, u16, usize); 6] = [
+        (0, year, 4),
+        (5, mo.into(), 2),
+        (8, d.into(), 2),
+        (11, h.into(), 2),
+        (14, mi.into(), 2),
+        (17, s.into(), 2),
+    ];
+    for (at, mut value, width) in fields {
         for digit in text[at..at + width].iter_mut().rev() {
             *digit = b'0' + (value % 10) as u8;
             value /= 10;

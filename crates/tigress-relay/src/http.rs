@@ -256,7 +256,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// [`tigress_preview::SECURITY_HEADERS`], parsed once rather than on every response.
-static SECURITY_HEADERS: LazyLock<[(HeaderName, HeaderValue); 7]> = LazyLock::new(|| {
+static SECURITY_HEADERS: LazyLock<
+    [(HeaderName, HeaderValue); tigress_preview::SECURITY_HEADERS.len()],
+> = LazyLock::new(|| {
     tigress_preview::SECURITY_HEADERS
         .map(|(name, value)| (HeaderName::from_static(name), HeaderValue::from_static(value)))
 });
