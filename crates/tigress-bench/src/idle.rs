@@ -45,6 +45,7 @@ pub async fn fill_store(dir: &Path, count: usize) -> anyhow::Result<()> {
                     expires_at,
                     sender_token: None,
                     max_receivers: None,
+                    events: None,
                 };
                 store.create(mailbox, None, unix_now()).await?;
             }

@@ -30,6 +30,7 @@ fn options() -> ShareOptions {
         algorithm: Algorithm::Aes256Gcm,
         max_receivers: None,
         notification_token: None,
+        event_endpoint: None,
     }
 }
 

@@ -230,6 +230,11 @@ pub struct ShareArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_receivers: Option<u32>,
 
+    /// The relay's event endpoint (by the name its operator configured) that hears of the
+    /// share's life: created, bound, each message, deleted or expired (docs/EVENTS.md).
+    #[arg(long, value_name = "NAME")]
+    pub event_endpoint: Option<String>,
+
     /// Encrypt with AES-256-GCM instead of AES-128-GCM.
     #[arg(long)]
     pub aes_256: bool,

@@ -34,6 +34,10 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
         Some(path) => app_links(path)?,
         None => tigress_relay::app_links::AppLinks::default(),
     };
+    let events = match &args.events_config {
+        Some(path) => events_config(path)?,
+        None => tigress_webhooks::EventsConfig::default(),
+    };
     if args.print_config {
         let push = push_source.as_ref().map(PushSource::shown);
         print!("{}", crate::config_file::render(&args.sources, push));
@@ -44,6 +48,7 @@ pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
     config.push = push;
     config.attestation = attestation;
     config.app_links = app_links;
+    config.events = events;
     if config.abuse.tenant_creates_per_minute > 0
         && matches!(config.attestation, AttestationPolicy::None)
     {
@@ -175,6 +180,16 @@ fn attestation_keys(path: &Path) -> anyhow::Result<TrustedKeys> {
 
 /// Reads the apps a share link opens. An unknown member is an error that names it; the entries
 /// themselves are checked by the relay at start.
+/// Reads the `--events-config` file. Its errors name the file and never quote a secret.
+fn events_config(path: &Path) -> anyhow::Result<tigress_webhooks::EventsConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the events configuration {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let why = e.message().to_owned();
+        UsageError(format!("invalid events configuration {}: {why}", path.display())).into()
+    })
+}
+
 fn app_links(path: &Path) -> anyhow::Result<tigress_relay::app_links::AppLinks> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]

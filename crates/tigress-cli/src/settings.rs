@@ -550,6 +550,13 @@ relay_settings! {
     // Read by `relay.rs` into `RelayConfig::push`, or the file's [push] table instead.
     push_config: Option<PathBuf> as "FILE" => Binding::Command(None);
 
+    /// TOML file of the owners' backends that hear of mailboxes' lives: [[endpoint]] entries
+    /// with name, url (https) and secret (whsec_…), and optional give_up_after,
+    /// max_retry_interval and ca_file; see docs/EVENTS.md. A create names an endpoint in
+    /// mailboxConfiguration.eventEndpoint. Without it, no event is sent.
+    // Read by `relay.rs` into `RelayConfig::events` before the relay starts.
+    events_config: Option<PathBuf> as "FILE" => Binding::Command(None);
+
     /// How often expired mailboxes are erased.
     sweep_interval: humantime::Duration as "DURATION" => field!(sweep_interval);
 

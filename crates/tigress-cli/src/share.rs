@@ -57,6 +57,7 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         algorithm: if args.aes_256 { Algorithm::Aes256Gcm } else { Algorithm::Aes128Gcm },
         max_receivers: args.max_receivers,
         notification_token: None,
+        event_endpoint: args.event_endpoint,
     };
 
     let output = Output { separate_secret: args.separate_secret, qr: args.qr, json: args.json };

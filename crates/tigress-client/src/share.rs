@@ -156,6 +156,7 @@ mod tests {
             algorithm: Algorithm::Aes256Gcm,
             max_receivers: None,
             notification_token: None,
+            event_endpoint: None,
         }
     }
 

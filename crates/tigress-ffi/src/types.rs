@@ -174,6 +174,8 @@ impl ShareSettings {
             algorithm: if self.aes_256 { Algorithm::Aes256Gcm } else { Algorithm::Aes128Gcm },
             max_receivers: self.max_receivers,
             notification_token: self.push_token.as_ref().map(|token| token.sdk().clone()),
+            // Events are the vendor's app's choice, not yet offered through the bindings.
+            event_endpoint: None,
         })
     }
 }

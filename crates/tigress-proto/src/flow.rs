@@ -270,6 +270,9 @@ pub struct ShareOptions {
     pub max_receivers: Option<u32>,
     /// The sender's push token.
     pub notification_token: Option<NotificationToken>,
+    /// The relay's event endpoint to tell of the mailbox's life (extension `events`), by the
+    /// name its operator gave it; none when `None`.
+    pub event_endpoint: Option<String>,
 }
 
 impl ShareOptions {
@@ -285,6 +288,7 @@ impl ShareOptions {
             algorithm: Algorithm::Aes128Gcm,
             max_receivers: None,
             notification_token: None,
+            event_endpoint: None,
         }
     }
 }
@@ -326,11 +330,13 @@ impl Sender {
         let payload = conversation.seal(info, rng);
         let configured = options.access_rights.is_some()
             || options.expires_at.is_some()
-            || options.max_receivers.is_some();
+            || options.max_receivers.is_some()
+            || options.event_endpoint.is_some();
         let configuration = configured.then(|| MailboxConfiguration {
             access_rights: options.access_rights.map(|r| r.to_string()),
             expiration: options.expires_at.map(expiration::format),
             max_receivers: options.max_receivers,
+            event_endpoint: options.event_endpoint,
         });
         let (display_information, display_information_url) = options.display.into_members();
         Self {
@@ -794,6 +800,7 @@ mod tests {
             algorithm: Algorithm::Aes128Gcm,
             max_receivers: None,
             notification_token: None,
+            event_endpoint: None,
         }
     }
 

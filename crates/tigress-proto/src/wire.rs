@@ -158,6 +158,15 @@ pub struct MailboxConfiguration {
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     #[serde(rename = "maxReceivers", default, skip_serializing_if = "Option::is_none")]
     pub max_receivers: Option<u32>,
+    /// The name of one of the relay's event endpoints (extension): the relay then sends that
+    /// endpoint the mailbox's lifecycle events. Never a URL: only the operator configures where
+    /// events go.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9._-]+$")
+    )]
+    #[serde(rename = "eventEndpoint", default, skip_serializing_if = "Option::is_none")]
+    pub event_endpoint: Option<String>,
 }
 
 /// Body of CreateMailbox, `POST /v1/m` (§6.1).

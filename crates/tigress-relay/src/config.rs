@@ -55,6 +55,8 @@ pub struct RelayConfig {
     pub durability: Durability,
     /// Push providers to wake the other party after an update; none by default.
     pub push: tigress_push::PushConfig,
+    /// Endpoints of the owners' backends that hear of mailboxes' lives; none by default.
+    pub events: tigress_webhooks::EventsConfig,
     /// The time the relay goes by: the system clock, or in tests one they move.
     pub clock: Clock,
 }
@@ -80,6 +82,7 @@ impl RelayConfig {
             sweep_interval: Duration::from_secs(60),
             durability: Durability::Full,
             push: tigress_push::PushConfig::default(),
+            events: tigress_webhooks::EventsConfig::default(),
             clock: Clock::system(),
         }
     }

@@ -17,6 +17,9 @@ pub fn describe(config: &RelayConfig, pusher: &Pusher) -> RelayDescriptor {
     if attestation_required {
         extensions.push("deviceAttestation".into());
     }
+    if !config.events.endpoints.is_empty() {
+        extensions.push("events".into());
+    }
     let limits = &config.limits;
     RelayDescriptor {
         versions: vec!["v1".into()],

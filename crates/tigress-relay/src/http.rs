@@ -103,6 +103,8 @@ pub struct Settings {
     pub claim_key: Option<ClaimKey>,
     /// The seal of push tokens at rest, from the same key ([`TokenSeal::new`]).
     pub token_seal: Option<TokenSeal>,
+    /// The event endpoints a create may name.
+    pub events: Arc<tigress_webhooks::EventsConfig>,
 }
 
 impl Settings {
@@ -554,7 +556,7 @@ async fn create_mailbox(
     if let Some(attested) = attested {
         state.remember_attestation(attested, request, now).await?;
     }
-    let mut mailbox = new_mailbox(create, sender);
+    let mut mailbox = new_mailbox(create, sender, &settings.events)?;
     mailbox.sender_token = state.stored_token(client, mailbox.sender_token);
     let created = state.store.create(mailbox, request, now).await?;
     let response = CreateMailboxResponse {
@@ -638,9 +640,22 @@ impl AppState {
     }
 }
 
-/// The mailbox to store for a checked create request, with a fresh random id.
-fn new_mailbox(create: ValidCreate, sender: ClaimHash) -> NewMailbox {
-    NewMailbox {
+/// The mailbox to store for a checked create request, with a fresh random id; a named event
+/// endpoint must be one of the relay's.
+fn new_mailbox(
+    create: ValidCreate,
+    sender: ClaimHash,
+    events: &tigress_webhooks::EventsConfig,
+) -> Result<NewMailbox, ApiError> {
+    let events = match &create.event_endpoint {
+        Some(name) => {
+            let endpoint =
+                events.endpoint(name).ok_or(tigress_rules::mailbox::Invalid::EventEndpoint)?;
+            Some(endpoint.name.clone())
+        }
+        None => None,
+    };
+    Ok(NewMailbox {
         id: MailboxId::random(&mut rand::rngs::OsRng),
         sender,
         payload: create.payload,
@@ -649,7 +664,8 @@ fn new_mailbox(create: ValidCreate, sender: ClaimHash) -> NewMailbox {
         max_receivers: create.max_receivers,
         expires_at: create.expires_at,
         sender_token: create.sender_token,
-    }
+        events,
+    })
 }
 
 /// ReadDisplayInformationFromMailbox (§6.4): the preview page, or JSON when asked for.
@@ -760,19 +776,31 @@ async fn read_secure_content(
     let body = body::read_request(&body_bytes(body, limits)?, limits)?;
     let token = state.stored_token(client, body.notification_token);
     let read = state.read(id, caller, token, body.after.unwrap_or(0), wait);
-    let view = read.await.map_err(|e| match e {
-        // Only a claim the store refused counts, and only it is ever answered 429: the limits
-        // can never lock a party out of its own mailbox (see crate::rate_limit).
-        StoreError::Conflict(Denial::AlreadyClaimed | Denial::NoReceiversLeft) => {
-            let clients = &state.settings.clients;
-            match clients.refused_claim(client, &id, state.clock.instant()) {
-                Ok(()) => ApiError::from(e),
-                Err(retry_after) => ApiError::RateLimited { retry_after },
-            }
+    match read.await {
+        Ok(view) => read_response(view, wait),
+        Err(e) => Err(state.refused_read(client, id, e).await),
+    }
+}
+
+impl AppState {
+    /// The answer to a read the store refused. Only a refused claim counts against the limits,
+    /// and only it is ever answered 429: the limits can never lock a party out of its own
+    /// mailbox (see crate::rate_limit). A refused claim within the limits is an event for the
+    /// mailbox's endpoint, if it has one (docs/EVENTS.md).
+    async fn refused_read(&self, client: ClientKey, id: MailboxId, e: StoreError) -> ApiError {
+        if !matches!(e, StoreError::Conflict(Denial::AlreadyClaimed | Denial::NoReceiversLeft)) {
+            return ApiError::from(e);
         }
-        e => ApiError::from(e),
-    })?;
-    read_response(view, wait)
+        if let Err(retry_after) =
+            self.settings.clients.refused_claim(client, &id, self.clock.instant())
+        {
+            return ApiError::RateLimited { retry_after };
+        }
+        if let Err(recording) = self.store.record_refused_claim(id, self.clock.unix_now()).await {
+            tracing::warn!(error = %recording, "could not record a refused claim's event");
+        }
+        ApiError::from(e)
+    }
 }
 
 /// The answer to a read; with `Preference-Applied` when it waited.

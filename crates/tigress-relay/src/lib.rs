@@ -27,6 +27,7 @@ pub mod config;
 mod connections;
 mod descriptor;
 pub mod error;
+mod events;
 pub mod http;
 pub mod metrics;
 pub mod rate_limit;

@@ -9,7 +9,8 @@
 //! # What a metric never holds
 //!
 //! Every label value comes from a fixed enum of this module ([`Operation`], [`PushProvider`],
-//! [`PushOutcome`]) or is an HTTP status code. No label identifies a mailbox, claim, token,
+//! [`PushOutcome`], [`EventOutcome`]), is an HTTP status code, or is the name of an event
+//! endpoint the operator configured. No label identifies a mailbox, claim, token,
 //! request id or client: an operation is derived from the route *template* and the method, never
 //! from the path (which holds the mailbox id), and a push provider from the token type only when
 //! it is one of the three known ones.
@@ -59,6 +60,7 @@ pub struct Metrics {
     pushes: Family<PushLabels, Counter>,
     mailboxes: Gauge,
     connections_refused: Counter,
+    events: Family<EventLabels, Counter>,
     commit_batch_size: Histogram,
     commit_duration: Histogram,
 }
@@ -105,6 +107,13 @@ impl Metrics {
             "Client connections closed on arrival because max_connections were open",
             connections_refused.clone(),
         );
+        let events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "events",
+            "Lifecycle event attempts, by endpoint and outcome: delivered, failed (an attempt \
+             to be retried) or abandoned (past give_up_after)",
+            events.clone(),
+        );
         let mailboxes = Gauge::default();
         let commit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 9));
         let commit_duration = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
@@ -134,6 +143,7 @@ impl Metrics {
             pushes,
             mailboxes,
             connections_refused,
+            events,
             commit_batch_size,
             commit_duration,
         }
@@ -172,6 +182,11 @@ impl Metrics {
             Ok(_) => return,
         };
         self.pushes.get_or_create(&PushLabels { provider, outcome }).inc();
+    }
+
+    /// Counts one attempt at an event for `endpoint`, or its abandonment.
+    pub fn event(&self, endpoint: &str, outcome: EventOutcome) {
+        self.events.get_or_create(&EventLabels { endpoint: endpoint.to_owned(), outcome }).inc();
     }
 
     /// Records one SQLite commit of `operations` writes whose transaction took `elapsed`.
@@ -360,6 +375,28 @@ impl PushOutcome {
     }
 }
 
+/// How an attempt at an event ended: the `outcome` label of `tigress_events_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventOutcome {
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// No answer or another status: it will be tried again.
+    Failed,
+    /// Not delivered within `give_up_after`, or its endpoint is no longer configured.
+    Abandoned,
+}
+
+impl EventOutcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Abandoned => "abandoned",
+        }
+    }
+}
+
 macro_rules! label_value_from_as_str {
     ($($t:ty),*) => {$(
         impl EncodeLabelValue for $t {
@@ -370,7 +407,14 @@ macro_rules! label_value_from_as_str {
     )*};
 }
 
-label_value_from_as_str!(Operation, PushProvider, PushOutcome);
+label_value_from_as_str!(Operation, PushProvider, PushOutcome, EventOutcome);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct EventLabels {
+    /// An endpoint's configured name: the operator's, not a client's.
+    endpoint: String,
+    outcome: EventOutcome,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {

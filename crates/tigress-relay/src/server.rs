@@ -49,6 +49,8 @@ pub struct RunningRelay {
     handle: Handle,
     server: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
+    /// The outbox's delivery loop, when event endpoints are configured.
+    outbox: Option<JoinHandle<()>>,
     tls: Option<(RustlsConfig, TlsFiles)>,
     metrics: Option<MetricsServer>,
 }
@@ -107,6 +109,10 @@ impl RunningRelay {
             metrics.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         }
         self.sweeper.abort();
+        if let Some(outbox) = &self.outbox {
+            // What it had not delivered stays in the store's outbox for the next start.
+            outbox.abort();
+        }
         self.server.await.context("the server task failed")?.context("the server failed")?;
         if let Some(metrics) = self.metrics {
             let stopped = metrics.server.await.context("the metrics server task failed")?;
@@ -171,6 +177,8 @@ pub async fn start_with_pusher(
     let waiters = Arc::new(Waiters::default());
     let metrics = Arc::new(Metrics::new(&config.store));
     let store = open_store(&config, &waiters, &metrics).await?;
+    let events = Arc::new(config.events.clone());
+    let outbox = outbox(&events, &store, &metrics, &config)?;
 
     let listener =
         listen(config.listen).with_context(|| format!("could not listen on {}", config.listen))?;
@@ -202,6 +210,7 @@ pub async fn start_with_pusher(
         attestation: config.attestation.clone(),
         token_seal: claim_key.as_ref().map(crate::token_seal::TokenSeal::new),
         claim_key,
+        events,
     };
     // Bound before the relay serves anything, so that a wrong address fails the start.
     let metrics_listener = config
@@ -256,8 +265,37 @@ pub async fn start_with_pusher(
         .map(|listener| serve_metrics(listener, metrics, &config.limits))
         .transpose()?;
     let sweeper = tokio::spawn(sweep_forever(store, config.sweep_interval, config.clock.clone()));
+    let outbox = outbox.map(|outbox| tokio::spawn(crate::events::deliver_forever(outbox)));
     tracing::info!(listen = %addr, tls = config.tls.is_some(), "relay listening");
-    Ok(RunningRelay { addr, base_url, handle, server, sweeper, tls: reloadable, metrics })
+    Ok(RunningRelay { addr, base_url, handle, server, sweeper, outbox, tls: reloadable, metrics })
+}
+
+/// The delivery loop of the store's event outbox, when endpoints are configured: it runs on
+/// the SQLite store only, which keeps an outbox.
+fn outbox(
+    events: &Arc<tigress_webhooks::EventsConfig>,
+    store: &Arc<dyn MailboxStore>,
+    metrics: &Arc<Metrics>,
+    config: &RelayConfig,
+) -> anyhow::Result<Option<crate::events::Outbox>> {
+    if events.endpoints.is_empty() {
+        return Ok(None);
+    }
+    if !store.keeps_events() {
+        bail!(
+            "event endpoints need a store that keeps an outbox of events: the SQLite store \
+             does; the Redis Cluster store does not yet (docs/EVENTS.md)"
+        );
+    }
+    let deliverer = tigress_webhooks::Deliverer::new(events)
+        .context("could not prepare the delivery of events")?;
+    Ok(Some(crate::events::Outbox {
+        store: Arc::clone(store),
+        config: Arc::clone(events),
+        deliverer,
+        metrics: Arc::clone(metrics),
+        clock: config.clock.clone(),
+    }))
 }
 
 /// Serves `GET /metrics` on its own plain-HTTP listener. The metrics identify no one (see

@@ -26,6 +26,8 @@ pub struct ValidCreate {
     pub rights: AccessRights,
     /// How many receivers may bind in turn, if capped.
     pub max_receivers: Option<u32>,
+    /// The event endpoint named, as given: the relay checks it against its own.
+    pub event_endpoint: Option<String>,
     /// Unix seconds, clamped to the longest lifetime.
     pub expires_at: i64,
     /// The sender's push token.
@@ -102,6 +104,7 @@ pub fn check_create(
     Ok(ValidCreate {
         rights: mailbox::resolve_rights(configuration.access_rights.as_deref())?,
         max_receivers: mailbox::resolve_max_receivers(configuration.max_receivers)?,
+        event_endpoint: configuration.event_endpoint,
         expires_at: mailbox::resolve_expiration(configuration.expiration.as_deref(), now, limits)?,
         payload: body.payload,
         display,

@@ -317,6 +317,9 @@ pub enum Invalid {
     /// `maxReceivers` is out of range.
     #[error("mailboxConfiguration.maxReceivers must be from 1 to {MAX_RECEIVERS}")]
     MaxReceivers,
+    /// `eventEndpoint` names none of the relay's event endpoints.
+    #[error("mailboxConfiguration.eventEndpoint names no event endpoint of this relay")]
+    EventEndpoint,
     /// The body is not JSON of the expected shape, or is missing where one is required.
     #[error("{0}")]
     Body(String),
@@ -333,6 +336,7 @@ impl Invalid {
             Self::Field(_) => "invalid_field",
             Self::Payload(_) => "invalid_payload",
             Self::MaxReceivers => "invalid_max_receivers",
+            Self::EventEndpoint => "unknown_event_endpoint",
             Self::Body(_) => "malformed_body",
         }
     }

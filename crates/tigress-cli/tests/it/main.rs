@@ -2,6 +2,7 @@
 
 mod car_key;
 mod cli;
+mod events;
 mod interop;
 mod pin;
 mod process;

@@ -42,5 +42,6 @@ pub fn options(access_rights: Option<&str>) -> ShareOptions {
         algorithm: Algorithm::Aes128Gcm,
         max_receivers: None,
         notification_token: None,
+        event_endpoint: None,
     }
 }

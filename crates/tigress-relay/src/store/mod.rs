@@ -8,6 +8,7 @@ use tigress_proto::MailboxId;
 use tigress_proto::wire::{Display, NotificationToken, Payload};
 
 use tigress_proto::wire::{Message, Party};
+use tigress_webhooks::{EndpointName, Event};
 
 use crate::mailbox::{Caller, ClaimHash, Denial, RequestHash};
 
@@ -53,6 +54,25 @@ pub struct NewMailbox {
     pub sender_token: Option<NotificationToken>,
     /// How many distinct receivers may ever bind; `None` for no cap.
     pub max_receivers: Option<u32>,
+    /// The operator's endpoint that hears of this mailbox's life, if the create named one
+    /// (docs/EVENTS.md): every change then writes an event to the outbox in the same commit.
+    pub events: Option<EndpointName>,
+}
+
+/// An event in the outbox, waiting for delivery.
+#[derive(Clone, Debug)]
+pub struct PendingEvent {
+    /// The outbox's own key for it.
+    pub key: i64,
+    /// The endpoint it goes to.
+    pub endpoint: String,
+    /// The event.
+    pub event: Event,
+    /// Unix seconds when it entered the outbox (after its mailbox expired, for an expiry):
+    /// its delivery is given up `give_up_after` from then.
+    pub recorded_at: i64,
+    /// Attempts that failed so far.
+    pub failures: u32,
 }
 
 /// Whether an operation ran now or repeated an earlier one (§7).
@@ -212,4 +232,48 @@ pub trait MailboxStore: Send + Sync + 'static {
 
     /// Whether the store answers (for `/healthz`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Whether the store keeps an outbox of lifecycle events (docs/EVENTS.md): the relay
+    /// refuses to start with event endpoints on a store that does not.
+    fn keeps_events(&self) -> bool {
+        false
+    }
+
+    /// Records a refused claim on mailbox `id` (a read by a device that is not a party) in its
+    /// outbox, when it has an endpoint; nothing else changes.
+    async fn record_refused_claim(&self, id: MailboxId, now: i64) -> Result<(), StoreError> {
+        let _ = (id, now);
+        Ok(())
+    }
+
+    /// The outbox's events due at `now`, at most `limit`: of each mailbox only its oldest
+    /// undelivered event, so that a mailbox's events are delivered in order.
+    async fn due_events(&self, now: i64, limit: usize) -> Result<Vec<PendingEvent>, StoreError> {
+        let _ = (now, limit);
+        Ok(Vec::new())
+    }
+
+    /// Removes an event from the outbox: delivered, or given up.
+    async fn event_done(&self, key: i64) -> Result<(), StoreError> {
+        let _ = key;
+        Ok(())
+    }
+
+    /// Records a failed attempt: the event is due again at `next_attempt` (Unix seconds).
+    async fn event_failed(
+        &self,
+        key: i64,
+        failures: u32,
+        next_attempt: i64,
+    ) -> Result<(), StoreError> {
+        let _ = (key, failures, next_attempt);
+        Ok(())
+    }
+
+    /// Resolves when an event may have been written since the last call (every commit, for
+    /// the SQLite store); never, by default. The deliverer also looks at the outbox every
+    /// second, for retries that come due.
+    async fn outbox_changed(&self) {
+        std::future::pending::<()>().await;
+    }
 }

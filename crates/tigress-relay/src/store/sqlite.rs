@@ -20,14 +20,19 @@ use tigress_proto::wire::{
 use tigress_proto::{AccessRights, MailboxId};
 use tokio::sync::{Semaphore, oneshot};
 
+use tigress_webhooks::{EndpointName, EventKind};
+
 use super::{
-    Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
+    Created, MailboxStore, NewMailbox, Outcome, PendingEvent, PreviewView, ReadView, StoreError,
+    Updated,
 };
 use crate::config::Durability;
 use crate::mailbox::{
     self, Caller, ClaimHash, LogLimits, Operation, Parties, ReadAccess, RequestHash, RequestRecord,
 };
 use crate::metrics::Metrics;
+
+mod events;
 
 /// The most jobs one commit carries; bounds the latency a batch adds.
 const MAX_BATCH: usize = 256;
@@ -59,7 +64,9 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     log_bytes INTEGER NOT NULL,
     max_receivers INTEGER,
     receivers_bound INTEGER NOT NULL DEFAULT 0,
-    display_url TEXT
+    display_url TEXT,
+    event_endpoint TEXT,
+    event_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS mailboxes_by_expiry ON mailboxes (expires_at);
 CREATE TABLE IF NOT EXISTS requests (
@@ -84,14 +91,30 @@ CREATE TABLE IF NOT EXISTS attestations (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS attestations_by_expiry ON attestations (expires_at);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    endpoint TEXT NOT NULL,
+    mailbox_id BLOB NOT NULL,
+    sequence INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    writer TEXT,
+    message_seq INTEGER,
+    at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_mailbox ON events (mailbox_id, id);
 ";
 
 /// The store's format; a file of another format is refused rather than misread. The
 /// `attestations` table came within format 3: it is created when missing, and a relay that
 /// predates it never reads it, so either relay reads the other's file correctly. Format 4 adds
 /// `display_url` (`displayInformationUrl`; the three inline columns are then empty), which an
-/// older relay would misread as an empty preview: so it is a new format.
-const SCHEMA_VERSION: i64 = 4;
+/// older relay would misread as an empty preview: so it is a new format. Format 5 adds the
+/// outbox of lifecycle events (`events`, and each mailbox's endpoint and event count), which an
+/// older relay would leave undelivered and let grow: a new format too.
+const SCHEMA_VERSION: i64 = 5;
 
 /// Brings a store of format 2 to format 3: the cap on receivers and the count of those bound.
 /// Mailboxes of format 2 have no cap, so their count need not be known.
@@ -102,6 +125,13 @@ ALTER TABLE mailboxes ADD COLUMN receivers_bound INTEGER NOT NULL DEFAULT 0;
 
 /// Brings a store of format 3 to format 4: the preview given as a URL.
 const MIGRATE_3_TO_4: &str = "ALTER TABLE mailboxes ADD COLUMN display_url TEXT;";
+
+/// Brings a store of format 4 to format 5: each mailbox's event endpoint and count (none for
+/// the mailboxes already there); [`SCHEMA`] then creates the outbox.
+const MIGRATE_4_TO_5: &str = "
+ALTER TABLE mailboxes ADD COLUMN event_endpoint TEXT;
+ALTER TABLE mailboxes ADD COLUMN event_seq INTEGER NOT NULL DEFAULT 0;
+";
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type WriteJob = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
@@ -125,6 +155,8 @@ pub struct SqliteStore {
     capacity: Arc<Capacity>,
     /// Where the writer records its commits, once the relay gives it metrics.
     metrics: Arc<OnceLock<Arc<Metrics>>>,
+    /// Told after each write's commit, for [`MailboxStore::outbox_changed`].
+    committed: tokio::sync::Notify,
 }
 
 /// How many mailboxes the store holds, against the operator's cap. Only the writer thread
@@ -193,6 +225,9 @@ impl SqliteStore {
         if version <= 3 {
             conn.execute_batch(MIGRATE_3_TO_4).map_err(backend)?;
         }
+        if version <= 4 {
+            conn.execute_batch(MIGRATE_4_TO_5).map_err(backend)?;
+        }
         conn.execute_batch(SCHEMA).map_err(backend)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(backend)?;
 
@@ -223,6 +258,7 @@ impl SqliteStore {
             reader_slots: Arc::new(Semaphore::new(READERS)),
             capacity,
             metrics,
+            committed: tokio::sync::Notify::new(),
         })
     }
 
@@ -267,7 +303,10 @@ impl SqliteStore {
             (ok, completion)
         });
         self.send(Job::Write(job))?;
-        answer.await.map_err(|_| StoreError::Unavailable)?
+        let result = answer.await.map_err(|_| StoreError::Unavailable)?;
+        // Any commit may have written an event: the deliverer looks (a permit, when it is busy).
+        self.committed.notify_one();
+        result
     }
 
     /// Runs `f` on a pooled read-only connection, in one read transaction when it runs
@@ -339,6 +378,9 @@ impl MailboxStore for SqliteStore {
                 return Err(StoreError::Full);
             }
             insert(conn, &mailbox)?;
+            if mailbox.events.is_some() {
+                events::record(conn, &mailbox.id, EventKind::Created, now)?;
+            }
             if let Some(request) = &request {
                 record_request(conn, &mailbox.id, &mailbox.sender, Operation::Create, request)?;
             }
@@ -376,6 +418,7 @@ impl MailboxStore for SqliteStore {
                     )
                     .map_err(backend)?;
                     row.receiver = Some(caller.hash);
+                    row.record(conn, &id, EventKind::Bound, now)?;
                     (Party::Receiver, true)
                 }
             };
@@ -430,6 +473,7 @@ impl MailboxStore for SqliteStore {
             mailbox::check_append(row.last_seq, row.log_bytes, size, &limits)?;
             let seq = row.last_seq + 1;
             append_message(conn, &id, seq, role, &payload)?;
+            row.record(conn, &id, events::message_written(role, seq), now)?;
             conn.execute(
                 "UPDATE mailboxes SET payload_type = ?2, payload_data = ?3, last_seq = ?4,
                  log_bytes = log_bytes + ?5 WHERE id = ?1",
@@ -457,6 +501,7 @@ impl MailboxStore for SqliteStore {
         self.write(move |conn| {
             let row = load_live(conn, &id, now)?;
             mailbox::decide_delete(&row.parties(), &caller)?;
+            row.record(conn, &id, EventKind::Deleted, now)?;
             erase(conn, &id)?;
             capacity.removed(1);
             erased.store(true, Ordering::Relaxed);
@@ -479,6 +524,7 @@ impl MailboxStore for SqliteStore {
                     return Ok(Outcome::Replayed);
                 }
                 mailbox::decide_relinquish(&row.parties(), &caller)?;
+                row.record(conn, &id, EventKind::Relinquished, now)?;
                 conn.execute(
                     "UPDATE mailboxes SET receiver_claim = NULL, receiver_token_type = NULL,
                      receiver_token_data = NULL WHERE id = ?1",
@@ -552,6 +598,7 @@ impl MailboxStore for SqliteStore {
             .write(move |conn| {
                 conn.execute("DELETE FROM attestations WHERE expires_at <= ?1", params![now])
                     .map_err(backend)?;
+                events::record_expired(conn, now)?;
                 for table in ["requests", "messages"] {
                     conn.execute(
                         &format!(
@@ -581,6 +628,38 @@ impl MailboxStore for SqliteStore {
         let select_one =
             |conn: &Connection| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend);
         self.read_only(Statements::One, select_one).await
+    }
+
+    fn keeps_events(&self) -> bool {
+        true
+    }
+
+    async fn record_refused_claim(&self, id: MailboxId, now: i64) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            load_live(conn, &id, now)?.record(conn, &id, EventKind::RefusedClaim, now)
+        })
+        .await
+    }
+
+    async fn due_events(&self, now: i64, limit: usize) -> Result<Vec<PendingEvent>, StoreError> {
+        self.read_only(Statements::One, move |conn| events::due(conn, now, limit)).await
+    }
+
+    async fn event_done(&self, key: i64) -> Result<(), StoreError> {
+        self.write(move |conn| events::remove(conn, key)).await
+    }
+
+    async fn event_failed(
+        &self,
+        key: i64,
+        failures: u32,
+        next_attempt: i64,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| events::retry_at(conn, key, failures, next_attempt)).await
+    }
+
+    async fn outbox_changed(&self) {
+        self.committed.notified().await;
     }
 }
 
@@ -759,9 +838,22 @@ struct Row {
     log_bytes: u64,
     max_receivers: Option<u32>,
     receivers_bound: u32,
+    /// Whether the mailbox's changes go to an endpoint's outbox.
+    has_events: bool,
 }
 
 impl Row {
+    /// Records `kind` at `now` in the outbox, when the mailbox has an endpoint.
+    fn record(
+        &self,
+        conn: &Connection,
+        id: &MailboxId,
+        kind: EventKind,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if self.has_events { events::record(conn, id, kind, now) } else { Ok(()) }
+    }
+
     fn parties(&self) -> Parties<'_> {
         Parties {
             sender: &self.sender,
@@ -849,7 +941,7 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
             "SELECT sender_claim, receiver_claim, access_rights, expires_at, payload_type,
              payload_data, title, description, image_url, sender_token_type, sender_token_data,
              receiver_token_type, receiver_token_data, last_seq, log_bytes, max_receivers,
-             receivers_bound, display_url
+             receivers_bound, display_url, event_endpoint IS NOT NULL
              FROM mailboxes WHERE id = ?1",
         )
         .map_err(backend)?
@@ -877,6 +969,7 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
                 log_bytes: r.get(14)?,
                 max_receivers: r.get(15)?,
                 receivers_bound: r.get(16)?,
+                has_events: r.get(18)?,
             })
         })
         .optional()
@@ -900,6 +993,7 @@ fn load_live(conn: &Connection, id: &MailboxId, now: i64) -> Result<Row, StoreEr
         log_bytes: raw.log_bytes,
         max_receivers: raw.max_receivers,
         receivers_bound: raw.receivers_bound,
+        has_events: raw.has_events,
     })
 }
 
@@ -917,6 +1011,7 @@ struct RawRow {
     log_bytes: u64,
     max_receivers: Option<u32>,
     receivers_bound: u32,
+    has_events: bool,
 }
 
 fn load_messages(
@@ -964,7 +1059,7 @@ fn append_message(
     Ok(())
 }
 
-/// The format of the store in `conn`: [`SCHEMA_VERSION`] for a new one, or 2 or 3 for one to
+/// The format of the store in `conn`: [`SCHEMA_VERSION`] for a new one, or 2 to 4 for one to
 /// migrate.
 fn check_schema_version(conn: &Connection) -> Result<i64, StoreError> {
     let version: i64 =
@@ -975,7 +1070,7 @@ fn check_schema_version(conn: &Connection) -> Result<i64, StoreError> {
     if empty == 0 {
         return Ok(SCHEMA_VERSION);
     }
-    if version == SCHEMA_VERSION || version == 2 || version == 3 {
+    if (2..=SCHEMA_VERSION).contains(&version) {
         return Ok(version);
     }
     Err(backend(CorruptRow("store format: this data directory was written by another version")))
@@ -996,8 +1091,8 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO mailboxes (id, sender_claim, payload_type, payload_data, title, description,
          image_url, access_rights, expires_at, sender_token_type, sender_token_data, last_seq,
-         log_bytes, max_receivers, display_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-         ?11, 1, ?12, ?13, ?14)",
+         log_bytes, max_receivers, display_url, event_endpoint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+         ?8, ?9, ?10, ?11, 1, ?12, ?13, ?14, ?15)",
     )
     .map_err(backend)?
     .execute(params![
@@ -1015,6 +1110,7 @@ fn insert(conn: &Connection, m: &NewMailbox) -> Result<(), StoreError> {
         m.payload.data.len() as u64,
         m.max_receivers,
         m.display.url(),
+        m.events.as_ref().map(EndpointName::as_str),
     ])
     .map_err(backend)?;
     // The create payload is the first message of the log, from the sender.
@@ -1223,6 +1319,7 @@ mod tests {
             expires_at,
             sender_token: None,
             max_receivers: None,
+            events: None,
         }
     }
 
@@ -1232,11 +1329,13 @@ mod tests {
         let mailbox = new_mailbox(4_000_000_000);
         let (id, sender) = (mailbox.id, mailbox.sender);
         {
-            // Format 2: the same tables without the two receiver columns and the display URL.
+            // Format 2: the same tables without the two receiver columns, the display URL and the
+            // event columns.
             let conn = Connection::open(dir.path().join("tigress.sqlite3")).unwrap();
             let format_2 = SCHEMA.replace(
                 "log_bytes INTEGER NOT NULL,\n    max_receivers INTEGER,\n    \
-                 receivers_bound INTEGER NOT NULL DEFAULT 0,\n    display_url TEXT",
+                 receivers_bound INTEGER NOT NULL DEFAULT 0,\n    display_url TEXT,\n    \
+                 event_endpoint TEXT,\n    event_seq INTEGER NOT NULL DEFAULT 0",
                 "log_bytes INTEGER NOT NULL",
             );
             assert_ne!(format_2, SCHEMA, "the format-2 schema is derived from this one");

@@ -10,6 +10,7 @@ mod claim_key;
 mod compat;
 mod conformance;
 mod descriptor;
+mod events;
 mod idempotency;
 mod input;
 mod messages;

@@ -170,6 +170,7 @@ async fn slow_relay(dir: &std::path::Path) -> String {
         attestation: config.attestation.clone(),
         claim_key: None,
         token_seal: None,
+        events: Default::default(),
     };
     let state = AppState::new(Shared {
         store: Arc::new(SlowReads(Arc::new(sqlite))),

@@ -77,6 +77,7 @@ pub fn new_mailbox(sender: ClaimHash, rights: &str, expires_at: i64) -> NewMailb
         expires_at,
         sender_token: Some(token("sender-token")),
         max_receivers: None,
+        events: None,
     }
 }
 
