@@ -1,117 +1,112 @@
-//! Both roles of the car-key share, driven over a [`Transfer`].
+//! Both roles of the car-key share and of its termination, driven over a [`Transfer`].
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::rngs::OsRng;
 use tigress_client::{
     AccessRights, Client, ReceivedShare, Share, ShareOptions, Transfer, Vertical,
 };
+use tigress_lifecycle::{DeviceKey, Grant, Profile, Signed, Termination};
 
-use crate::cert::{CarKeyError, FriendKey, Offer, OwnerKey, ProvisionedKey, Step};
+use crate::steps::{self, CarKeyError, HeldKey, Sharer, Step, unexpected};
 
-/// Why the exchange did not complete.
+/// Why an exchange did not complete.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExchangeError {
     /// The relay or the transfer failed (unreachable, gone, tampered with).
     #[error(transparent)]
     Client(#[from] tigress_client::Error),
-    /// A message was not the expected car-key step, or did not verify.
+    /// A message was not the expected car-key step, or did not pass its checks.
     #[error(transparent)]
     CarKey(#[from] CarKeyError),
-    /// The peer did not answer in time.
-    #[error("the other device did not answer within {0:?}")]
+    /// The other device did not answer in time: the share timed out.
+    #[error("the share timed out: the other device did not answer within {0:?}")]
     TimedOut(Duration),
-    /// The share ended (the mailbox is gone) without the friend's signed "done": the key may or
-    /// may not have arrived. Only the friend's confirmation says it did.
-    #[error("the share ended without the friend's device confirming that it holds the key")]
+    /// The share ended (the mailbox is gone) without the signed confirmation: the key may or
+    /// may not have arrived. Only the confirmation says it did.
+    #[error("the share ended without the other device's signed confirmation")]
     NotConfirmed,
 }
 
-/// What the owner's side is doing, for progress messages.
+/// What the sharing side is doing, for progress messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OwnerEvent {
+pub enum SharerEvent {
     /// The invitation is out; waiting for the friend's device.
     WaitingForRequest,
     /// The friend's key-creation request arrived.
     RequestReceived,
-    /// The signed key is sent; waiting for the friend's device to finish.
-    SignedKeySent,
+    /// The grant is sent; waiting for the friend's confirmation.
+    GrantSent,
     /// The friend's device confirmed, signed, that it holds the key; the share is closed.
-    Finished,
+    Confirmed,
 }
 
-/// What the friend's side is doing, for progress messages.
+/// What the receiving side is doing, for progress messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FriendEvent {
-    /// A key pair was made and the key-creation request sent; waiting for the owner.
+    /// A key pair was made and the key-creation request sent; waiting for the sharer.
     RequestSent,
-    /// The owner's signed key arrived and verified.
+    /// The grant arrived and passed every check.
     KeyVerified,
-    /// The signed confirmation is sent to the owner.
+    /// The signed confirmation is sent.
     Confirmed,
-    /// The mailbox is deleted (by the owner once it read the confirmation, or by this device
-    /// after waiting for it): the share is over.
+    /// The mailbox is deleted: the share is over.
     Closed,
 }
 
 /// An invitation the relay holds, waiting for the friend.
-pub struct OwnerShare {
+pub struct Offering {
     share: Share,
     transfer: Transfer,
-    offer: Offer,
-    key: OwnerKey,
+    sharer: Sharer,
+    offered: Profile,
 }
 
 /// Creates the share: the invitation as the first message, vertical `c`, and the `RWD` rights
-/// the friend needs to answer.
-pub async fn offer_as_owner(
+/// the friend needs to answer. A sharer passing a key on may not offer more than it holds.
+pub async fn offer(
     client: &Client,
-    offer: Offer,
-    key: OwnerKey,
+    sharer: Sharer,
+    offered: Profile,
     mut options: ShareOptions,
-) -> Result<OwnerShare, ExchangeError> {
+) -> Result<Offering, ExchangeError> {
     options.vertical = Some(Vertical::Car);
     options.access_rights = Some(AccessRights { read: true, write: true, delete: true });
-    let invitation = key.invitation(&offer).to_info();
+    let invitation = sharer.invitation(&offered)?.to_info();
     let (share, transfer) = client.start_transfer(&invitation, options).await?;
-    Ok(OwnerShare { share, transfer, offer, key })
+    Ok(Offering { share, transfer, sharer, offered })
 }
 
-impl OwnerShare {
+impl Offering {
     /// The share to send to the friend.
     pub fn share(&self) -> &Share {
         &self.share
     }
 
     /// Answers the friend's device: waits (up to `patience` for each step) for its key-creation
-    /// request, signs its key, and waits until it has verified the key and closed the share.
+    /// request, grants its key, and waits for its signed confirmation. Returns the grant, which
+    /// the owner keeps to take the key back.
     pub async fn complete(
         mut self,
         patience: Duration,
-        mut on_event: impl FnMut(OwnerEvent),
-    ) -> Result<(), ExchangeError> {
-        on_event(OwnerEvent::WaitingForRequest);
+        mut on_event: impl FnMut(SharerEvent),
+    ) -> Result<Signed<Grant>, ExchangeError> {
+        on_event(SharerEvent::WaitingForRequest);
         let request = next_step(&mut self.transfer, patience).await?;
-        let Step::KeyCreationRequest { friend_public_key } = request else {
-            return Err(unexpected("key-creation request", &request));
+        let Step::KeyCreationRequest { holder } = request else {
+            return Err(unexpected("key-creation request", &request).into());
         };
-        on_event(OwnerEvent::RequestReceived);
-        let signed = self.key.sign(&self.offer, &friend_public_key)?;
-        self.transfer.send(&Step::SignedKey(signed.clone()).to_info()).await?;
-        on_event(OwnerEvent::SignedKeySent);
-        // Only the friend's signed "done" is success: a mailbox that vanished says nothing of
-        // whether the key arrived (docs/SECURITY.md).
-        let done = match self.transfer.next_message(patience).await {
-            Ok(Some(info)) => Step::from_info(&info)?,
-            Ok(None) => return Err(ExchangeError::TimedOut(patience)),
-            Err(tigress_client::Error::Gone) => return Err(ExchangeError::NotConfirmed),
-            Err(e) => return Err(e.into()),
-        };
-        crate::cert::verify_done(&signed, &done)?;
+        on_event(SharerEvent::RequestReceived);
+        let chain = self.sharer.grant(&mut OsRng, &self.offered, holder);
+        let grant = chain.last().cloned().expect("a grant was just made");
+        self.transfer.send(&Step::Grant { chain }.to_info()).await?;
+        on_event(SharerEvent::GrantSent);
+        let confirmation = confirmation(&mut self.transfer, patience).await?;
+        steps::check_confirmation(&grant.statement, &confirmation)?;
         self.transfer.finish().await?;
-        on_event(OwnerEvent::Finished);
-        Ok(())
+        on_event(SharerEvent::Confirmed);
+        Ok(grant)
     }
 
     /// Withdraws the invitation: deletes the mailbox.
@@ -120,49 +115,110 @@ impl OwnerShare {
     }
 }
 
-/// What the friend's device holds at the end.
-pub struct FriendOutcome {
-    /// The certificate, its signature and the owner key that signed it.
-    pub provisioned: ProvisionedKey,
-    /// The device's own key pair (its private half would stay in the secure element).
-    pub device_key: FriendKey,
-}
-
-/// Plays the friend's device on a received car-key share: makes a key pair, sends the
-/// key-creation request, verifies the owner's signed key against the invitation, and deletes
-/// the mailbox.
-pub async fn accept_as_friend(
+/// Plays the friend's device on a received car-key share: checks the invitation, makes a key
+/// pair, sends the key-creation request, checks the grant (chain, own key, the profile offered),
+/// confirms it signed, and waits for the sharer to close the share. Returns what it keeps.
+pub async fn accept(
     received: ReceivedShare,
     patience: Duration,
     mut on_event: impl FnMut(FriendEvent),
-) -> Result<FriendOutcome, ExchangeError> {
+) -> Result<HeldKey, ExchangeError> {
     let invitation = Step::from_info(received.provisioning())?;
-    if !matches!(invitation, Step::Invitation { .. }) {
-        return Err(unexpected("invitation", &invitation));
-    }
+    steps::check_invitation(&invitation, unix_now())?;
     let mut transfer = received.into_transfer()?;
-    let device_key = FriendKey::generate(&mut OsRng);
-    transfer.send(&device_key.request().to_info()).await?;
+    let device_key = DeviceKey::generate(&mut OsRng);
+    transfer.send(&Step::KeyCreationRequest { holder: device_key.public() }.to_info()).await?;
     on_event(FriendEvent::RequestSent);
-    let answer = next_step(&mut transfer, patience).await?;
-    let Step::SignedKey(signed) = answer else {
-        return Err(unexpected("signed key", &answer));
-    };
-    let provisioned = device_key.verify(&invitation, &signed)?;
+    let granted = next_step(&mut transfer, patience).await?;
+    let held = steps::accept_grant(&invitation, &granted, &device_key, unix_now())?;
     on_event(FriendEvent::KeyVerified);
-    transfer.send(&device_key.done(&signed).to_info()).await?;
+    transfer.send(&steps::provisioned(&held, unix_now()).to_info()).await?;
     on_event(FriendEvent::Confirmed);
-    // The owner deletes the mailbox once it has read the confirmation; deleting it here at once
-    // could erase the confirmation before the owner reads it. An owner that does not come back
-    // in time leaves it to this device.
-    match transfer.next_message(patience).await {
-        Err(tigress_client::Error::Gone) => {}
-        Ok(None) => transfer.finish().await?,
-        Ok(Some(info)) => return Err(unexpected("end of the share", &Step::from_info(&info)?)),
-        Err(e) => return Err(e.into()),
-    }
+    wait_for_close(transfer, patience).await?;
     on_event(FriendEvent::Closed);
-    Ok(FriendOutcome { provisioned, device_key })
+    Ok(held)
+}
+
+/// A termination the relay holds, waiting for the holder's device.
+pub struct TerminationShare {
+    share: Share,
+    transfer: Transfer,
+    grant: Signed<Grant>,
+    termination: Signed<Termination>,
+}
+
+/// The owner takes back `grant` (and every key passed on from it): signs the termination and
+/// sends it to the holder's device through a new share.
+pub async fn send_termination(
+    client: &Client,
+    owner: &DeviceKey,
+    grant: Signed<Grant>,
+    mut options: ShareOptions,
+) -> Result<TerminationShare, ExchangeError> {
+    options.vertical = Some(Vertical::Car);
+    options.access_rights = Some(AccessRights { read: true, write: true, delete: true });
+    let step = steps::terminate(owner, grant.statement.id, unix_now());
+    let Step::Termination { termination } = &step else { unreachable!("terminate makes one") };
+    let termination = termination.clone();
+    let (share, transfer) = client.start_transfer(&step.to_info(), options).await?;
+    Ok(TerminationShare { share, transfer, grant, termination })
+}
+
+impl TerminationShare {
+    /// The share to send to the holder's device.
+    pub fn share(&self) -> &Share {
+        &self.share
+    }
+
+    /// The termination, for the verifiers (the vehicle) to be given.
+    pub fn termination(&self) -> &Signed<Termination> {
+        &self.termination
+    }
+
+    /// Waits for the holder's proof of deletion, checks it, and closes the share.
+    pub async fn complete(mut self, patience: Duration) -> Result<Step, ExchangeError> {
+        let proof = confirmation(&mut self.transfer, patience).await?;
+        steps::check_proof(&self.grant.statement, &self.termination, &proof)?;
+        self.transfer.finish().await?;
+        Ok(proof)
+    }
+}
+
+/// Plays the holder's device on a received termination: checks it is for `held`, answers with
+/// the signed proof of deletion, and waits for the owner to close the share. The caller then
+/// deletes the key.
+pub async fn answer_termination(
+    received: ReceivedShare,
+    held: &HeldKey,
+    patience: Duration,
+) -> Result<(), ExchangeError> {
+    let termination = Step::from_info(received.provisioning())?;
+    let proof = steps::answer_termination(held, &termination, unix_now())?;
+    let mut transfer = received.into_transfer()?;
+    transfer.send(&proof.to_info()).await?;
+    wait_for_close(transfer, patience).await
+}
+
+/// The other side's signed answer; a mailbox gone before it says nothing (docs/SECURITY.md).
+async fn confirmation(transfer: &mut Transfer, patience: Duration) -> Result<Step, ExchangeError> {
+    match transfer.next_message(patience).await {
+        Ok(Some(info)) => Ok(Step::from_info(&info)?),
+        Ok(None) => Err(ExchangeError::TimedOut(patience)),
+        Err(tigress_client::Error::Gone) => Err(ExchangeError::NotConfirmed),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The other side deletes the mailbox once it has read the last message; deleting it here at
+/// once could erase that message first. Another side that does not come back in time leaves it
+/// to this one.
+async fn wait_for_close(mut transfer: Transfer, patience: Duration) -> Result<(), ExchangeError> {
+    match transfer.next_message(patience).await {
+        Err(tigress_client::Error::Gone) => Ok(()),
+        Ok(None) => Ok(transfer.finish().await?),
+        Ok(Some(info)) => Err(unexpected("end of the share", &Step::from_info(&info)?).into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn next_step(transfer: &mut Transfer, patience: Duration) -> Result<Step, ExchangeError> {
@@ -170,6 +226,8 @@ async fn next_step(transfer: &mut Transfer, patience: Duration) -> Result<Step, 
     Ok(Step::from_info(&info)?)
 }
 
-fn unexpected(expected: &'static str, got: &Step) -> ExchangeError {
-    ExchangeError::CarKey(CarKeyError::UnexpectedStep { expected, got: got.name() })
+/// Unix seconds now; 0 before 1970.
+pub fn unix_now() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
 }

@@ -1,35 +1,39 @@
-//! The stateful share of a car key, format `digitalwallet.carkey.ccc`, vertical `c`.
+//! The stateful share of a car key, format `digitalwallet.carkey.ccc`, vertical `c`, with its
+//! lifecycle (docs/LIFECYCLE.md).
 //!
-//! It models the exchange of a Car Connectivity Consortium Digital Key share in four messages
-//! through a Tigress transfer, with real Ed25519 signatures and real checks:
+//! The share is four messages through a Tigress transfer, with the signed statements of
+//! [`tigress_lifecycle`]:
 //!
-//! 1. **Invitation** (owner → friend): the vehicle, the entitlements offered, the validity, and
-//!    the owner's public key. It travels as the share's first message, so the share's secret
-//!    authenticates it.
-//! 2. **Key-creation request** (friend → owner): the friend's device makes a key pair and sends
-//!    its public key.
-//! 3. **Signed key** (owner → friend): the owner's key signs a certificate binding the friend's
-//!    public key to the vehicle, the entitlements and the validity. The friend's device checks the
-//!    signature against the invitation's owner key and that the certificate grants what was
-//!    offered, to its own key; it then holds a provisioned key.
-//! 4. **Done** (friend → owner): the friend's device signs the certificate with its new key. The
-//!    owner checks it and deletes the mailbox; only this says the key arrived (a mailbox that
-//!    vanished says nothing, docs/SECURITY.md). A friend whose owner does not come back deletes
-//!    the mailbox itself.
+//! 1. **Invitation** (sharer → friend): the profile offered (role, validity, the vehicle, its
+//!    entitlements and speed limit, how deep it may be passed on), the owner's public key, and,
+//!    when the sharer passes on a key it holds, its own chain. It travels as the share's first
+//!    message, so the share's secret authenticates it.
+//! 2. **Key-creation request** (friend → sharer): the friend's device makes a key pair and
+//!    sends its public key.
+//! 3. **Grant** (sharer → friend): the whole chain, ending with the sharer's signed grant of
+//!    the offered profile to the friend's key. The friend's device checks the chain, that the
+//!    grant is for its own key and that it grants exactly what was offered; only then does it
+//!    hold the key.
+//! 4. **Provisioned** (friend → sharer): the friend's device signs, with its new key, that it
+//!    holds it. Only this says the key arrived.
 //!
-//! [`cert`] holds the messages and the cryptography, without I/O; [`flow`] drives both roles
-//! over a [`tigress_client::Transfer`]. It models the shape of the exchange, not the CCC
-//! specification's binary formats, and it does not talk to a vehicle.
+//! Taking a key back is a second share from the owner: a signed **termination** of a grant
+//! (which covers every key passed on from it), answered by the holder's signed **proof of
+//! deletion**. A [`Vehicle`] checks a key's chain, the owner's terminations, the vehicle and
+//! the entitlement asked for.
+//!
+//! [`steps`] holds the messages and the checks, without I/O; [`flow`] drives the roles over a
+//! [`tigress_client::Transfer`]. It models the shape of the exchange, not the CCC
+//! specification's binary formats, and it does not talk to a real vehicle.
 #![warn(missing_docs)]
 
-pub mod cert;
 pub mod flow;
+pub mod steps;
+pub mod vehicle;
 
-pub use cert::{
-    CarKeyError, FriendKey, KeyCertificate, Offer, OwnerKey, ProvisionedKey, SignedKey, Step,
-    verify_done,
-};
 pub use flow::{
-    ExchangeError, FriendEvent, FriendOutcome, OwnerEvent, OwnerShare, accept_as_friend,
-    offer_as_owner,
+    ExchangeError, FriendEvent, Offering, SharerEvent, TerminationShare, accept,
+    answer_termination, offer, send_termination,
 };
+pub use steps::{CarKeyError, HeldKey, Sharer, Step, car_profile};
+pub use vehicle::{Admitted, Refusal, Vehicle};

@@ -1,19 +1,30 @@
-//! The whole car-key exchange through a real relay in this process.
+//! The car-key share and its lifecycle through a real relay in this process: owner to friend,
+//! friend to a third device, the vehicle's check, a termination sent through a mailbox and its
+//! proof of deletion, and shares that time out or vanish.
 
 use std::time::Duration;
 
+use rand::rngs::OsRng;
 use tigress_carkey::{
-    ExchangeError, FriendEvent, Offer, OwnerEvent, OwnerKey, accept_as_friend, offer_as_owner,
+    ExchangeError, FriendEvent, HeldKey, Refusal, Sharer, SharerEvent, Step, Vehicle, accept,
+    answer_termination, car_profile, offer, send_termination,
 };
-use tigress_client::{Algorithm, Client, DisplayInformation, ShareOptions};
+use tigress_client::{Algorithm, Client, DisplayInformation, Share, ShareOptions};
+use tigress_lifecycle::{ChainError, DeviceKey, Profile};
 
-fn offer() -> Offer {
-    Offer {
-        vehicle_id: "vehicle-7f3a".into(),
-        entitlements: vec!["unlock".into(), "drive".into()],
-        valid_from: "2030-06-01T08:00:00Z".into(),
-        valid_until: "2030-06-03T20:00:00Z".into(),
-    }
+fn now() -> i64 {
+    tigress_carkey::flow::unix_now()
+}
+
+fn guest(depth: u8) -> Profile {
+    car_profile(
+        "guest",
+        (now() - 60, now() + 3600),
+        "vehicle-7f3a",
+        &["unlock", "drive"],
+        Some(120),
+        depth,
+    )
 }
 
 fn options() -> ShareOptions {
@@ -41,111 +52,163 @@ async fn relay() -> (tigress_relay::RunningRelay, tempfile::TempDir) {
     (tigress_relay::start(config).await.unwrap(), dir)
 }
 
+/// `sharer` shares `offered` with a new device; the sharer's grant and the device's key.
+async fn share(
+    client: &Client,
+    sharer: Sharer,
+    offered: Profile,
+) -> (
+    tigress_lifecycle::Signed<tigress_lifecycle::Grant>,
+    HeldKey,
+    Vec<SharerEvent>,
+    Vec<FriendEvent>,
+) {
+    let offering = offer(client, sharer, offered, options()).await.unwrap();
+    let link = offering.share().clone();
+    assert!(link.url().to_string().contains("?v=c#"), "car vertical");
+    let sharer = tokio::spawn(async move {
+        let mut events = Vec::new();
+        offering.complete(Duration::from_secs(20), |e| events.push(e)).await.map(|g| (g, events))
+    });
+    let received = open(client, &link).await;
+    let mut friend_events = Vec::new();
+    let held = accept(received, Duration::from_secs(20), |e| friend_events.push(e)).await.unwrap();
+    let (grant, sharer_events) = sharer.await.unwrap().unwrap();
+    let gone = client.read(&link.url().without_secret(), link.claim(), link.secret()).await;
+    assert!(matches!(gone, Err(tigress_client::Error::Gone)), "{gone:?}");
+    (grant, held, sharer_events, friend_events)
+}
+
+async fn open(client: &Client, share: &Share) -> tigress_client::ReceivedShare {
+    client.receive(share.url(), share.secret().clone()).await.unwrap().accept().await.unwrap()
+}
+
 #[tokio::test]
-async fn the_friend_ends_with_a_verified_key_and_the_mailbox_is_deleted() {
+async fn a_key_passed_on_drives_until_the_owner_takes_it_back_and_both_holders_prove_deletion() {
     let (relay, _dir) = relay().await;
     let client = Client::new(relay.base_url()).unwrap();
-    let owner_key = OwnerKey::generate(&mut rand::rngs::OsRng);
-    let owner_public = owner_key.public_base64();
-    let owner = offer_as_owner(&client, offer(), owner_key, options()).await.unwrap();
-    let share = owner.share().clone();
-    assert!(share.url().to_string().contains("?v=c#"), "car vertical");
-
-    let owner_events = tokio::spawn(async move {
-        let mut events = Vec::new();
-        owner.complete(Duration::from_secs(20), |e| events.push(e)).await.map(|()| events)
-    });
-
-    let friend_client = Client::new(relay.base_url()).unwrap();
-    let received = friend_client
-        .receive(share.url(), share.secret().clone())
-        .await
-        .unwrap()
-        .accept()
-        .await
-        .unwrap();
-    let mut friend_events = Vec::new();
-    let outcome = accept_as_friend(received, Duration::from_secs(20), |e| friend_events.push(e))
-        .await
-        .unwrap();
-
-    assert_eq!(outcome.provisioned.owner_public_key, owner_public);
+    let owner = DeviceKey::generate(&mut OsRng);
+    let (friend_grant, friend, owner_events, friend_events) =
+        share(&client, Sharer::Owner(DeviceKey::from_secret(owner.secret())), guest(1)).await;
     assert_eq!(
-        outcome.provisioned.signed.certificate.friend_public_key,
-        outcome.device_key.public_base64()
+        owner_events,
+        [
+            SharerEvent::WaitingForRequest,
+            SharerEvent::RequestReceived,
+            SharerEvent::GrantSent,
+            SharerEvent::Confirmed
+        ]
     );
-    assert_eq!(outcome.provisioned.signed.certificate.entitlements, offer().entitlements);
     assert_eq!(
         friend_events,
-        vec![
+        [
             FriendEvent::RequestSent,
             FriendEvent::KeyVerified,
             FriendEvent::Confirmed,
             FriendEvent::Closed
         ]
     );
-    let owner_events = owner_events.await.unwrap().unwrap();
+    assert_eq!(friend.grant(), &friend_grant);
+    assert_eq!(friend.owner, owner.public());
+
+    // The friend passes it on, narrower: no unlocking, 90 km/h, not further.
+    let narrower =
+        car_profile("guest", (now() - 60, now() + 1800), "vehicle-7f3a", &["drive"], Some(90), 0);
+    let (_, third, _, _) = share(&client, Sharer::Holder(friend.clone()), narrower).await;
+    assert_eq!(third.chain.len(), 2);
+
+    let mut car =
+        Vehicle { id: "vehicle-7f3a".into(), owner: owner.public(), terminations: vec![] };
+    let admitted = car.admit(&third.chain, "drive", now()).unwrap();
+    assert_eq!((admitted.depth, admitted.max_speed), (1, Some(90)));
     assert_eq!(
-        owner_events,
-        vec![
-            OwnerEvent::WaitingForRequest,
-            OwnerEvent::RequestReceived,
-            OwnerEvent::SignedKeySent,
-            OwnerEvent::Finished
-        ]
+        car.admit(&third.chain, "unlock", now()),
+        Err(Refusal::NotEntitled("unlock".into()))
     );
 
-    // The mailbox is gone.
-    let gone = client.read(&share.url().without_secret(), share.claim(), share.secret()).await;
-    assert!(matches!(gone, Err(tigress_client::Error::Gone)), "{gone:?}");
+    // The owner takes the friend's key back, through a mailbox to the friend's device.
+    let termination = send_termination(&client, &owner, friend_grant, options()).await.unwrap();
+    car.terminations.push(termination.termination().clone());
+    let link = termination.share().clone();
+    let owner_side = tokio::spawn(termination.complete(Duration::from_secs(20)));
+    answer_termination(open(&client, &link).await, &friend, Duration::from_secs(20)).await.unwrap();
+    let proof = owner_side.await.unwrap().unwrap();
+    assert!(matches!(proof, Step::Deleted { .. }));
+
+    // The key passed on from it is refused too, naming the terminated key (0: the friend's).
+    assert_eq!(
+        car.admit(&third.chain, "drive", now()),
+        Err(Refusal::Chain(ChainError::Terminated { index: 0 }))
+    );
+    assert_eq!(
+        car.admit(&friend.chain, "drive", now()),
+        Err(Refusal::Chain(ChainError::Terminated { index: 0 }))
+    );
 }
 
 #[tokio::test]
-async fn a_friend_waiting_for_an_owner_who_never_answers_gives_up() {
+async fn a_friend_waiting_for_a_sharer_who_never_answers_reports_a_time_out() {
     let (relay, _dir) = relay().await;
     let client = Client::new(relay.base_url()).unwrap();
-    let owner =
-        offer_as_owner(&client, offer(), OwnerKey::generate(&mut rand::rngs::OsRng), options())
+    let offering =
+        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
             .await
             .unwrap();
-    let share = owner.share().clone();
-    let received =
-        client.receive(share.url(), share.secret().clone()).await.unwrap().accept().await.unwrap();
-    let result = accept_as_friend(received, Duration::from_secs(1), |_| {}).await;
+    let link = offering.share().clone();
+    let result = accept(open(&client, &link).await, Duration::from_secs(1), |_| {}).await;
     assert!(matches!(result, Err(ExchangeError::TimedOut(_))), "{:?}", result.err());
-    // The owner withdraws; the mailbox goes away.
-    owner.cancel().await.unwrap();
-    let gone = client.read(&share.url().without_secret(), share.claim(), share.secret()).await;
+    assert!(result.err().unwrap().to_string().contains("timed out"));
+    offering.cancel().await.unwrap();
+    let gone = client.read(&link.url().without_secret(), link.claim(), link.secret()).await;
     assert!(matches!(gone, Err(tigress_client::Error::Gone)));
 }
 
-/// Review finding 7: the owner took a mailbox that vanished after its signed key was written for
-/// "the friend verified", though a deleted mailbox says nothing of whether the key arrived.
+#[tokio::test]
+async fn a_sharer_whose_friend_never_answers_reports_a_time_out() {
+    let (relay, _dir) = relay().await;
+    let client = Client::new(relay.base_url()).unwrap();
+    let offering =
+        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
+            .await
+            .unwrap();
+    let result = offering.complete(Duration::from_secs(1), |_| {}).await;
+    assert!(matches!(result, Err(ExchangeError::TimedOut(_))), "{:?}", result.err());
+}
+
+/// Review finding 7: a mailbox that vanished after the grant was written says nothing of
+/// whether the key arrived.
 #[tokio::test]
 async fn a_share_that_vanishes_without_the_friends_confirmation_is_not_confirmed() {
     let (relay, _dir) = relay().await;
     let client = Client::new(relay.base_url()).unwrap();
-    let owner =
-        offer_as_owner(&client, offer(), OwnerKey::generate(&mut rand::rngs::OsRng), options())
+    let offering =
+        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
             .await
             .unwrap();
-    let share = owner.share().clone();
-    let owner = tokio::spawn(async move { owner.complete(Duration::from_secs(20), |_| {}).await });
+    let link = offering.share().clone();
+    let sharer =
+        tokio::spawn(async move { offering.complete(Duration::from_secs(20), |_| {}).await });
 
-    // A friend's device (or anyone holding the link) that takes the key and deletes the
-    // mailbox without confirming.
-    let received =
-        client.receive(share.url(), share.secret().clone()).await.unwrap().accept().await.unwrap();
-    let mut transfer = received.into_transfer().unwrap();
-    let device_key = tigress_carkey::FriendKey::generate(&mut rand::rngs::OsRng);
-    transfer.send(&device_key.request().to_info()).await.unwrap();
-    let signed = transfer.next_message(Duration::from_secs(20)).await.unwrap().expect("signed key");
-    assert!(matches!(
-        tigress_carkey::Step::from_info(&signed),
-        Ok(tigress_carkey::Step::SignedKey(_))
-    ));
+    // A device (or anyone holding the link) that takes the grant and deletes the mailbox
+    // without confirming.
+    let mut transfer = open(&client, &link).await.into_transfer().unwrap();
+    let device = DeviceKey::generate(&mut OsRng);
+    transfer.send(&Step::KeyCreationRequest { holder: device.public() }.to_info()).await.unwrap();
+    let granted = transfer.next_message(Duration::from_secs(20)).await.unwrap().expect("a grant");
+    assert!(matches!(Step::from_info(&granted), Ok(Step::Grant { .. })));
     transfer.finish().await.unwrap();
 
-    let result = owner.await.unwrap();
+    let result = sharer.await.unwrap();
     assert!(matches!(result, Err(ExchangeError::NotConfirmed)), "{:?}", result.err());
+}
+
+#[tokio::test]
+async fn a_holder_may_not_offer_more_than_it_holds() {
+    let (relay, _dir) = relay().await;
+    let client = Client::new(relay.base_url()).unwrap();
+    let (_, friend, _, _) =
+        share(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0)).await;
+    let refused = offer(&client, Sharer::Holder(friend), guest(0), options()).await;
+    let error = refused.err().expect("refused").to_string();
+    assert!(error.contains("may not be passed on"), "{error}");
 }

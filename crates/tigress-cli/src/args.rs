@@ -50,12 +50,16 @@ Examples:
       --content - --title Key --description Key --image-url https://relay.example/k.png \\
       --separate-secret
 
-  # A car key: stays running, answers the friend's device, and signs its key.
-  echo '{\"vehicleId\": \"vehicle-7f3a\", \"entitlements\": [\"unlock\", \"drive\"],
-         \"validFrom\": \"2030-06-01T08:00:00Z\", \"validUntil\": \"2030-06-03T20:00:00Z\"}' |
-  tigress share --relay https://relay.example --format digitalwallet.carkey.ccc --content - \\
-      --title 'Car key' --description 'Weekend loan' --image-url https://relay.example/car.png \\
-      --stateful --owner-key owner.seed
+  # A car key: stays running, answers the friend's device, and grants its key the profile.
+  tigress share --relay https://relay.example --format digitalwallet.carkey.ccc \\
+      --profile guest.json --title 'Car key' --description 'Weekend loan' \\
+      --image-url https://relay.example/car.png --stateful --owner-key owner.key \\
+      --grant-out friend-grant.json
+
+  # Pass on a car key this device holds, if its profile allows (no wider than it holds).
+  tigress share --relay https://relay.example --format digitalwallet.carkey.ccc \\
+      --profile narrower.json --title 'Car key' --description 'For the afternoon' \\
+      --image-url https://relay.example/car.png --stateful --holder-key car-key.json
 
 The share URL goes to stdout; progress and the QR code go to stderr.
 
@@ -69,11 +73,15 @@ Examples:
   tigress receive https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40 \\
       --secret hXlr6aRC7KgJpOLTNZaLsw== --yes --keep > key.json
 
-  # A car key: this device makes a key pair, asks the owner to sign it, verifies the signature.
+  # A car key: this device makes a key pair, has it granted, checks the grant, confirms it.
   tigress receive 'https://relay.example/v1/m/0e5b6a1c-3f0d-4c7a-9a51-2b8e7d6c5f40?v=c#<secret>' \\
-      --key-out car-key.seed
+      --key-out car-key.json
 
-Only the Provisioning Information JSON (for a car key, the provisioned key) goes to stdout; the
+  # The owner took the key back: delete it and send the owner the signed proof.
+  tigress receive 'https://relay.example/v1/m/5b1c0e9a-3f0d-4c7a-9a51-2b8e7d6c5f40?v=c#<secret>' \\
+      --key car-key.json
+
+Only the Provisioning Information JSON (for a car key, the key granted) goes to stdout; the
 preview and messages go to stderr.
 If the mailbox cannot be deleted after a successful receive, a warning is printed and the exit
 code is still 0: the credential was delivered, and the mailbox expires on its own.
@@ -145,6 +153,14 @@ pub enum Command {
     /// Share a credential: encrypt it, store it on a relay, print the share URL.
     #[command(after_help = with_exit_codes(SHARE_EXAMPLES))]
     Share(Box<ShareArgs>),
+    /// Take back a car key shared (and every key passed on from it): send the holder's device
+    /// the owner's signed termination and wait for its proof of deletion.
+    #[command(after_help = with_exit_codes(REVOKE_EXAMPLES))]
+    Revoke(RevokeArgs),
+    /// Check a car key as the vehicle would: its chain back to the owner, the owner's
+    /// terminations, the vehicle and the entitlement asked for.
+    #[command(after_help = with_exit_codes(VERIFY_EXAMPLES))]
+    Verify(VerifyArgs),
     /// Run a narrated demonstration: a relay and both devices in this process.
     #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
@@ -168,7 +184,7 @@ pub struct DemoArgs {
 /// The demonstrations.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum DemoExchange {
-    /// The stateful car-key share: invitation, key-creation request, owner signature.
+    /// A car key's whole life: shared with a profile, passed on, driven, taken back.
     CarKey,
 }
 
@@ -176,9 +192,86 @@ const DEMO_HELP: &str = "\
 Example:
   tigress demo car-key
 
-Starts a relay on a free loopback port with a temporary store, plays the car owner and the
-friend, and narrates every message. Nothing leaves this machine.
+Starts a relay on a free loopback port with a temporary store and plays the car's owner, a
+friend, the friend's friend and the vehicle: the owner shares a key with a profile, the friend
+passes it on, the vehicle admits it, the owner takes the friend's key back, the friend's device
+proves it deleted it, and the vehicle refuses the key passed on. Every message is narrated.
+Nothing leaves this machine.
 ";
+
+const REVOKE_EXAMPLES: &str = "\
+Examples:
+  tigress revoke --relay https://relay.example --owner-key owner.key \\
+      --grant friend-grant.json --termination-out termination.json
+
+The share URL goes to stdout: send it to the holder's device, which runs `tigress receive URL
+--key car-key.json`. Give the termination to the vehicle (`tigress verify --termination`).
+
+";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  tigress verify --owner Zm9vYmFy… --vehicle vehicle-7f3a --action drive --key car-key.json
+  tigress verify --owner Zm9vYmFy… --vehicle vehicle-7f3a --action drive --key car-key.json \\
+      --termination termination.json
+
+Prints what the key may do, or exits 9 naming the check that failed.
+
+";
+
+/// Options of `tigress revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Base URL of the relay.
+    #[arg(long, env = "TIGRESS_RELAY", value_name = "URL")]
+    pub relay: String,
+
+    /// The owner's key file (as `tigress share --stateful --owner-key` made it).
+    #[arg(long, value_name = "FILE")]
+    pub owner_key: PathBuf,
+
+    /// The grant to take back (as `tigress share --grant-out` wrote it).
+    #[arg(long, value_name = "FILE")]
+    pub grant: PathBuf,
+
+    /// Write the signed termination to FILE, for the vehicle.
+    #[arg(long, value_name = "FILE")]
+    pub termination_out: Option<PathBuf>,
+
+    /// How long to wait for the holder's device.
+    #[arg(long, value_name = "DURATION", default_value = "48h")]
+    pub patience: humantime::Duration,
+
+    /// Extra CA certificate (PEM) to trust, for a relay with a private or self-signed
+    /// certificate.
+    #[arg(long, env = "TIGRESS_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Options of `tigress verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The owner's public key (base64url), as the vehicle knows it.
+    #[arg(long, value_name = "PUBLIC_KEY")]
+    pub owner: String,
+
+    /// The vehicle's id.
+    #[arg(long, value_name = "ID")]
+    pub vehicle: String,
+
+    /// What the key asks to do: unlock, lock, drive….
+    #[arg(long, value_name = "ENTITLEMENT")]
+    pub action: String,
+
+    /// The key: a file `tigress receive --key-out` wrote, or its chain alone (a JSON array of
+    /// signed grants).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// A termination the owner signed (`tigress revoke --termination-out`); may repeat.
+    #[arg(long, value_name = "FILE")]
+    pub termination: Vec<PathBuf>,
+}
 
 /// Options of `tigress share`.
 #[derive(Debug, Args)]
@@ -192,8 +285,9 @@ pub struct ShareArgs {
     #[arg(long)]
     pub format: String,
 
-    /// File holding the format-specific content, a JSON object; `-` reads stdin.
-    #[arg(long, value_name = "FILE")]
+    /// File holding the format-specific content, a JSON object; `-` reads stdin. For a
+    /// stateful car key, the profile offered (--profile).
+    #[arg(long, value_name = "FILE", visible_alias = "profile")]
     pub content: PathBuf,
 
     /// Preview title, public to anyone with the link.
@@ -259,16 +353,27 @@ pub struct ShareArgs {
     pub json: bool,
 
     /// Stay running and answer each step of a stateful share. Only the car key
-    /// (digitalwallet.carkey.ccc) is stateful; its content file holds the offer:
-    /// {"vehicleId", "entitlements", "validFrom", "validUntil"}.
+    /// (digitalwallet.carkey.ccc) is stateful; its content file holds the profile offered:
+    /// {"role", "notBefore", "notAfter", "limits", "shareDepth", "onwardRoles"}, the limits
+    /// naming the "vehicle", the "entitlements" and optionally "maxSpeedKmh" (docs/LIFECYCLE.md).
     #[arg(long)]
     pub stateful: bool,
 
-    /// With --stateful: file holding the owner's Ed25519 key (base64 seed); made and saved
+    /// With --stateful: file holding the owner's Ed25519 key (base64url); made and saved
     /// there, readable by the owner only, if it does not exist [default: a key for this share
     /// only].
-    #[arg(long, value_name = "FILE", requires = "stateful")]
+    #[arg(long, value_name = "FILE", requires = "stateful", conflicts_with = "holder_key")]
     pub owner_key: Option<PathBuf>,
+
+    /// With --stateful: pass on the car key this device holds (the file `tigress receive
+    /// --key-out` wrote), if its profile allows; the offer must be no wider than it.
+    #[arg(long, value_name = "FILE", requires = "stateful")]
+    pub holder_key: Option<PathBuf>,
+
+    /// With --stateful: write the grant made to FILE, to take the key back later (`tigress
+    /// revoke --grant`).
+    #[arg(long, value_name = "FILE", requires = "stateful")]
+    pub grant_out: Option<PathBuf>,
 
     /// With --stateful or --pin: how long to wait for the other device at each step.
     #[arg(long, value_name = "DURATION", default_value = "48h")]
@@ -321,10 +426,15 @@ pub struct ReceiveArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// For a car key: write this device's new private key (base64 seed) to FILE, readable by
-    /// the owner only.
+    /// For a car key: write the key this device now holds (its private key, the owner's
+    /// public key and the chain) to FILE, readable by its user only.
     #[arg(long, value_name = "FILE")]
     pub key_out: Option<PathBuf>,
+
+    /// For a car key's termination: the key it takes back (the file --key-out wrote), which is
+    /// deleted once the owner has the signed proof.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 
     /// For a stateful or PIN share: how long to wait for the other device at each step.
     #[arg(long, value_name = "DURATION", default_value = "10m")]

@@ -1,29 +1,28 @@
-//! The car-key share from the terminal: the owner's side of `tigress share --stateful`, the
-//! friend's side of `tigress receive`, and `tigress demo car-key`.
+//! The car-key share from the terminal: the sharer's side of `tigress share --stateful`, the
+//! friend's side of `tigress receive` (a share, or a termination), and the key files they keep.
 
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tigress_carkey::{
-    ExchangeError, FriendEvent, Offer, OwnerEvent, OwnerKey, Step, accept_as_friend, offer_as_owner,
-};
-use tigress_client::{
-    Client, DisplayInformation, ProvisioningInformation, ReceivedShare, ShareOptions,
-};
+use tigress_carkey::{ExchangeError, FriendEvent, HeldKey, Sharer, SharerEvent, Step};
+use tigress_client::{Client, ProvisioningInformation, ReceivedShare, ShareOptions};
+use tigress_lifecycle::{Bytes, DeviceKey, Profile};
 
 use crate::exit::UsageError;
-use crate::terminal::{Spinner, printable};
+use crate::terminal::Spinner;
 
-/// Reads the owner's offer from the share's content.
-pub fn offer(content: Value) -> anyhow::Result<Offer> {
+/// Reads the profile offered from the share's content.
+pub fn profile(content: Value) -> anyhow::Result<Profile> {
     serde_json::from_value(content).map_err(|e| {
         UsageError(format!(
-            "a car-key offer is {{\"vehicleId\", \"entitlements\", \"validFrom\", \"validUntil\"}}: {e}"
+            "a car-key profile is {{\"role\", \"notBefore\", \"notAfter\", \"limits\", \
+             \"shareDepth\", \"onwardRoles\"}} (docs/LIFECYCLE.md): {e}"
         ))
         .into()
     })
@@ -31,53 +30,80 @@ pub fn offer(content: Value) -> anyhow::Result<Offer> {
 
 /// The owner key in `path`, made and saved there (owner-only) if the file does not exist; a key
 /// for this share only without a path.
-pub fn owner_key(path: Option<&Path>) -> anyhow::Result<OwnerKey> {
+pub fn owner_key(path: Option<&Path>) -> anyhow::Result<DeviceKey> {
     let Some(path) = path else {
-        return Ok(OwnerKey::generate(&mut rand::rngs::OsRng));
+        return Ok(DeviceKey::generate(&mut rand::rngs::OsRng));
     };
     if path.exists() {
-        let text = fs::read_to_string(path)
-            .with_context(|| format!("could not read the owner key {}", path.display()))?;
-        return OwnerKey::from_base64(&text)
-            .map_err(|e| UsageError(format!("{}: {e}", path.display())).into());
+        return read_owner_key(path);
     }
-    let key = OwnerKey::generate(&mut rand::rngs::OsRng);
-    write_private(path, &key.to_base64())?;
-    eprintln!("Made a new owner key and saved it in {}.", path.display());
+    let key = DeviceKey::generate(&mut rand::rngs::OsRng);
+    let secret = serde_json::to_value(Bytes(key.secret())).expect("bytes encode");
+    write_private(path, secret.as_str().expect("base64url text"))?;
+    eprintln!(
+        "Made a new owner key and saved it in {}. Its public key, for the vehicle: {}",
+        path.display(),
+        public_text(&key)
+    );
     Ok(key)
 }
 
-/// Creates the share, prints it with `print`, then answers the friend's device step by step.
-pub async fn share_as_owner(
+/// The owner key saved in `path`.
+pub fn read_owner_key(path: &Path) -> anyhow::Result<DeviceKey> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("could not read the owner key {}", path.display()))?;
+    let secret: Bytes<32> = serde_json::from_value(Value::String(text.trim().to_owned()))
+        .map_err(|e| UsageError(format!("{}: not an owner key: {e}", path.display())))?;
+    Ok(DeviceKey::from_secret(secret.0))
+}
+
+/// A key's public half as text (base64url).
+pub fn public_text(key: &DeviceKey) -> String {
+    serde_json::to_value(key.public()).expect("a key encodes").as_str().unwrap_or_default().into()
+}
+
+/// Reads a JSON file the CLI wrote (a held key, a grant, a termination), naming what it is.
+pub fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("could not read the {what} {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| UsageError(format!("{}: not a {what}: {e}", path.display())).into())
+}
+
+/// Creates the share, prints it with `print`, then answers the friend's device step by step;
+/// the grant made goes to `grant_out`.
+pub async fn share_as_sharer(
     client: &Client,
-    offer: Offer,
-    key: OwnerKey,
+    sharer: Sharer,
+    offered: Profile,
     options: ShareOptions,
     patience: Duration,
+    grant_out: Option<&Path>,
     print: impl FnOnce(&tigress_client::Share) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     eprintln!("Encrypting the car-key invitation and storing it on the relay...");
-    let owner = offer_as_owner(client, offer, key, options).await.map_err(exchange_error)?;
-    print(owner.share())?;
+    let offering =
+        tigress_carkey::offer(client, sharer, offered, options).await.map_err(exchange_error)?;
+    print(offering.share())?;
     let mut spinner = None;
-    owner
+    let grant = offering
         .complete(patience, |event| {
             drop(spinner.take());
             match event {
-                OwnerEvent::WaitingForRequest => {
+                SharerEvent::WaitingForRequest => {
                     spinner = Some(Spinner::start("Waiting for the friend's device to accept..."));
                 }
-                OwnerEvent::RequestReceived => {
+                SharerEvent::RequestReceived => {
                     eprintln!(
-                        "The friend's device sent its key-creation request; signing its key."
+                        "The friend's device sent its key-creation request; granting its key."
                     );
                 }
-                OwnerEvent::SignedKeySent => {
+                SharerEvent::GrantSent => {
                     spinner = Some(Spinner::start(
-                        "Sent the signed key; waiting for the friend's device to verify it...",
+                        "Sent the grant; waiting for the friend's device to confirm it...",
                     ));
                 }
-                OwnerEvent::Finished => {
+                SharerEvent::Confirmed => {
                     eprintln!(
                         "The friend's device confirmed, signed, that it holds the key. Done."
                     );
@@ -85,36 +111,54 @@ pub async fn share_as_owner(
             }
         })
         .await
-        .map_err(exchange_error)
+        .map_err(exchange_error)?;
+    if let Some(path) = grant_out {
+        let text = serde_json::to_string_pretty(&grant).context("could not format the grant")?;
+        write_private(path, &text)?;
+        eprintln!("The grant is in {}: `tigress revoke --grant` takes it back.", path.display());
+    }
+    Ok(())
 }
 
-/// Whether a received share is a car-key invitation, which `tigress receive` answers as the
-/// friend's device.
-pub fn is_invitation(info: &ProvisioningInformation) -> bool {
-    matches!(Step::from_info(info), Ok(Step::Invitation { .. }))
+/// Which car-key share a received one is, for `tigress receive`.
+pub enum Received {
+    /// A key offered.
+    Invitation,
+    /// A key taken back.
+    Termination,
 }
 
-/// Plays the friend's device and returns the provisioned key as JSON.
+/// Whether a received share is a car key's invitation or termination.
+pub fn kind(info: &ProvisioningInformation) -> Option<Received> {
+    match Step::from_info(info) {
+        Ok(Step::Invitation { .. }) => Some(Received::Invitation),
+        Ok(Step::Termination { .. }) => Some(Received::Termination),
+        _ => None,
+    }
+}
+
+/// Plays the friend's device and returns the key granted as JSON (without its secret, which
+/// goes to `key_out` only).
 pub async fn receive_as_friend(
     received: ReceivedShare,
     key_out: Option<&Path>,
     patience: Duration,
 ) -> anyhow::Result<Value> {
     let mut spinner = None;
-    let outcome = accept_as_friend(received, patience, |event| {
+    let held = tigress_carkey::accept(received, patience, |event| {
         drop(spinner.take());
         match event {
             FriendEvent::RequestSent => {
                 spinner = Some(Spinner::start(
-                    "Made a key pair and sent the key-creation request; waiting for the owner...",
+                    "Made a key pair and sent the key-creation request; waiting for the grant...",
                 ));
             }
-            FriendEvent::KeyVerified => {
-                eprintln!("The owner's signature on this device's key verifies.")
-            }
+            FriendEvent::KeyVerified => eprintln!(
+                "The grant checks: its chain back to the owner, this device's key, the profile offered."
+            ),
             FriendEvent::Confirmed => {
                 spinner = Some(Spinner::start(
-                    "Sent the owner a signed confirmation; waiting for it to close the share...",
+                    "Sent a signed confirmation; waiting for the sharer to close the share...",
                 ));
             }
             FriendEvent::Closed => eprintln!("The mailbox was deleted from the relay."),
@@ -124,8 +168,9 @@ pub async fn receive_as_friend(
     .map_err(exchange_error)?;
     match key_out {
         Some(path) => {
-            write_private(path, &outcome.device_key.secret_base64())?;
-            eprintln!("This device's private key is in {}.", path.display());
+            let text = serde_json::to_string_pretty(&held).context("could not format the key")?;
+            write_private(path, &text)?;
+            eprintln!("This device's key (its private key and chain) is in {}.", path.display());
         }
         None => {
             eprintln!("This device's private key was not kept (use --key-out FILE to keep it).")
@@ -133,132 +178,40 @@ pub async fn receive_as_friend(
     }
     Ok(json!({
         "format": tigress_proto::provisioning::FORMAT_CAR_KEY_CCC,
-        "provisionedKey": outcome.provisioned,
-        "devicePublicKey": outcome.device_key.public_base64(),
+        "owner": held.owner,
+        "chain": held.chain,
     }))
 }
 
-/// Runs a relay and both devices in this process, narrating each step on stdout.
-pub async fn demo() -> anyhow::Result<()> {
-    let started = Instant::now();
-    let dir = tempfile::tempdir().context("could not make a temporary directory")?;
-    let config =
-        tigress_relay::RelayConfig::new(([127, 0, 0, 1], 0).into(), dir.path().join("data"));
-    let relay = tigress_relay::start(config).await.context("could not start the demo relay")?;
-    say(
-        "relay",
-        &format!("listening on {}, storing ciphertext in a temporary directory", relay.base_url()),
-    );
-
-    let offer = Offer {
-        vehicle_id: "vehicle-7f3a".into(),
-        entitlements: vec!["unlock".into(), "lock".into(), "drive".into()],
-        valid_from: "2030-06-01T08:00:00Z".into(),
-        valid_until: "2030-06-03T20:00:00Z".into(),
-    };
-    let key = OwnerKey::generate(&mut rand::rngs::OsRng);
-    say(
-        "owner",
-        &format!(
-            "offers {} for {} from {} to {}, signed by owner key {}…",
-            offer.vehicle_id,
-            offer.entitlements.join(", "),
-            offer.valid_from,
-            offer.valid_until,
-            &key.public_base64()[..12]
-        ),
-    );
-    let options = ShareOptions::new(DisplayInformation {
-        title: "Car key".into(),
-        description: "Borrow the car this weekend".into(),
-        image_url: "https://img.example/car.png".into(),
-    });
-    let client = Client::new(relay.base_url())?;
-    let owner = offer_as_owner(&client, offer, key, options).await.map_err(exchange_error)?;
-    let share = owner.share().clone();
-    say(
-        "owner",
-        &format!(
-            "created the share {}#<secret>; the secret after '#' never reaches the relay",
-            share.url().without_secret()
-        ),
-    );
-    let owner_side = tokio::spawn(owner.complete(Duration::from_secs(30), |event| match event {
-        OwnerEvent::WaitingForRequest => say("owner", "sends the link to the friend and waits"),
-        OwnerEvent::RequestReceived => {
-            say("owner", "received the key-creation request; signs the friend's public key")
-        }
-        OwnerEvent::SignedKeySent => say("owner", "sent the signed key certificate"),
-        OwnerEvent::Finished => {
-            say("owner", "verified the friend's signed confirmation and deleted the mailbox")
-        }
-    }));
-
-    let friend = Client::new(relay.base_url())?;
-    let pending = friend.receive(share.url(), share.secret().clone()).await?;
-    let preview = pending.preview();
-    say(
-        "friend",
-        &format!(
-            "previews \"{}\": {} ({}, expires {})",
-            printable(preview.display.information().map_or("", |d| d.title.as_str())),
-            printable(preview.display.information().map_or("", |d| d.description.as_str())),
-            preview.vertical.describe(),
-            preview.expiration
-        ),
-    );
-    let received = pending.accept().await?;
-    say(
-        "friend",
-        "accepted: bound the mailbox with a fresh device claim and decrypted the invitation",
-    );
-    let outcome = accept_as_friend(received, Duration::from_secs(30), |event| match event {
-        FriendEvent::RequestSent => {
-            say("friend", "made a key pair and sent a key-creation request with its public key")
-        }
-        FriendEvent::KeyVerified => {
-            say("friend", "verified the owner's signature and the granted terms")
-        }
-        FriendEvent::Confirmed => {
-            say("friend", "sent a confirmation signed with its new key: it holds the key")
-        }
-        FriendEvent::Closed => say("friend", "saw the mailbox deleted: the relay keeps nothing"),
-    })
-    .await
-    .map_err(exchange_error)?;
-    owner_side.await.context("the owner's side stopped")?.map_err(exchange_error)?;
-    let certificate = &outcome.provisioned.signed.certificate;
-    say(
-        "friend",
-        &format!(
-            "holds a key for {} ({}) until {}",
-            certificate.vehicle_id,
-            certificate.entitlements.join(", "),
-            certificate.valid_until
-        ),
-    );
-    relay.shutdown().await?;
-    println!(
-        "Done in {} ms: three messages, each encrypted end to end and bound to the conversation.",
-        started.elapsed().as_millis()
-    );
-    Ok(())
-}
-
-fn say(who: &str, what: &str) {
-    println!("{:<8} {what}", format!("[{who}]"));
+/// Answers a termination for the key in `key`: sends the signed proof of deletion, then
+/// deletes the key file. Returns what was deleted, as JSON.
+pub async fn answer_termination(
+    received: ReceivedShare,
+    key: Option<&Path>,
+    patience: Duration,
+) -> anyhow::Result<Value> {
+    let path = key.ok_or_else(|| {
+        UsageError("this share takes back a car key: give the key with --key FILE".into())
+    })?;
+    let held: HeldKey = read_json(path, "car key")?;
+    eprintln!("The owner takes this key back; answering with a signed proof of deletion...");
+    tigress_carkey::answer_termination(received, &held, patience).await.map_err(exchange_error)?;
+    fs::remove_file(path).with_context(|| format!("could not delete {}", path.display()))?;
+    eprintln!("The key is deleted ({} removed) and the owner has the proof.", path.display());
+    Ok(json!({"deleted": held.grant().statement.id}))
 }
 
 /// Keeps the SDK error at the top of the chain, so that its exit code applies.
-fn exchange_error(error: ExchangeError) -> anyhow::Error {
+pub fn exchange_error(error: ExchangeError) -> anyhow::Error {
     match error {
         ExchangeError::Client(e) => e.into(),
+        ExchangeError::CarKey(e) => e.into(),
         other => other.into(),
     }
 }
 
 /// Writes a secret to a new file readable by its owner only.
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut file =
         fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(
             || format!("could not create {} (it must not exist yet)", path.display()),

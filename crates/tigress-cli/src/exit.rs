@@ -55,7 +55,14 @@ exit_codes! {
     /// The PIN was wrong, or the share was ended after too many wrong PINs, or nobody proved
     /// the PIN in time (`PinFailed`).
     PinFailed = 8, "a PIN share failed: wrong PIN, too many attempts, or no one proved it in time";
+    /// `tigress verify` refused the key, or a car-key share refused a statement (`Refused`).
+    Refused = 9, "a key or signed statement was refused: the check that failed is named";
 }
+
+/// A key or signed statement that failed a check (exit code 9).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
 
 /// A PIN share that did not deliver (exit code 8).
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +97,9 @@ impl Exit {
             if cause.is::<PinFailed>() {
                 return Self::PinFailed;
             }
+            if cause.is::<Refused>() || cause.is::<tigress_carkey::CarKeyError>() {
+                return Self::Refused;
+            }
             if let Some(error) = cause.downcast_ref::<ClientError>() {
                 return match error {
                     ClientError::AlreadyClaimed => Self::AlreadyClaimed,
@@ -119,6 +129,7 @@ pub fn describe(error: &anyhow::Error, exit: Exit) -> String {
         Exit::Unreachable => "; check the relay URL and the network (or --ca-cert for TLS)",
         Exit::Declined => "; nothing was received and the link still works",
         Exit::PinFailed => "; nothing of the key was sent: share it again with a new PIN",
+        Exit::Refused => "",
         Exit::Success | Exit::Other | Exit::Usage => "",
     };
     // `{:#}` joins the causes with ": "; a cause spanning lines is folded onto this one.
@@ -230,7 +241,7 @@ mod tests {
         assert_eq!(lines.len(), Exit::ALL.len() + 1);
         assert_eq!(lines[4], "  3  the share was already accepted by another device");
         let codes: Vec<u8> = Exit::ALL.iter().map(|exit| *exit as u8).collect();
-        assert_eq!(codes, (0..=8).collect::<Vec<u8>>());
+        assert_eq!(codes, (0..=9).collect::<Vec<u8>>());
     }
 
     #[test]

@@ -27,14 +27,17 @@
 mod args;
 mod car_key;
 mod config_file;
+mod demo;
 mod exit;
 mod inspect;
 mod pin;
 mod receive;
 mod relay;
+mod revoke;
 mod settings;
 mod share;
 mod terminal;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -60,7 +63,9 @@ pub fn main() -> ExitCode {
             Command::Relay(args) => relay::run(*args).await,
             Command::Receive(args) => receive::run(args).await,
             Command::Share(args) => share::run(*args).await,
-            Command::Demo(_) => car_key::demo().await,
+            Command::Revoke(args) => revoke::run(args).await,
+            Command::Verify(args) => verify::run(args).await,
+            Command::Demo(_) => demo::car_key().await,
             Command::Inspect(args) => inspect::run(&args).await,
             Command::Completions(args) => {
                 let mut command = <Cli as clap::CommandFactory>::command();

@@ -44,12 +44,23 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         println!("{json}");
         return Ok(());
     }
-    if car_key::is_invitation(received.provisioning()) {
-        eprintln!("This is a car key: this device answers the owner's device step by step.");
-        let key =
-            car_key::receive_as_friend(received, args.key_out.as_deref(), args.patience.into())
-                .await
-                .context("the car-key share did not complete")?;
+    if let Some(kind) = car_key::kind(received.provisioning()) {
+        let patience = args.patience.into();
+        let key = match kind {
+            car_key::Received::Invitation => {
+                eprintln!(
+                    "This is a car key: this device answers the sharer's device step by step."
+                );
+                car_key::receive_as_friend(received, args.key_out.as_deref(), patience)
+                    .await
+                    .context("the car-key share did not complete")?
+            }
+            car_key::Received::Termination => {
+                car_key::answer_termination(received, args.key.as_deref(), patience)
+                    .await
+                    .context("the car key's termination did not complete")?
+            }
+        };
         let json = serde_json::to_string_pretty(&key).context("could not format the key")?;
         println!("{json}");
         return Ok(());

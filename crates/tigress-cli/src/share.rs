@@ -29,7 +29,11 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
                 "--stateful supports the car key only ({FORMAT_CAR_KEY_CCC})"
             )));
         }
-        Some((car_key::offer(content.clone())?, car_key::owner_key(args.owner_key.as_deref())?))
+        let sharer = match &args.holder_key {
+            Some(path) => tigress_carkey::Sharer::Holder(car_key::read_json(path, "car key")?),
+            None => tigress_carkey::Sharer::Owner(car_key::owner_key(args.owner_key.as_deref())?),
+        };
+        Some((car_key::profile(content.clone())?, sharer))
     } else {
         None
     };
@@ -65,11 +69,15 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         let print = |share: &Share| print_share(share, output);
         return crate::pin::share(&client, &info, options, &pin, args.patience.into(), print).await;
     }
-    if let Some((offer, key)) = stateful {
+    if let Some((profile, sharer)) = stateful {
         let print = |share: &Share| print_share(share, output);
-        return car_key::share_as_owner(&client, offer, key, options, args.patience.into(), print)
-            .await
-            .context("the car-key share did not complete");
+        let patience = args.patience.into();
+        let grant_out = args.grant_out.as_deref();
+        return car_key::share_as_sharer(
+            &client, sharer, profile, options, patience, grant_out, print,
+        )
+        .await
+        .context("the car-key share did not complete");
     }
 
     eprintln!("Encrypting the share and storing it on the relay...");

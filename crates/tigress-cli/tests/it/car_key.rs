@@ -1,85 +1,167 @@
-//! The car-key share across two processes, as two people at two terminals, and the demo.
+//! The car key's life across processes, as people at terminals: the owner shares with a
+//! profile, the friend receives, the vehicle admits the key, the owner revokes it, the friend's
+//! device deletes it and proves so, the vehicle refuses it. And the demo.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::support::{Relay, describe, run, stdout, tigress};
+use crate::support::{Relay, describe, run, stderr, stdout, tigress};
 
-const OFFER: &str = r#"{"vehicleId": "vehicle-7f3a", "entitlements": ["unlock", "drive"],
-    "validFrom": "2030-06-01T08:00:00Z", "validUntil": "2030-06-03T20:00:00Z"}"#;
+fn profile(depth: u8) -> Value {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    json!({
+        "role": "guest", "notBefore": now - 60, "notAfter": now + 3600, "shareDepth": depth,
+        "onwardRoles": [],
+        "limits": {"vehicle": {"exactly": "vehicle-7f3a"}, "entitlements": {"anyOf": ["unlock", "drive"]},
+                   "maxSpeedKmh": {"max": 120}}
+    })
+}
 
-#[test]
-fn the_owner_and_the_friend_complete_a_car_key_share_from_two_terminals() {
-    let relay = Relay::start();
-    let dir = tempfile::tempdir().unwrap();
-    let offer = dir.path().join("offer.json");
-    std::fs::write(&offer, OFFER).unwrap();
-    let owner_key = dir.path().join("owner.seed");
-    let mut owner = tigress()
-        .args([
-            "share",
-            "--relay",
-            relay.base(),
-            "--format",
-            "digitalwallet.carkey.ccc",
-            "--content",
-        ])
-        .arg(&offer)
-        .args([
-            "--title",
-            "Car key",
-            "--description",
-            "Weekend loan",
-            "--image-url",
-            "https://img.example/car.png",
-            "--stateful",
-            "--owner-key",
-        ])
-        .arg(&owner_key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// Starts a process whose first stdout line is a share URL; the process and the URL.
+fn start_sharing(args: &[&str]) -> (Child, String) {
+    let mut child =
+        tigress().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut url = String::new();
-    BufReader::new(owner.stdout.take().unwrap()).read_line(&mut url).unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut url).unwrap();
     let url = url.trim().to_owned();
     assert!(url.contains("?v=c#"), "{url}");
-    assert!(owner_key.exists(), "the owner key was saved");
+    (child, url)
+}
 
-    let device_key = dir.path().join("device.seed");
-    let friend = run(&["receive", &url, "--yes", "--key-out", device_key.to_str().unwrap()]);
-    assert!(friend.status.success(), "{}", describe(&friend));
-    let key: Value =
-        serde_json::from_str(&stdout(&friend)).expect("stdout is the provisioned key as JSON");
-    let certificate = &key["provisionedKey"]["signed"]["certificate"];
-    assert_eq!(certificate["vehicleId"], "vehicle-7f3a");
-    assert_eq!(certificate["entitlements"], serde_json::json!(["unlock", "drive"]));
-    assert_eq!(certificate["friendPublicKey"], key["devicePublicKey"]);
-    assert!(std::fs::read_to_string(&device_key).unwrap().trim().len() >= 43);
-
+/// Waits for `child` to end; its success and stderr.
+fn finish(mut child: Child) -> (bool, String) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        if let Some(status) = owner.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the owner's side did not finish");
+        assert!(Instant::now() < deadline, "the sharing side did not finish");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut owner_stderr = String::new();
-    std::io::Read::read_to_string(&mut owner.stderr.take().unwrap(), &mut owner_stderr).unwrap();
-    assert!(status.success(), "{owner_stderr}");
-    assert!(owner_stderr.contains("signing its key"), "{owner_stderr}");
-    assert!(owner_stderr.contains("Done."), "{owner_stderr}");
+    let mut text = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut text).unwrap();
+    (status.success(), text)
+}
 
-    // The mailbox is gone: the same link now finds nothing.
-    assert_eq!(run(&["receive", &url, "--yes"]).status.code(), Some(4));
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
 
 #[test]
-fn stateful_shares_need_a_car_key_offer() {
+fn a_car_key_shared_admitted_revoked_deleted_and_refused_from_the_terminal() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (offer, owner_key, grant, key, termination) = (
+        dir.path().join("guest.json"),
+        dir.path().join("owner.key"),
+        dir.path().join("grant.json"),
+        dir.path().join("car-key.json"),
+        dir.path().join("termination.json"),
+    );
+    std::fs::write(&offer, profile(0).to_string()).unwrap();
+    let (owner, url) = start_sharing(&[
+        "share",
+        "--relay",
+        relay.base(),
+        "--format",
+        "digitalwallet.carkey.ccc",
+        "--profile",
+        path(&offer),
+        "--title",
+        "Car key",
+        "--description",
+        "Weekend loan",
+        "--image-url",
+        "https://img.example/car.png",
+        "--stateful",
+        "--owner-key",
+        path(&owner_key),
+        "--grant-out",
+        path(&grant),
+    ]);
+    let friend = run(&["receive", &url, "--yes", "--key-out", path(&key)]);
+    assert!(friend.status.success(), "{}", describe(&friend));
+    let shown: Value = serde_json::from_str(&stdout(&friend)).expect("stdout is the key as JSON");
+    assert_eq!(
+        shown["chain"][0]["statement"]["profile"]["limits"]["maxSpeedKmh"],
+        json!({"max": 120})
+    );
+    assert!(!stdout(&friend).contains("deviceKey"), "the secret went to stdout");
+    let (ok, owner_stderr) = finish(owner);
+    assert!(ok, "{owner_stderr}");
+    assert!(owner_stderr.contains("confirmed, signed"), "{owner_stderr}");
+    let owner_public = owner_stderr
+        .split("Its public key, for the vehicle: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the owner's public key is shown")
+        .to_owned();
+    assert_eq!(shown["owner"], json!(owner_public));
+
+    let verify = |action: &str, extra: &[&str]| {
+        let args = [
+            &[
+                "verify",
+                "--owner",
+                &owner_public,
+                "--vehicle",
+                "vehicle-7f3a",
+                "--action",
+                action,
+                "--key",
+                path(&key),
+            ][..],
+            extra,
+        ]
+        .concat();
+        run(&args)
+    };
+    let admitted = verify("drive", &[]);
+    assert!(admitted.status.success(), "{}", describe(&admitted));
+    assert!(
+        stdout(&admitted).contains("admitted:") && stdout(&admitted).contains("120 km/h"),
+        "{}",
+        describe(&admitted)
+    );
+    let not_entitled = verify("lock", &[]);
+    assert_eq!(not_entitled.status.code(), Some(9), "{}", describe(&not_entitled));
+    assert!(stderr(&not_entitled).contains("does not allow `lock`"), "{}", describe(&not_entitled));
+    let kept = std::fs::read_to_string(&key).unwrap();
+
+    let (revoker, termination_url) = start_sharing(&[
+        "revoke",
+        "--relay",
+        relay.base(),
+        "--owner-key",
+        path(&owner_key),
+        "--grant",
+        path(&grant),
+        "--termination-out",
+        path(&termination),
+    ]);
+    let deleted = run(&["receive", &termination_url, "--yes", "--key", path(&key)]);
+    assert!(deleted.status.success(), "{}", describe(&deleted));
+    assert!(!key.exists(), "the key file was not deleted");
+    let (ok, revoke_stderr) = finish(revoker);
+    assert!(ok && revoke_stderr.contains("proved"), "{revoke_stderr}");
+
+    // The vehicle, given the termination, refuses the key (a copy kept from before).
+    std::fs::write(&key, kept).unwrap();
+    let refused = verify("drive", &["--termination", path(&termination)]);
+    assert_eq!(refused.status.code(), Some(9), "{}", describe(&refused));
+    assert!(
+        stderr(&refused).contains("key 0 was terminated by the owner"),
+        "{}",
+        describe(&refused)
+    );
+}
+
+#[test]
+fn bad_profiles_keys_and_terminations_are_refused_with_what_is_wrong() {
     let relay = Relay::start();
     let dir = tempfile::tempdir().unwrap();
     let content = dir.path().join("c.json");
@@ -89,7 +171,7 @@ fn stateful_shares_need_a_car_key_offer() {
         "--relay",
         relay.base(),
         "--content",
-        content.to_str().unwrap(),
+        path(&content),
         "--title",
         "t",
         "--description",
@@ -101,12 +183,60 @@ fn stateful_shares_need_a_car_key_offer() {
     ];
     let other_format = run(&[&base[..], &["digitalwallet.generic.authorizationToken"]].concat());
     assert_eq!(other_format.status.code(), Some(2), "{}", describe(&other_format));
-    let not_an_offer = run(&[&base[..], &["digitalwallet.carkey.ccc"]].concat());
-    assert_eq!(not_an_offer.status.code(), Some(2), "{}", describe(&not_an_offer));
+    let not_a_profile = run(&[&base[..], &["digitalwallet.carkey.ccc"]].concat());
+    assert_eq!(not_a_profile.status.code(), Some(2), "{}", describe(&not_a_profile));
+    assert!(
+        stderr(&not_a_profile).contains("a car-key profile is"),
+        "{}",
+        describe(&not_a_profile)
+    );
+
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "[1, 2]").unwrap();
+    let owner = "A".repeat(43);
+    let verify = run(&[
+        "verify",
+        "--owner",
+        &owner,
+        "--vehicle",
+        "v",
+        "--action",
+        "drive",
+        "--key",
+        path(&junk),
+    ]);
+    assert_eq!(verify.status.code(), Some(2), "{}", describe(&verify));
+    assert!(stderr(&verify).contains("not a key's chain"), "{}", describe(&verify));
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "[]").unwrap();
+    let verify = run(&[
+        "verify",
+        "--owner",
+        &owner,
+        "--vehicle",
+        "v",
+        "--action",
+        "drive",
+        "--key",
+        path(&empty),
+    ]);
+    assert_eq!(verify.status.code(), Some(9), "{}", describe(&verify));
+    let bad_owner = run(&[
+        "verify",
+        "--owner",
+        "short",
+        "--vehicle",
+        "v",
+        "--action",
+        "drive",
+        "--key",
+        path(&empty),
+    ]);
+    assert_eq!(bad_owner.status.code(), Some(2), "{}", describe(&bad_owner));
 }
 
 #[test]
-fn the_demo_narrates_the_whole_exchange() {
+fn the_demo_narrates_the_whole_life() {
     let output = run(&["demo", "car-key"]);
     assert!(output.status.success(), "{}", describe(&output));
     let text = stdout(&output);
@@ -114,10 +244,13 @@ fn the_demo_narrates_the_whole_exchange() {
         "[relay]",
         "created the share",
         "key-creation request",
-        "signs the friend's public key",
-        "verified the owner's signature",
-        "deleted the mailbox",
-        "holds a key for vehicle-7f3a",
+        "checked the chain back to the owner",
+        "passes on to a third device",
+        "admits the third device's key to drive",
+        "refuses it to unlock",
+        "signs a termination",
+        "proof of deletion",
+        "refuses the third device's key: key 0 was terminated by the owner",
     ] {
         assert!(text.contains(step), "missing {step:?} in:\n{text}");
     }
