@@ -65,13 +65,18 @@ impl Outbox {
     async fn attempt(self: Arc<Self>, pending: PendingEvent) {
         let now = self.clock.unix_now();
         let name = pending.endpoint.as_str();
-        let endpoint = self.config.endpoint(name);
         let age = u64::try_from(now.saturating_sub(pending.recorded_at)).unwrap_or(0);
-        let Some(endpoint) = endpoint.filter(|_| age <= self.config.give_up_after.as_secs()) else {
-            // Past its time, or for an endpoint the operator has since removed.
+        if age > self.config.give_up_after.as_secs() {
             tracing::warn!(endpoint = name, failures = pending.failures, "event abandoned");
             self.metrics.event(name, EventOutcome::Abandoned);
             self.record(self.store.event_done(pending.key).await);
+            return;
+        }
+        let Some(endpoint) = self.config.endpoint(name) else {
+            // Another relay of the store may know it (its configuration is being rolled out);
+            // if none does, the event is given up after its time like any other.
+            let later = now.saturating_add(secs(self.config.max_retry_interval));
+            self.record(self.store.event_failed(pending.key, pending.failures, later).await);
             return;
         };
         match self.deliverer.deliver(endpoint, &pending.event, now).await {
@@ -81,8 +86,7 @@ impl Outbox {
             }
             Err(e) => {
                 let failures = pending.failures.saturating_add(1);
-                let wait = self.config.retry_delay(failures).as_secs().max(1);
-                let next = now.saturating_add(i64::try_from(wait).unwrap_or(i64::MAX));
+                let next = now.saturating_add(secs(self.config.retry_delay(failures)).max(1));
                 tracing::info!(endpoint = name, failures, error = %e, "event delivery failed");
                 self.metrics.event(name, EventOutcome::Failed);
                 self.record(self.store.event_failed(pending.key, failures, next).await);
@@ -96,4 +100,9 @@ impl Outbox {
             tracing::warn!(error = %e, "could not record an event's delivery");
         }
     }
+}
+
+/// Whole seconds, saturating.
+fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }

@@ -270,8 +270,8 @@ pub async fn start_with_pusher(
     Ok(RunningRelay { addr, base_url, handle, server, sweeper, outbox, tls: reloadable, metrics })
 }
 
-/// The delivery loop of the store's event outbox, when endpoints are configured: it runs on
-/// the SQLite store only, which keeps an outbox.
+/// The delivery loop of the store's event outbox, when endpoints are configured (both stores
+/// keep one; a store that did not would refuse to start with endpoints).
 fn outbox(
     events: &Arc<tigress_webhooks::EventsConfig>,
     store: &Arc<dyn MailboxStore>,
@@ -282,10 +282,7 @@ fn outbox(
         return Ok(None);
     }
     if !store.keeps_events() {
-        bail!(
-            "event endpoints need a store that keeps an outbox of events: the SQLite store \
-             does; the Redis Cluster store does not yet (docs/EVENTS.md)"
-        );
+        bail!("event endpoints need a store that keeps an outbox of events (docs/EVENTS.md)");
     }
     let deliverer = tigress_webhooks::Deliverer::new(events)
         .context("could not prepare the delivery of events")?;

@@ -1,6 +1,6 @@
 //! Lifecycle events from a `tigress relay` process (`--events-config`): events committed but
 //! not yet delivered when the relay is killed with `kill -9` are delivered after its restart,
-//! in order, signed, none lost.
+//! in order, signed, none lost; on the SQLite store and on the Redis Cluster.
 
 use std::time::Duration;
 
@@ -32,20 +32,36 @@ fn uuid() -> String {
 }
 
 #[tokio::test]
-async fn events_committed_before_kill_9_are_delivered_after_the_restart() {
+async fn events_committed_before_kill_9_are_delivered_after_the_restart_on_sqlite() {
+    events_committed_before_kill_9_are_delivered_after_the_restart(None).await;
+}
+
+#[tokio::test]
+async fn events_committed_before_kill_9_are_delivered_after_the_restart_on_redis() {
+    let store = tigress_test_support::redis_cluster_url();
+    events_committed_before_kill_9_are_delivered_after_the_restart(Some(&store)).await;
+}
+
+/// On `store` (`None`: SQLite in the relay's directory).
+async fn events_committed_before_kill_9_are_delivered_after_the_restart(store: Option<&str>) {
+    // Unique on the shared cluster, whose every relay delivers every mailbox's events.
+    let name = format!("fleet-{}", &uuid()[..8]);
     let mut receiver = WebhookReceiver::start_down();
     let events = receiver.dir().join("events.toml");
     std::fs::write(
         &events,
         format!(
             "ca_file = {:?}\nmax_retry_interval = \"1s\"\n\
-             [[endpoint]]\nname = \"fleet\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
+             [[endpoint]]\nname = \"{name}\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
             receiver.ca_file(),
             receiver.url()
         ),
     )
     .unwrap();
-    let options = ["--events-config", events.to_str().unwrap()];
+    let mut options = vec!["--events-config", events.to_str().unwrap()];
+    if let Some(store) = store {
+        options.extend(["--store", store]);
+    }
     let relay = Relay::start_in(tempfile::tempdir().unwrap(), &options, &[]);
     let http = reqwest::Client::new();
     let base = relay.base().to_owned();
@@ -53,7 +69,7 @@ async fn events_committed_before_kill_9_are_delivered_after_the_restart() {
     let create = json!({
         "payload": {"type": "AEAD_AES_128_GCM", "data": "QUFBQQ=="},
         "displayInformation": {"title": "Car", "description": "Car key", "imageURL": "https://img.example/car.png"},
-        "mailboxConfiguration": {"accessRights": "RWD", "eventEndpoint": "fleet"}
+        "mailboxConfiguration": {"accessRights": "RWD", "eventEndpoint": name}
     });
     let (status, body) =
         send(&http, reqwest::Method::POST, &format!("{base}/v1/m"), &sender, Some(&create)).await;
@@ -93,7 +109,8 @@ async fn events_committed_before_kill_9_are_delivered_after_the_restart() {
         assert!(tigress_webhooks::verify(&secret, &r.id, timestamp, &r.body, &r.signature));
     }
     eprintln!(
-        "events: 3 committed before kill -9, {} delivered after the restart, 0 lost",
+        "events on {}: 3 committed before kill -9, {} delivered after the restart, 0 lost",
+        store.map_or("sqlite", |_| "redis"),
         received.len()
     );
 }

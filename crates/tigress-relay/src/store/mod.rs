@@ -59,11 +59,20 @@ pub struct NewMailbox {
     pub events: Option<EndpointName>,
 }
 
+/// Which event of the outbox: a mailbox's event of this sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventKey {
+    /// The mailbox.
+    pub mailbox: MailboxId,
+    /// The event's place among the mailbox's events.
+    pub sequence: u64,
+}
+
 /// An event in the outbox, waiting for delivery.
 #[derive(Clone, Debug)]
 pub struct PendingEvent {
-    /// The outbox's own key for it.
-    pub key: i64,
+    /// Which one.
+    pub key: EventKey,
     /// The endpoint it goes to.
     pub endpoint: String,
     /// The event.
@@ -254,7 +263,7 @@ pub trait MailboxStore: Send + Sync + 'static {
     }
 
     /// Removes an event from the outbox: delivered, or given up.
-    async fn event_done(&self, key: i64) -> Result<(), StoreError> {
+    async fn event_done(&self, key: EventKey) -> Result<(), StoreError> {
         let _ = key;
         Ok(())
     }
@@ -262,7 +271,7 @@ pub trait MailboxStore: Send + Sync + 'static {
     /// Records a failed attempt: the event is due again at `next_attempt` (Unix seconds).
     async fn event_failed(
         &self,
-        key: i64,
+        key: EventKey,
         failures: u32,
         next_attempt: i64,
     ) -> Result<(), StoreError> {

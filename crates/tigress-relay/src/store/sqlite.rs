@@ -23,8 +23,8 @@ use tokio::sync::{Semaphore, oneshot};
 use tigress_webhooks::{EndpointName, EventKind};
 
 use super::{
-    Created, MailboxStore, NewMailbox, Outcome, PendingEvent, PreviewView, ReadView, StoreError,
-    Updated,
+    Created, EventKey, MailboxStore, NewMailbox, Outcome, PendingEvent, PreviewView, ReadView,
+    StoreError, Updated,
 };
 use crate::config::Durability;
 use crate::mailbox::{
@@ -645,13 +645,13 @@ impl MailboxStore for SqliteStore {
         self.read_only(Statements::One, move |conn| events::due(conn, now, limit)).await
     }
 
-    async fn event_done(&self, key: i64) -> Result<(), StoreError> {
+    async fn event_done(&self, key: EventKey) -> Result<(), StoreError> {
         self.write(move |conn| events::remove(conn, key)).await
     }
 
     async fn event_failed(
         &self,
-        key: i64,
+        key: EventKey,
         failures: u32,
         next_attempt: i64,
     ) -> Result<(), StoreError> {

@@ -64,8 +64,9 @@ async fn unacknowledged_writes_are_503_and_their_retries_are_replays() {
     let again = relay.send(Method::POST, "/v1/m", Some(&creator), Some(&create_id), Some(&body));
     let again = again.await;
     assert_eq!(mailbox_path(&again), mailbox_path(&retried), "one mailbox for one request id");
-    // The mailbox, its log, its requests and its create record: one mailbox's keys, no more.
-    assert_eq!(keys_on_masters(&cluster), before + 4, "a second mailbox was made");
+    // The mailbox, its log, its requests, its events and its create record: one mailbox's
+    // keys, no more.
+    assert_eq!(keys_on_masters(&cluster), before + 5, "a second mailbox was made");
     let (by_creator, _) = read(&relay, &mailbox_path(&retried), &creator, 0, None).await;
     assert_eq!(by_creator.status, StatusCode::OK, "{}", by_creator.text);
 

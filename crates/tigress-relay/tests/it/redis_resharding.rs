@@ -102,10 +102,11 @@ struct Mailbox {
 }
 
 impl Mailbox {
-    /// Its keys (`box`, `log`, `req`), moved together so that no script finds half a mailbox.
+    /// Its keys (`box`, `log`, `req`, `ev`), moved together so that no script finds half a
+    /// mailbox.
     fn keys(&self) -> Vec<String> {
         let tag = tag_of(&self.path);
-        ["box", "log", "req"].iter().map(|key| format!("tigress:{{{tag}}}:{key}")).collect()
+        ["box", "log", "req", "ev"].iter().map(|key| format!("tigress:{{{tag}}}:{key}")).collect()
     }
 
     /// A read by the receiver waiting for the sender's next message, started now.

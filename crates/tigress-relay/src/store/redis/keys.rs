@@ -15,9 +15,15 @@ pub struct Keys {
     pub log: String,
     /// `tigress:{<id>}:req`, each claim's last de-duplicated request.
     pub requests: String,
+    /// `tigress:{<id>}:ev`, its lifecycle events (docs/EVENTS.md).
+    pub events: String,
     /// `tigress:{<id>}:wake`, its shard channel (not a key).
     pub wake: String,
 }
+
+/// The sorted set of mailboxes whose events the relays deliver, scored by when to look at each
+/// next (docs/EVENTS.md). One hash tag of its own: every relay's delivery loop reads it.
+pub const EVENTS_DUE: &str = "tigress:{events}:due";
 
 impl Keys {
     pub fn of(id: &MailboxId) -> Self {
@@ -26,6 +32,7 @@ impl Keys {
             mailbox: format!("tigress:{{{tag}}}:box"),
             log: format!("tigress:{{{tag}}}:log"),
             requests: format!("tigress:{{{tag}}}:req"),
+            events: format!("tigress:{{{tag}}}:ev"),
             wake: channel_name(id),
         }
     }
@@ -87,7 +94,7 @@ mod tests {
         let id = MailboxId::random(&mut rand::rngs::OsRng);
         let keys = Keys::of(&id);
         let tag = format!("{{{}}}", hex(id.as_bytes()));
-        for key in [&keys.mailbox, &keys.log, &keys.requests, &keys.wake] {
+        for key in [&keys.mailbox, &keys.log, &keys.requests, &keys.events, &keys.wake] {
             assert!(key.contains(&tag), "{key}");
         }
     }

@@ -22,9 +22,15 @@
 //!   followed by the payload's JSON.
 //! - `tigress:{<id>}:req`, a hash from claim hash (hex) to `<operation code>:<request hash hex>`:
 //!   the last de-duplicated request of each claim (§7).
+//! - `tigress:{<id>}:ev`, a hash: the mailbox's lifecycle events, when its create named an
+//!   endpoint; it outlives the mailbox until they are delivered (`events.rs`, docs/EVENTS.md).
+//!   For any other mailbox, a placeholder that expires with it, so that every mailbox has the
+//!   same keys.
 //! - `tigress:{<id>}:wake`, a shard channel (not a key): updates and deletes publish an empty
 //!   message to it in the same script, for readers waiting on other relays
 //!   ([`wake`]).
+//! - `tigress:{events}:due`, one sorted set for the whole cluster: the mailboxes with events to
+//!   look at, scored by when (`events.rs`).
 //!
 //! Claims and request ids are only ever stored as the digests [`ClaimHash`] and [`RequestHash`].
 //! Scripts compare those digests with `==`; like SQLite's index lookups, this is safe because they
@@ -65,6 +71,7 @@
 
 pub mod cluster;
 mod error;
+mod events;
 mod keys;
 mod scripts;
 #[cfg(test)]
@@ -79,7 +86,8 @@ use tigress_proto::wire::{
 };
 
 use super::{
-    Created, MailboxStore, NewMailbox, Outcome, PreviewView, ReadView, StoreError, Updated,
+    Created, EventKey, MailboxStore, NewMailbox, Outcome, PendingEvent, PreviewView, ReadView,
+    StoreError, Updated,
 };
 use crate::mailbox::{self, Caller, ClaimHash, Denial, LogLimits, Operation, RequestHash};
 use cluster::{Cluster, Lua, Request};
@@ -87,8 +95,8 @@ use error::{Corrupt, backend};
 use keys::{Keys, attestation_key, created_key, hex, parse_id};
 use scripts::{
     Answer, ClaimCreatedAnswer, ClaimCreatedInput, CreateInput, CreatedAnswer, CreatedInput,
-    DeleteInput, Done, ForgetTokenInput, ReadAnswer, ReadInput, RelinquishInput, Scripts,
-    UpdateAnswer, UpdateInput,
+    DeleteInput, Done, Evented, ForgetTokenInput, NowInput, ReadAnswer, ReadInput, RelinquishInput,
+    Scripts, UpdateAnswer, UpdateInput,
 };
 
 /// How often a create retries after losing a race for its de-duplication key.
@@ -99,6 +107,9 @@ pub struct RedisStore {
     cluster: Cluster,
     log: LogLimits,
     scripts: Scripts,
+    /// Told when this relay recorded or finished an event, for
+    /// [`MailboxStore::outbox_changed`].
+    outbox: tokio::sync::Notify,
 }
 
 impl RedisStore {
@@ -120,7 +131,7 @@ impl RedisStore {
                  answered 503 until it has enough"
             );
         }
-        Ok(Self { cluster, log, scripts: Scripts::new() })
+        Ok(Self { cluster, log, scripts: Scripts::new(), outbox: tokio::sync::Notify::new() })
     }
 
     /// Runs a mailbox script over the keys of mailbox `id` with `input` as its JSON argument;
@@ -149,6 +160,9 @@ impl RedisStore {
     ) -> Result<(Result<(Outcome, T), StoreError>, bool), StoreError> {
         let input = serde_json::to_string(input).map_err(backend)?;
         let (answer, route) = invoke(&self.cluster, script, id, &input).await?;
+        if serde_json::from_str::<Evented>(&answer).is_ok_and(|evented| evented.ev) {
+            self.look_at_events(id).await;
+        }
         // serde's message may quote the answer, which holds claim hashes and payloads.
         let answer =
             serde_json::from_str(&answer).map_err(|_| backend(Corrupt("script answer")))?;
@@ -219,7 +233,13 @@ impl RedisStore {
             token_data: token.map(|token| token.token_data.as_str()),
             record: record.as_deref(),
             max_receivers: mailbox.max_receivers,
+            endpoint: mailbox.events.as_ref().map(|name| name.as_str()),
         };
+        if mailbox.events.is_some() {
+            // Indexed before the mailbox exists: a relay that stops in between leaves an entry
+            // that the delivery loop finds empty and drops, never an event it cannot find.
+            self.index_events(&mailbox.id, 0).await?;
+        }
         let (answer, replicated) =
             self.run_unreplicated::<Done>(&self.scripts.create, &mailbox.id, &input).await?;
         answer?;
@@ -228,8 +248,12 @@ impl RedisStore {
 
     async fn erase(&self, id: &MailboxId) -> Result<(), StoreError> {
         let keys = Keys::of(id);
-        let delete =
-            redis::cmd("DEL").arg(&keys.mailbox).arg(&keys.log).arg(&keys.requests).clone();
+        let delete = redis::cmd("DEL")
+            .arg(&keys.mailbox)
+            .arg(&keys.log)
+            .arg(&keys.requests)
+            .arg(&keys.events)
+            .clone();
         let ((), _) = self.cluster.write(&keys.mailbox, &Request::Command(delete)).await?;
         Ok(())
     }
@@ -477,6 +501,35 @@ impl MailboxStore for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.cluster.ping().await
     }
+
+    fn keeps_events(&self) -> bool {
+        true
+    }
+
+    async fn record_refused_claim(&self, id: MailboxId, now: i64) -> Result<(), StoreError> {
+        self.run::<Done>(&self.scripts.refused, &id, &NowInput { now }).await.map(drop)
+    }
+
+    async fn due_events(&self, now: i64, limit: usize) -> Result<Vec<PendingEvent>, StoreError> {
+        self.claim_due_events(now, limit).await
+    }
+
+    async fn event_done(&self, key: EventKey) -> Result<(), StoreError> {
+        self.finish_event(key).await
+    }
+
+    async fn event_failed(
+        &self,
+        key: EventKey,
+        failures: u32,
+        next_attempt: i64,
+    ) -> Result<(), StoreError> {
+        self.retry_event(key, failures, next_attempt).await
+    }
+
+    async fn outbox_changed(&self) {
+        self.outbox.notified().await;
+    }
 }
 
 fn denial(name: &str) -> Result<Denial, StoreError> {
@@ -551,7 +604,7 @@ async fn invoke(
     let acks = if cluster.replica_acks() > 0 { "1" } else { "0" };
     let request = Request::Script {
         lua: script,
-        keys: &[&keys.mailbox, &keys.log, &keys.requests],
+        keys: &[&keys.mailbox, &keys.log, &keys.requests, &keys.events],
         args: &[input, &keys.wake, acks],
     };
     let (answer, route) = cluster.write(&keys.mailbox, &request).await?;

@@ -17,8 +17,13 @@ pub struct Scripts {
     pub create: Lua,
     pub created: Lua,
     pub delete: Lua,
+    pub event_done: Lua,
+    pub event_head: Lua,
+    pub event_retry: Lua,
+    pub events_due: Lua,
     pub forget_token: Lua,
     pub read: Lua,
+    pub refused: Lua,
     pub relinquish: Lua,
     pub update: Lua,
 }
@@ -41,8 +46,13 @@ impl Scripts {
             create: mailbox_script!("create.lua"),
             created: mailbox_script!("created.lua"),
             delete: mailbox_script!("delete.lua"),
+            event_done: Lua::new(include_str!("scripts/event_done.lua")),
+            event_head: Lua::new(include_str!("scripts/event_head.lua")),
+            event_retry: Lua::new(include_str!("scripts/event_retry.lua")),
+            events_due: Lua::new(include_str!("scripts/events_due.lua")),
             forget_token: mailbox_script!("forget_token.lua"),
             read: mailbox_script!("read.lua"),
+            refused: mailbox_script!("refused.lua"),
             relinquish: mailbox_script!("relinquish.lua"),
             update: mailbox_script!("update.lua"),
         }
@@ -113,6 +123,9 @@ pub struct CreateInput<'a> {
     pub record: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_receivers: Option<u32>,
+    /// The event endpoint's name, when the create named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<&'a str>,
 }
 
 /// `created.lua`'s input.
@@ -237,4 +250,76 @@ pub struct UpdateAnswer {
     pub peer: Option<String>,
     pub peer_token_type: Option<String>,
     pub peer_token_data: Option<String>,
+}
+
+/// Whether a mailbox script recorded an event (`ev`), read from any script's answer.
+#[derive(Debug, Default, Deserialize)]
+pub struct Evented {
+    #[serde(default)]
+    pub ev: bool,
+}
+
+/// `refused.lua`'s and `event_head.lua`'s input.
+#[derive(Serialize)]
+pub struct NowInput {
+    pub now: i64,
+}
+
+/// `events_due.lua`'s input.
+#[derive(Serialize)]
+pub struct EventsDueInput {
+    pub now: i64,
+    /// When the lease on each claimed mailbox ends.
+    pub lease: i64,
+    pub limit: usize,
+}
+
+/// `event_head.lua`'s answer.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum EventHead {
+    /// Nothing is left of the mailbox's events.
+    Gone,
+    /// Nothing to send until the mailbox expires (`exp`, decimal) or changes.
+    Idle { exp: String },
+    /// The oldest undelivered event.
+    Due {
+        endpoint: String,
+        /// Decimal.
+        seq: String,
+        /// As recorded: [`StoredEvent`].
+        event: String,
+        failures: u32,
+        /// Decimal: when it is due (0 at first).
+        next: String,
+    },
+}
+
+/// An event as `mailbox.lua`'s `record_event` writes it.
+#[derive(Debug, Deserialize)]
+pub struct StoredEvent {
+    /// Its type.
+    pub k: String,
+    /// A message's writer and place (decimal).
+    pub w: Option<String>,
+    pub m: Option<String>,
+    /// When it happened and when it was recorded.
+    pub at: i64,
+    pub r: i64,
+}
+
+/// `event_done.lua`'s input.
+#[derive(Serialize)]
+pub struct EventDoneInput {
+    /// Decimal.
+    pub seq: String,
+}
+
+/// `event_retry.lua`'s input.
+#[derive(Serialize)]
+pub struct EventRetryInput {
+    /// Decimals.
+    pub seq: String,
+    pub failures: String,
+    pub next: String,
 }

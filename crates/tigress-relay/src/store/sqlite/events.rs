@@ -8,7 +8,7 @@ use tigress_proto::wire::Party;
 use tigress_webhooks::{Event, EventKind, Writer};
 
 use super::{CorruptRow, backend};
-use crate::store::{PendingEvent, StoreError};
+use crate::store::{EventKey, PendingEvent, StoreError};
 
 /// Records `kind` for mailbox `id` (which has an endpoint), taking the mailbox's next event
 /// sequence number. Due at once.
@@ -94,7 +94,7 @@ pub(super) fn due(
         .map_err(backend)?;
     rows.map(|row| {
         let (
-            key,
+            _row,
             endpoint,
             mailbox,
             sequence,
@@ -109,18 +109,19 @@ pub(super) fn due(
             mailbox.try_into().map_err(|_| backend(CorruptRow("event mailbox id")))?;
         let kind = EventKind::from_parts(&kind, writer.as_deref(), message_seq)
             .ok_or_else(|| backend(CorruptRow("event kind")))?;
-        let mailbox = MailboxId::from_bytes(mailbox).to_string();
-        let event = Event { mailbox, sequence, at, kind };
+        let id = MailboxId::from_bytes(mailbox);
+        let key = EventKey { mailbox: id, sequence };
+        let event = Event { mailbox: id.to_string(), sequence, at, kind };
         Ok(PendingEvent { key, endpoint, event, recorded_at, failures })
     })
     .collect()
 }
 
 /// Removes a delivered or abandoned event.
-pub(super) fn remove(conn: &Connection, key: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM events WHERE id = ?1")
+pub(super) fn remove(conn: &Connection, key: EventKey) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM events WHERE mailbox_id = ?1 AND sequence = ?2")
         .map_err(backend)?
-        .execute(params![key])
+        .execute(params![&key.mailbox.as_bytes()[..], key.sequence])
         .map_err(backend)?;
     Ok(())
 }
@@ -128,13 +129,16 @@ pub(super) fn remove(conn: &Connection, key: i64) -> Result<(), StoreError> {
 /// Records a failed attempt and when to try again.
 pub(super) fn retry_at(
     conn: &Connection,
-    key: i64,
+    key: EventKey,
     failures: u32,
     next_attempt: i64,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE events SET failures = ?2, next_attempt = ?3 WHERE id = ?1")
-        .map_err(backend)?
-        .execute(params![key, failures, next_attempt])
-        .map_err(backend)?;
+    conn.prepare_cached(
+        "UPDATE events SET failures = ?3, next_attempt = ?4
+         WHERE mailbox_id = ?1 AND sequence = ?2",
+    )
+    .map_err(backend)?
+    .execute(params![&key.mailbox.as_bytes()[..], key.sequence, failures, next_attempt])
+    .map_err(backend)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 -- The start of every mailbox script (each file is appended to this one).
--- KEYS[1] box, KEYS[2] log, KEYS[3] requests: one hash tag. All three exist while the mailbox
--- does, so that a slot migration moves them together and a script sees all or none of them.
+-- KEYS[1] box, KEYS[2] log, KEYS[3] requests, KEYS[4] events: one hash tag. All four exist while
+-- the mailbox does, so that a slot migration moves them together and a script sees all or none
+-- of them (a mailbox made before the events hash has three, and is read as having no endpoint).
 -- ARGV[1] one JSON object, decoded into `input`; every script's has `now` (Unix seconds).
 -- ARGV[2] the wake channel (a shard channel of the same hash tag; not a key, since a channel is
 -- never present on a node and would make every script a partial multi-key command during a
@@ -55,3 +56,23 @@ local function denied(denial)
   return cjson.encode({status = 'denied', denial = denial})
 end
 local NOT_FOUND = cjson.encode({status = 'nf'})
+-- Lifecycle events (docs/EVENTS.md). For a mailbox whose create named an endpoint, KEYS[4]
+-- holds `ep` (the endpoint), `seq` (the last event's number), `head` (the oldest undelivered),
+-- `exp` (the mailbox's expiry), `end` ("1" once it was deleted or expired) and each undelivered
+-- event as `e<n>`: {k (its type), w and m (a message's writer and place), at (when), r (when
+-- recorded)}. It has no expiry: it outlives the mailbox until its events are delivered. For
+-- another mailbox it holds a placeholder and expires with the mailbox.
+local EVENTED = false
+local function record_event(kind, writer, message_seq)
+  if not KEYS[4] or not redis.call('HGET', KEYS[4], 'ep') then return end
+  local seq = redis.call('HINCRBY', KEYS[4], 'seq', 1)
+  local event = {k = kind, at = input.now, r = input.now}
+  if writer then event.w, event.m = writer, tostring(message_seq) end
+  redis.call('HSET', KEYS[4], 'e' .. seq, cjson.encode(event))
+  EVENTED = true
+end
+-- A script's answer; `ev` tells the relay that an event waits, to index the mailbox at once.
+local function reply(answer)
+  if EVENTED then answer.ev = true end
+  return cjson.encode(answer)
+end

@@ -23,6 +23,7 @@ if not role then
   if max and count >= tonumber(max) then return denied('NoReceiversLeft') end
   redis.call('HSET', KEYS[1], 'r', input.caller, 'rb', count + 1)
   redis.call('SPUBLISH', WAKE, '')
+  record_event('mailbox.bound')
   role = 'r'
   bound = true
 end
@@ -38,4 +39,4 @@ if bound then
   answer.sender_token_type, answer.sender_token_data = opt(b[9]), opt(b[10])
 end
 if #log > 0 then answer.messages = log end
-return cjson.encode(answer)
+return reply(answer)

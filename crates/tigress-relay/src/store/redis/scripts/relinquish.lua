@@ -7,5 +7,6 @@ if is_replay(input.caller, input.record) then return cjson.encode({status = 'rep
 if role_of(input.caller) ~= 'r' then return denied('NotReceiver') end
 redis.call('HDEL', KEYS[1], 'r', 'rtk', 'rtd')
 remember(input.caller, input.record)
+record_event('mailbox.relinquished')
 redis.call('SPUBLISH', WAKE, '')
-return cjson.encode({status = 'ok'})
+return reply({status = 'ok'})

@@ -25,6 +25,9 @@ if seq >= tonumber(input.max_messages)
   return denied('LogFull')
 end
 redis.call('RPUSH', KEYS[2], role .. input.entry)
+local writer = 'receiver'
+if role == 's' then writer = 'sender' end
+record_event('mailbox.message_written', writer, seq + 1)
 redis.call('HSET', KEYS[1], 'pt', input.payload_type, 'pd', input.payload_data, 'seq', seq + 1,
   'bytes', bytes + input.size)
 if input.token_type then
@@ -39,4 +42,4 @@ local answer = {status = 'ok', token_type = opt(token[1])}
 if token[2] and token[3] then
   answer.peer, answer.peer_token_type, answer.peer_token_data = peer, token[2], token[3]
 end
-return cjson.encode(answer)
+return reply(answer)
