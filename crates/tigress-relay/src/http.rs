@@ -796,8 +796,12 @@ impl AppState {
         {
             return ApiError::RateLimited { retry_after };
         }
-        if let Err(recording) = self.store.record_refused_claim(id, self.clock.unix_now()).await {
-            tracing::warn!(error = %recording, "could not record a refused claim's event");
+        // Without endpoints no mailbox of this relay has one: no write for nothing.
+        if !self.settings.events.endpoints.is_empty() {
+            let recorded = self.store.record_refused_claim(id, self.clock.unix_now()).await;
+            if let Err(recording) = recorded {
+                tracing::warn!(error = %recording, "could not record a refused claim's event");
+            }
         }
         ApiError::from(e)
     }
