@@ -161,6 +161,14 @@ pub enum Command {
     /// terminations, the vehicle and the entitlement asked for.
     #[command(after_help = with_exit_codes(VERIFY_EXAMPLES))]
     Verify(VerifyArgs),
+    /// Make a P-256 key pair as JWKs, for sealed fields: the private one to FILE, the public
+    /// one on stdout.
+    #[command(after_help = KEYGEN_EXAMPLES)]
+    Keygen(KeygenArgs),
+    /// Open the fields of received Provisioning Information sealed for a key (the issuer's
+    /// side of a sealed field).
+    #[command(after_help = with_exit_codes(UNSEAL_EXAMPLES))]
+    Unseal(UnsealArgs),
     /// Run a narrated demonstration: a relay and both devices in this process.
     #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
@@ -218,6 +226,53 @@ Examples:
 Prints what the key may do, or exits 9 naming the check that failed.
 
 ";
+
+const KEYGEN_EXAMPLES: &str = "\
+Examples:
+  tigress keygen --kid hotel-pms --out hotel.jwk > hotel.pub.jwk
+
+The private key goes to FILE, readable by its owner only; give the public one to senders
+(`tigress share --seal-field /content/authorizationToken=hotel.pub.jwk`).
+";
+
+const UNSEAL_EXAMPLES: &str = "\
+Examples:
+  tigress receive \"$URL\" --json | tigress unseal --key hotel.jwk
+  tigress unseal --key hotel.jwk --share <share binding> room.json
+
+Reads what `tigress receive --json` printed (or the Provisioning Information alone, with
+--share), opens every field sealed for the key, and prints the Provisioning Information.
+
+";
+
+/// Options of `tigress keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key's id (`kid`), which sealed values name.
+    #[arg(long, value_name = "ID")]
+    pub kid: String,
+
+    /// Where to write the private key (a new file, readable by its owner only).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Options of `tigress unseal`.
+#[derive(Debug, Args)]
+pub struct UnsealArgs {
+    /// The private key (a JWK, as `tigress keygen` made it).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// The share binding the fields were sealed for; read from the input when it is `tigress
+    /// receive --json`'s.
+    #[arg(long, value_name = "BINDING")]
+    pub share: Option<String>,
+
+    /// The input; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
+}
 
 /// Options of `tigress revoke`.
 #[derive(Debug, Args)]
@@ -374,6 +429,17 @@ pub struct ShareArgs {
     /// revoke --grant`).
     #[arg(long, value_name = "FILE", requires = "stateful")]
     pub grant_out: Option<PathBuf>,
+
+    /// Seal a member of the content for a third party (its issuer): POINTER is a JSON Pointer
+    /// from the document's root (/content/authorizationToken), FILE the recipient's public JWK.
+    /// The receiving device carries the member but cannot read it. May repeat.
+    #[arg(long, value_name = "POINTER=FILE", conflicts_with_all = ["stateful", "pin"])]
+    pub seal_field: Vec<String>,
+
+    /// How sealed fields' keys are agreed: ecdh-es+a256kw (a wrapped content key) or ecdh-es
+    /// (direct).
+    #[arg(long, value_name = "ALG", default_value = "ecdh-es+a256kw", value_parser = ["ecdh-es+a256kw", "ecdh-es"])]
+    pub seal_alg: String,
 
     /// With --stateful or --pin: how long to wait for the other device at each step.
     #[arg(long, value_name = "DURATION", default_value = "48h")]

@@ -34,6 +34,7 @@ mod pin;
 mod receive;
 mod relay;
 mod revoke;
+mod sealed;
 mod settings;
 mod share;
 mod terminal;
@@ -65,6 +66,8 @@ pub fn main() -> ExitCode {
             Command::Share(args) => share::run(*args).await,
             Command::Revoke(args) => revoke::run(args).await,
             Command::Verify(args) => verify::run(args).await,
+            Command::Keygen(args) => sealed::keygen(&args),
+            Command::Unseal(args) => sealed::unseal(&args),
             Command::Demo(_) => demo::car_key().await,
             Command::Inspect(args) => inspect::run(&args).await,
             Command::Completions(args) => {

@@ -65,8 +65,16 @@ pub async fn run(args: ReceiveArgs) -> anyhow::Result<()> {
         println!("{json}");
         return Ok(());
     }
+    let sealed = received.sealed_fields();
+    let binding = received.share_binding();
+    crate::sealed::announce(&sealed, &binding);
     let json = if args.json {
-        envelope(received.provisioning(), &preview).to_string()
+        let mut envelope = envelope(received.provisioning(), &preview);
+        if !sealed.is_empty() {
+            envelope["sealedFields"] = crate::sealed::describe(&sealed);
+            envelope["shareBinding"] = binding.into();
+        }
+        envelope.to_string()
     } else {
         serde_json::to_string_pretty(received.provisioning())
             .context("could not format the Provisioning Information")?

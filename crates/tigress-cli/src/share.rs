@@ -80,8 +80,24 @@ pub async fn run(args: ShareArgs) -> anyhow::Result<()> {
         .context("the car-key share did not complete");
     }
 
-    eprintln!("Encrypting the share and storing it on the relay...");
-    let share = client.share(&info, options).await.context("could not create the share")?;
+    let sealed = crate::sealed::fields(&args.seal_field)?;
+    let share = if sealed.is_empty() {
+        eprintln!("Encrypting the share and storing it on the relay...");
+        client.share(&info, options).await.context("could not create the share")?
+    } else {
+        eprintln!(
+            "Sealing {} field(s), encrypting the share and storing it on the relay...",
+            sealed.len()
+        );
+        let seal: Vec<(&str, &tigress_client::tigress_jwe::PublicJwk)> =
+            sealed.iter().map(|(pointer, key)| (pointer.as_str(), key)).collect();
+        let algorithm = crate::sealed::algorithm(&args.seal_alg);
+        client
+            .share_sealed(&info, options, &seal, algorithm)
+            .await
+            .map_err(crate::sealed::seal_error)
+            .context("could not create the share")?
+    };
     print_share(&share, output)
 }
 

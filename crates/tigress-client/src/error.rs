@@ -64,6 +64,10 @@ pub enum Error {
     /// CA certificate; then retry.
     #[error("the relay could not be reached")]
     Unreachable(#[source] reqwest::Error),
+    /// A field to seal could not be sealed (a pointer that names nothing, a field sealed twice);
+    /// nothing was sent.
+    #[error("could not seal the fields: {0}")]
+    Seal(#[source] tigress_jwe::FieldError),
     /// A message of a transfer does not fit the conversation: the relay reflected, replayed,
     /// reordered or dropped one, or it belongs to another mailbox. Cancel the transfer.
     #[error("the transfer was tampered with: {0}")]

@@ -144,6 +144,7 @@ pub use pin::{PinAttempt, PinEvent, PinExchange, PinOutcome, PinShare};
 pub use receive::{PendingShare, ReceivedShare};
 pub use share::Share;
 pub use tigress_attest;
+pub use tigress_jwe;
 pub use tigress_proto::Pin;
 pub use tigress_proto::flow::{Preview, ShareOptions};
 /// Wrong PINs a PIN share allows before its sender ends it.

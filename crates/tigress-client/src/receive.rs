@@ -101,6 +101,19 @@ pub struct ReceivedShare {
 }
 
 impl ReceivedShare {
+    /// The members of the Provisioning Information sealed for a third party, which this device
+    /// forwards as they are (docs/MESSAGES.md, "Sealed fields"); each says for whom (`kid`).
+    pub fn sealed_fields(&self) -> Vec<tigress_jwe::SealedField> {
+        let document = serde_json::to_value(self.provisioning()).unwrap_or_default();
+        tigress_jwe::sealed_fields(&document)
+    }
+
+    /// The name of this share in its sealed fields' binding: what their recipient opens them
+    /// with ([`tigress_jwe::unseal_fields`]), forwarded with them.
+    pub fn share_binding(&self) -> String {
+        self.secret.share_binding()
+    }
+
     /// The decrypted Provisioning Information.
     pub fn provisioning(&self) -> &ProvisioningInformation {
         // `PendingShare::accept` builds a `ReceivedShare` only once the payload is decrypted.

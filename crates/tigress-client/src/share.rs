@@ -58,6 +58,25 @@ impl Client {
         Ok(share)
     }
 
+    /// Like [`Client::share`], with the members `seal` names (JSON Pointers from the document's
+    /// root, `/content/…`) sealed first for their recipients' keys, so that the receiving
+    /// device carries them but cannot read them (docs/MESSAGES.md, "Sealed fields"). Each is
+    /// bound to this share and its pointer; the receiver sees them with
+    /// [`ReceivedShare::sealed_fields`](crate::ReceivedShare::sealed_fields).
+    pub async fn share_sealed(
+        &self,
+        info: &ProvisioningInformation,
+        options: ShareOptions,
+        seal: &[(&str, &tigress_jwe::PublicJwk)],
+        algorithm: tigress_jwe::Algorithm,
+    ) -> Result<Share, Error> {
+        let sender =
+            flow::Sender::new_sealed(self.relay_base(), info, options, seal, algorithm, &mut OsRng)
+                .map_err(Error::Seal)?;
+        let (share, _) = self.create_with(sender).await?;
+        Ok(share)
+    }
+
     /// Like [`Client::share`], and continues as a multi-message [`Transfer`] for flows with
     /// several round trips (give the mailbox the `W` right for the receiver to answer).
     pub async fn start_transfer(
@@ -77,8 +96,11 @@ impl Client {
         info: &ProvisioningInformation,
         options: ShareOptions,
     ) -> Result<(Share, flow::Sender), Error> {
-        let mut sender = flow::Sender::new(self.relay_base(), info, options, &mut OsRng)
-            .with_mailbox_segment(self.mailbox_segment());
+        self.create_with(flow::Sender::new(self.relay_base(), info, options, &mut OsRng)).await
+    }
+
+    async fn create_with(&self, sender: flow::Sender) -> Result<(Share, flow::Sender), Error> {
+        let mut sender = sender.with_mailbox_segment(self.mailbox_segment());
         let mut retried = false;
         while let Some(request) = sender.poll_request() {
             // A retry is attested anew: the token's time is the send's.

@@ -92,6 +92,18 @@ impl Secret {
         Self { algorithm, key }
     }
 
+    /// The share's name in the binding of its sealed fields (docs/MESSAGES.md, "Sealed fields"):
+    /// 16 bytes derived from the secret with HKDF-SHA-256, in base64url. Both devices know it
+    /// before the first message is written (a mailbox id comes only with the relay's answer);
+    /// it tells nothing of the secret, and the relay never sees it.
+    pub fn share_binding(&self) -> String {
+        let mut binding = [0u8; 16];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &self.key)
+            .expand(b"tigress/sealed-field/share/v1", &mut binding)
+            .expect("16 bytes is a valid HKDF-SHA-256 length");
+        URL_SAFE_NO_PAD.encode(binding)
+    }
+
     /// Parses a secret from base64: standard or url-safe, padded or not (§14). The algorithm
     /// follows from the length.
     pub fn from_base64(text: &str) -> Result<Self, SecretError> {

@@ -324,8 +324,40 @@ impl Sender {
         options: ShareOptions,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Self {
-        let mut conversation =
-            Conversation::new(Party::Sender, Secret::generate(options.algorithm, rng));
+        let secret = Secret::generate(options.algorithm, rng);
+        Self::with_secret(relay_base, info, options, secret, rng)
+    }
+
+    /// Like [`Sender::new`], with the members `seal` names sealed first for their recipients,
+    /// bound to this share ([`Secret::share_binding`]) and their pointers (docs/MESSAGES.md,
+    /// "Sealed fields"). All of them, or none and an error.
+    pub fn new_sealed(
+        relay_base: &str,
+        info: &ProvisioningInformation,
+        options: ShareOptions,
+        seal: &[(&str, &tigress_jwe::PublicJwk)],
+        algorithm: tigress_jwe::Algorithm,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self, tigress_jwe::FieldError> {
+        let secret = Secret::generate(options.algorithm, rng);
+        let mut document = serde_json::to_value(info).expect("Provisioning Information encodes");
+        tigress_jwe::seal_fields(rng, &mut document, seal, algorithm, &secret.share_binding())?;
+        let sealed = ProvisioningInformation::new(
+            info.format.clone(),
+            document.get_mut("content").map(serde_json::Value::take).unwrap_or_default(),
+        )
+        .expect("sealing keeps the content an object");
+        Ok(Self::with_secret(relay_base, &sealed, options, secret, rng))
+    }
+
+    fn with_secret(
+        relay_base: &str,
+        info: &ProvisioningInformation,
+        options: ShareOptions,
+        secret: Secret,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Self {
+        let mut conversation = Conversation::new(Party::Sender, secret);
         // The invitation is message 1 of the conversation.
         let payload = conversation.seal(info, rng);
         let configured = options.access_rights.is_some()

@@ -6,6 +6,7 @@ mod events;
 mod interop;
 mod pin;
 mod process;
+mod sealed;
 mod several_relays;
 mod snapshots;
 mod support;

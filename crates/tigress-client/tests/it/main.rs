@@ -2,5 +2,6 @@
 
 mod flows;
 mod pin;
+mod sealed;
 mod support;
 mod transfer;
