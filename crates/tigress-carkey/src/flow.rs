@@ -61,6 +61,8 @@ pub struct Offering {
     transfer: Transfer,
     sharer: Sharer,
     offered: Profile,
+    /// What to seal for the vehicle in the grant, and its key.
+    vehicle: Option<(tigress_jwe::PublicJwk, serde_json::Value)>,
 }
 
 /// Creates the share: the invitation as the first message, vertical `c`, and the `RWD` rights
@@ -75,13 +77,25 @@ pub async fn offer(
     options.access_rights = Some(AccessRights { read: true, write: true, delete: true });
     let invitation = sharer.invitation(&offered)?.to_info();
     let (share, transfer) = client.start_transfer(&invitation, options).await?;
-    Ok(Offering { share, transfer, sharer, offered })
+    Ok(Offering { share, transfer, sharer, offered, vehicle: None })
 }
 
 impl Offering {
     /// The share to send to the friend.
     pub fn share(&self) -> &Share {
         &self.share
+    }
+
+    /// Seals `part` (any JSON: a pairing code, the vehicle maker's token) for the vehicle's
+    /// key, to travel with the grant: the friend's device carries it unread and shows it to the
+    /// vehicle, which opens it ([`crate::vehicle::open_part`]).
+    pub fn seal_for_vehicle(
+        mut self,
+        vehicle: tigress_jwe::PublicJwk,
+        part: serde_json::Value,
+    ) -> Self {
+        self.vehicle = Some((vehicle, part));
+        self
     }
 
     /// Answers the friend's device: waits (up to `patience` for each step) for its key-creation
@@ -100,7 +114,21 @@ impl Offering {
         on_event(SharerEvent::RequestReceived);
         let chain = self.sharer.grant(&mut OsRng, &self.offered, holder);
         let grant = chain.last().cloned().expect("a grant was just made");
-        self.transfer.send(&Step::Grant { chain }.to_info()).await?;
+        let vehicle = self.vehicle.as_ref().map(|(key, part)| {
+            let mut document = serde_json::json!({"content": {"vehicle": part}});
+            let binding = self.share.secret().share_binding();
+            let fields = [(steps::VEHICLE_PART, key)];
+            tigress_jwe::seal_fields(
+                &mut OsRng,
+                &mut document,
+                &fields,
+                tigress_jwe::Algorithm::EcdhEsA256Kw,
+                &binding,
+            )
+            .expect("the vehicle's part is a member of this document");
+            document["content"]["vehicle"].take()
+        });
+        self.transfer.send(&Step::Grant { chain, vehicle }.to_info()).await?;
         on_event(SharerEvent::GrantSent);
         let confirmation = confirmation(&mut self.transfer, patience).await?;
         steps::check_confirmation(&grant.statement, &confirmation)?;
@@ -125,12 +153,16 @@ pub async fn accept(
 ) -> Result<HeldKey, ExchangeError> {
     let invitation = Step::from_info(received.provisioning())?;
     steps::check_invitation(&invitation, unix_now())?;
+    let binding = received.share_binding();
     let mut transfer = received.into_transfer()?;
     let device_key = DeviceKey::generate(&mut OsRng);
     transfer.send(&Step::KeyCreationRequest { holder: device_key.public() }.to_info()).await?;
     on_event(FriendEvent::RequestSent);
     let granted = next_step(&mut transfer, patience).await?;
-    let held = steps::accept_grant(&invitation, &granted, &device_key, unix_now())?;
+    let mut held = steps::accept_grant(&invitation, &granted, &device_key, unix_now())?;
+    if let Step::Grant { vehicle: Some(sealed), .. } = granted {
+        held.vehicle = Some(steps::VehiclePart { sealed, share: binding });
+    }
     on_event(FriendEvent::KeyVerified);
     transfer.send(&steps::provisioned(&held, unix_now()).to_info()).await?;
     on_event(FriendEvent::Confirmed);

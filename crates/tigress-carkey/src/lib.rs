@@ -35,5 +35,5 @@ pub use flow::{
     ExchangeError, FriendEvent, Offering, SharerEvent, TerminationShare, accept,
     answer_termination, offer, send_termination,
 };
-pub use steps::{CarKeyError, HeldKey, Sharer, Step, car_profile};
-pub use vehicle::{Admitted, Refusal, Vehicle};
+pub use steps::{CarKeyError, HeldKey, Sharer, Step, VehiclePart, car_profile};
+pub use vehicle::{Admitted, Refusal, Vehicle, open_part};

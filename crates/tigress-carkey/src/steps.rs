@@ -50,6 +50,10 @@ pub enum Step {
     Grant {
         /// The owner's grant first.
         chain: Vec<Signed<Grant>>,
+        /// A part sealed for the vehicle, which the friend's device carries unread and shows
+        /// the vehicle (`{"jwe": …}` at `/content/vehicle`, docs/MESSAGES.md, "Sealed fields").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vehicle: Option<serde_json::Value>,
     },
     /// Message 4, friend → sharer: the friend's device holds the key, signed with it.
     Provisioned {
@@ -148,7 +152,24 @@ pub struct HeldKey {
     pub owner: PublicKey,
     /// The chain, the grant to this device's key last.
     pub chain: Vec<Signed<Grant>>,
+    /// The part sealed for the vehicle, if the sharer gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<VehiclePart>,
 }
+
+/// A part sealed for the vehicle, as the holder carries it: the sealed value and the binding of
+/// the share it came in, which the vehicle opens it with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VehiclePart {
+    /// `{"jwe": "<compact JWE>"}`.
+    pub sealed: serde_json::Value,
+    /// The share binding it is sealed for.
+    pub share: String,
+}
+
+/// Where the vehicle's part sits in the grant message's content.
+pub const VEHICLE_PART: &str = "/content/vehicle";
 
 impl HeldKey {
     /// The device key.
@@ -246,14 +267,19 @@ pub fn accept_grant(
     let Step::Invitation { offered, owner, chain: shown } = invitation else {
         return Err(unexpected("invitation", invitation));
     };
-    let Step::Grant { chain } = granted else {
+    let Step::Grant { chain, .. } = granted else {
         return Err(unexpected("grant", granted));
     };
     check_received(chain, owner, device_key, offered, now)?;
     if chain.len() != shown.len() + 1 || chain[..shown.len()] != shown[..] {
         return Err(CarKeyError::OtherSharer);
     }
-    Ok(HeldKey { device_key: Bytes(device_key.secret()), owner: *owner, chain: chain.clone() })
+    Ok(HeldKey {
+        device_key: Bytes(device_key.secret()),
+        owner: *owner,
+        chain: chain.clone(),
+        vehicle: None,
+    })
 }
 
 /// The friend's "provisioned" confirmation, signed with its new key.
@@ -372,7 +398,8 @@ mod tests {
         else {
             unreachable!()
         };
-        let granted = wire(Step::Grant { chain: sharer.grant(&mut OsRng, offer, holder) });
+        let granted =
+            wire(Step::Grant { chain: sharer.grant(&mut OsRng, offer, holder), vehicle: None });
         let held = accept_grant(&invitation, &granted, &device, NOW)?;
         let grant = held.grant().statement.clone();
         check_confirmation(&grant, &wire(provisioned(&held, NOW)))?;
@@ -423,22 +450,28 @@ mod tests {
         let device = DeviceKey::generate(&mut OsRng);
         let mut wider = offered(0);
         wider.limits.insert(MAX_SPEED.into(), Limit::Max(250));
-        let other_profile = Step::Grant { chain: owner.grant(&mut OsRng, &wider, device.public()) };
+        let other_profile =
+            Step::Grant { chain: owner.grant(&mut OsRng, &wider, device.public()), vehicle: None };
         let refused = accept_grant(&invitation, &other_profile, &device, NOW);
         assert!(
             matches!(refused, Err(CarKeyError::Received(ReceiveError::NotOffered))),
             "{refused:?}"
         );
         let someone_else = DeviceKey::generate(&mut OsRng).public();
-        let other_key = Step::Grant { chain: owner.grant(&mut OsRng, &offered(0), someone_else) };
+        let other_key = Step::Grant {
+            chain: owner.grant(&mut OsRng, &offered(0), someone_else),
+            vehicle: None,
+        };
         let refused = accept_grant(&invitation, &other_key, &device, NOW);
         assert!(
             matches!(refused, Err(CarKeyError::Received(ReceiveError::NotMine))),
             "{refused:?}"
         );
         let impostor = Sharer::Owner(DeviceKey::generate(&mut OsRng));
-        let forged =
-            Step::Grant { chain: impostor.grant(&mut OsRng, &offered(0), device.public()) };
+        let forged = Step::Grant {
+            chain: impostor.grant(&mut OsRng, &offered(0), device.public()),
+            vehicle: None,
+        };
         let refused = accept_grant(&invitation, &forged, &device, NOW);
         assert!(
             matches!(
@@ -448,7 +481,10 @@ mod tests {
             "{refused:?}"
         );
         // Expired by the time it arrives.
-        let granted = Step::Grant { chain: owner.grant(&mut OsRng, &offered(0), device.public()) };
+        let granted = Step::Grant {
+            chain: owner.grant(&mut OsRng, &offered(0), device.public()),
+            vehicle: None,
+        };
         let late = accept_grant(&invitation, &granted, &device, NOW + 7200);
         assert!(matches!(
             late,

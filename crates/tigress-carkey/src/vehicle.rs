@@ -8,7 +8,18 @@
 
 use tigress_lifecycle::{ChainError, Grant, Limit, PublicKey, Signed, Termination, verify_chain};
 
-use crate::steps::{ENTITLEMENTS, MAX_SPEED, VEHICLE};
+use crate::steps::{ENTITLEMENTS, MAX_SPEED, VEHICLE, VEHICLE_PART, VehiclePart};
+
+/// Opens the part the sharer sealed for the vehicle, which the holder presents: with the
+/// vehicle's private key, for the share it came in.
+pub fn open_part(
+    key: &tigress_jwe::PrivateJwk,
+    part: &VehiclePart,
+) -> Result<serde_json::Value, tigress_jwe::FieldError> {
+    let mut document = serde_json::json!({"content": {"vehicle": part.sealed}});
+    tigress_jwe::unseal_fields(&mut document, key, &part.share)?;
+    Ok(document.pointer(VEHICLE_PART).cloned().unwrap_or_default())
+}
 
 /// A vehicle that checks keys.
 #[derive(Clone, Debug)]

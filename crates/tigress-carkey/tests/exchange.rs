@@ -147,6 +147,30 @@ async fn a_key_passed_on_drives_until_the_owner_takes_it_back_and_both_holders_p
 }
 
 #[tokio::test]
+async fn the_part_sealed_for_the_vehicle_is_carried_unread_and_opened_by_the_vehicle_only() {
+    let (relay, _dir) = relay().await;
+    let client = Client::new(relay.base_url()).unwrap();
+    let vehicle = tigress_jwe::PrivateJwk::generate(&mut OsRng, "vehicle-7f3a").unwrap();
+    let part = serde_json::json!({"immobilizerCode": "7f3a-91c2"});
+    let offering =
+        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
+            .await
+            .unwrap()
+            .seal_for_vehicle(vehicle.public(), part.clone());
+    let link = offering.share().clone();
+    let sharer = tokio::spawn(offering.complete(Duration::from_secs(20), |_| {}));
+    let held = accept(open(&client, &link).await, Duration::from_secs(20), |_| {}).await.unwrap();
+    sharer.await.unwrap().unwrap();
+    let carried = held.vehicle.clone().expect("the holder carries the vehicle's part");
+    assert!(!carried.sealed.to_string().contains("7f3a-91c2"), "the holder can read it");
+    assert_eq!(tigress_carkey::open_part(&vehicle, &carried).unwrap(), part);
+    let other = tigress_jwe::PrivateJwk::generate(&mut OsRng, "vehicle-7f3a").unwrap();
+    assert!(tigress_carkey::open_part(&other, &carried).is_err());
+    let elsewhere = tigress_carkey::VehiclePart { share: "another-share".into(), ..carried };
+    assert!(tigress_carkey::open_part(&vehicle, &elsewhere).is_err());
+}
+
+#[tokio::test]
 async fn a_friend_waiting_for_a_sharer_who_never_answers_reports_a_time_out() {
     let (relay, _dir) = relay().await;
     let client = Client::new(relay.base_url()).unwrap();

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use tigress_carkey::{
     FriendEvent, HeldKey, Sharer, SharerEvent, Vehicle, car_profile, flow::unix_now,
 };
-use tigress_client::{Client, DisplayInformation, Share, ShareOptions};
+use tigress_client::{Client, DisplayInformation, Share, ShareOptions, tigress_jwe};
 use tigress_lifecycle::{DeviceKey, Grant, Profile, Signed};
 
 use crate::car_key::{exchange_error, public_text};
@@ -30,9 +30,14 @@ pub async fn car_key() -> anyhow::Result<()> {
     let client = Client::new(relay.base_url())?;
     let owner = DeviceKey::generate(&mut rand::rngs::OsRng);
     let mut car = Vehicle { id: VEHICLE.into(), owner: owner.public(), terminations: vec![] };
+    let car_key = tigress_jwe::PrivateJwk::generate(&mut rand::rngs::OsRng, VEHICLE)
+        .context("could not make the vehicle's key")?;
     say(
         "vehicle",
-        &format!("{VEHICLE} knows its owner's public key {}…", &public_text(&owner)[..12]),
+        &format!(
+            "{VEHICLE} knows its owner's public key {}… and has a P-256 key of its own",
+            &public_text(&owner)[..12]
+        ),
     );
 
     // 1. The owner shares a guest key with the friend, who may pass it on once.
@@ -47,13 +52,24 @@ pub async fn car_key() -> anyhow::Result<()> {
     );
     say("owner", &format!("offers the friend {}", describe(&guest)));
     let sharer = Sharer::Owner(DeviceKey::from_secret(owner.secret()));
-    let (friend_grant, friend) = share(&client, "owner", "friend", sharer, guest).await?;
+    let pairing = serde_json::json!({"immobilizerCode": "7f3a-91c2"});
+    say(
+        "owner",
+        "seals the vehicle's pairing code for the vehicle's key, to travel with the grant",
+    );
+    let sealed = Some((car_key.public(), pairing));
+    let (friend_grant, friend) = share(&client, "owner", "friend", sharer, guest, sealed).await?;
+    if let Some(part) = &friend.vehicle {
+        say("friend", "carries the part sealed for the vehicle: a JWE it cannot open");
+        let opened = tigress_carkey::open_part(&car_key, part)?;
+        say("vehicle", &format!("opens the part sealed for it: {opened}"));
+    }
 
     // 2. The friend passes on a narrower key to a third device.
     let afternoon = car_profile("guest", (now, now + 4 * 3600), VEHICLE, &["drive"], Some(90), 0);
     say("friend", &format!("passes on to a third device {}", describe(&afternoon)));
     let (_, third) =
-        share(&client, "friend", "third", Sharer::Holder(friend.clone()), afternoon).await?;
+        share(&client, "friend", "third", Sharer::Holder(friend.clone()), afternoon, None).await?;
 
     // 3. The third device drives, and may not unlock.
     let admitted = car.admit(&third.chain, "drive", unix_now())?;
@@ -113,10 +129,14 @@ async fn share(
     to: &'static str,
     sharer: Sharer,
     offered: Profile,
+    for_vehicle: Option<(tigress_jwe::PublicJwk, serde_json::Value)>,
 ) -> anyhow::Result<(Signed<Grant>, HeldKey)> {
-    let offering = tigress_carkey::offer(client, sharer, offered, options("Borrow the car"))
+    let mut offering = tigress_carkey::offer(client, sharer, offered, options("Borrow the car"))
         .await
         .map_err(exchange_error)?;
+    if let Some((key, part)) = for_vehicle {
+        offering = offering.seal_for_vehicle(key, part);
+    }
     let link = offering.share().clone();
     say(
         from,

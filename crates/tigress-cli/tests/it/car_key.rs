@@ -245,6 +245,8 @@ fn the_demo_narrates_the_whole_life() {
         "created the share",
         "key-creation request",
         "checked the chain back to the owner",
+        "carries the part sealed for the vehicle",
+        "opens the part sealed for it: {\"immobilizerCode\":\"7f3a-91c2\"}",
         "passes on to a third device",
         "admits the third device's key to drive",
         "refuses it to unlock",
