@@ -152,7 +152,7 @@ fn walk(value: &Value, pointer: String, found: &mut Vec<SealedField>) {
     }
 }
 
-/// A member name as a JSON Pointer reference token (RFC 6901 §3).
+/// A member name as a JSON Pointer reference token (RFC 6901 section 3).
 fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }

@@ -1,4 +1,4 @@
-//! P-256 keys as JSON Web Keys (RFC 7517, RFC 7518 §6.2): `{"kty": "EC", "crv": "P-256", "x",
+//! P-256 keys as JSON Web Keys (RFC 7517, RFC 7518 section 6.2): `{"kty": "EC", "crv": "P-256", "x",
 //! "y", "kid"}`, and `d` for a private key. Every key has a `kid`, which a sealed value names so
 //! that its recipient picks the key to open it with.
 
