@@ -79,6 +79,13 @@ async fn share(
     (grant, held, sharer_events, friend_events)
 }
 
+/// A new owner's offer of a guest key that may not be passed on.
+async fn owner_offers(client: &Client) -> tigress_carkey::Offering {
+    offer(client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
+        .await
+        .unwrap()
+}
+
 async fn open(client: &Client, share: &Share) -> tigress_client::ReceivedShare {
     client.receive(share.url(), share.secret().clone()).await.unwrap().accept().await.unwrap()
 }
@@ -152,11 +159,7 @@ async fn the_part_sealed_for_the_vehicle_is_carried_unread_and_opened_by_the_veh
     let client = Client::new(relay.base_url()).unwrap();
     let vehicle = tigress_jwe::PrivateJwk::generate(&mut OsRng, "vehicle-7f3a").unwrap();
     let part = serde_json::json!({"immobilizerCode": "7f3a-91c2"});
-    let offering =
-        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
-            .await
-            .unwrap()
-            .seal_for_vehicle(vehicle.public(), part.clone());
+    let offering = owner_offers(&client).await.seal_for_vehicle(vehicle.public(), part.clone());
     let link = offering.share().clone();
     let sharer = tokio::spawn(offering.complete(Duration::from_secs(20), |_| {}));
     let held = accept(open(&client, &link).await, Duration::from_secs(20), |_| {}).await.unwrap();
@@ -174,10 +177,7 @@ async fn the_part_sealed_for_the_vehicle_is_carried_unread_and_opened_by_the_veh
 async fn a_friend_waiting_for_a_sharer_who_never_answers_reports_a_time_out() {
     let (relay, _dir) = relay().await;
     let client = Client::new(relay.base_url()).unwrap();
-    let offering =
-        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
-            .await
-            .unwrap();
+    let offering = owner_offers(&client).await;
     let link = offering.share().clone();
     let result = accept(open(&client, &link).await, Duration::from_secs(1), |_| {}).await;
     assert!(matches!(result, Err(ExchangeError::TimedOut(_))), "{:?}", result.err());
@@ -191,10 +191,7 @@ async fn a_friend_waiting_for_a_sharer_who_never_answers_reports_a_time_out() {
 async fn a_sharer_whose_friend_never_answers_reports_a_time_out() {
     let (relay, _dir) = relay().await;
     let client = Client::new(relay.base_url()).unwrap();
-    let offering =
-        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
-            .await
-            .unwrap();
+    let offering = owner_offers(&client).await;
     let result = offering.complete(Duration::from_secs(1), |_| {}).await;
     assert!(matches!(result, Err(ExchangeError::TimedOut(_))), "{:?}", result.err());
 }
@@ -205,10 +202,7 @@ async fn a_sharer_whose_friend_never_answers_reports_a_time_out() {
 async fn a_share_that_vanishes_without_the_friends_confirmation_is_not_confirmed() {
     let (relay, _dir) = relay().await;
     let client = Client::new(relay.base_url()).unwrap();
-    let offering =
-        offer(&client, Sharer::Owner(DeviceKey::generate(&mut OsRng)), guest(0), options())
-            .await
-            .unwrap();
+    let offering = owner_offers(&client).await;
     let link = offering.share().clone();
     let sharer =
         tokio::spawn(async move { offering.complete(Duration::from_secs(20), |_| {}).await });

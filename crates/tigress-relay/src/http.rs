@@ -800,7 +800,7 @@ impl AppState {
         if !self.settings.events.endpoints.is_empty() {
             let recorded = self.store.record_refused_claim(id, self.clock.unix_now()).await;
             if let Err(recording) = recorded {
-                tracing::warn!(error = %recording, "could not record a refused claim's event");
+                tracing::warn!(error = %recording, "could not record the event of a refused read");
             }
         }
         ApiError::from(e)

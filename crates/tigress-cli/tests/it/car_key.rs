@@ -191,47 +191,31 @@ fn bad_profiles_keys_and_terminations_are_refused_with_what_is_wrong() {
         describe(&not_a_profile)
     );
 
+    // The vehicle's check of `key` for `owner`, to drive vehicle `v`.
+    let verify_with = |owner: &str, key: &Path| {
+        run(&[
+            "verify",
+            "--owner",
+            owner,
+            "--vehicle",
+            "v",
+            "--action",
+            "drive",
+            "--key",
+            path(key),
+        ])
+    };
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "[1, 2]").unwrap();
     let owner = "A".repeat(43);
-    let verify = run(&[
-        "verify",
-        "--owner",
-        &owner,
-        "--vehicle",
-        "v",
-        "--action",
-        "drive",
-        "--key",
-        path(&junk),
-    ]);
+    let verify = verify_with(&owner, &junk);
     assert_eq!(verify.status.code(), Some(2), "{}", describe(&verify));
     assert!(stderr(&verify).contains("not a key's chain"), "{}", describe(&verify));
     let empty = dir.path().join("empty.json");
     std::fs::write(&empty, "[]").unwrap();
-    let verify = run(&[
-        "verify",
-        "--owner",
-        &owner,
-        "--vehicle",
-        "v",
-        "--action",
-        "drive",
-        "--key",
-        path(&empty),
-    ]);
+    let verify = verify_with(&owner, &empty);
     assert_eq!(verify.status.code(), Some(9), "{}", describe(&verify));
-    let bad_owner = run(&[
-        "verify",
-        "--owner",
-        "short",
-        "--vehicle",
-        "v",
-        "--action",
-        "drive",
-        "--key",
-        path(&empty),
-    ]);
+    let bad_owner = verify_with("short", &empty);
     assert_eq!(bad_owner.status.code(), Some(2), "{}", describe(&bad_owner));
 }
 

@@ -40,8 +40,7 @@ const REVISIT: i64 = 60;
 impl RedisStore {
     /// Scores mailbox `id` at `at` in the index (0: at once), and wakes this relay's loop.
     pub(super) async fn index_events(&self, id: &MailboxId, at: i64) -> Result<(), StoreError> {
-        let add = redis::cmd("ZADD").arg(EVENTS_DUE).arg(at).arg(hex(id.as_bytes())).clone();
-        let (_, _): (i64, _) = self.cluster.write(EVENTS_DUE, &Request::Command(add)).await?;
+        self.index_quietly(id, at).await?;
         self.outbox.notify_one();
         Ok(())
     }
