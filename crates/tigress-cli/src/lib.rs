@@ -29,6 +29,7 @@ mod car_key;
 mod config_file;
 mod demo;
 mod exit;
+mod health;
 mod inspect;
 mod pin;
 mod receive;

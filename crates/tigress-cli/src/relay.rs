@@ -16,6 +16,9 @@ use crate::settings::{LogFormat, RelayArgs};
 
 /// Runs the relay until a shutdown signal, then shuts it down gracefully.
 pub async fn run(mut args: RelayArgs) -> anyhow::Result<()> {
+    if args.health_check {
+        return crate::health::check(&args.relay_config()).await;
+    }
     // `--push-config` (a flag, a variable or the file's key) wins over a [push] table.
     let push_source = match (&args.push_config, args.sources.push_table.take()) {
         (Some(path), _) => Some(PushSource::File(path.clone(), push_table(path)?)),

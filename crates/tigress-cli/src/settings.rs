@@ -218,7 +218,8 @@ fn help_text(doc: &[&str]) -> (String, Option<String>) {
     (short, long)
 }
 
-/// `--config` and `--print-config`: how to read the settings, not settings themselves.
+/// `--config`, `--print-config` and `--health-check`: how to read the settings and what to do
+/// with them, not settings themselves.
 fn reading_options(command: Command) -> Command {
     command
         .arg(
@@ -238,6 +239,18 @@ fn reading_options(command: Command) -> Command {
             "Print the effective configuration as TOML (where each value came from, \
                      secrets redacted) and exit without starting the relay",
         ))
+        .arg(
+            Arg::new("health_check")
+                .long("health-check")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("print_config")
+                .help(
+                    "Do not start a relay: ask the one these settings describe, on this machine, \
+                     whether it serves (GET /healthz on its listen address, its certificate \
+                     checked for the public URL's name), and exit 0 if it does. For a \
+                     container's health check",
+                ),
+        )
 }
 
 /// Where the relay's settings came from, kept for `--print-config` and the push providers.
@@ -313,6 +326,8 @@ macro_rules! relay_settings {
             pub config: Option<PathBuf>,
             /// Print the configuration instead of running the relay.
             pub print_config: bool,
+            /// Ask the running relay whether it serves instead of running one.
+            pub health_check: bool,
             /// Where each setting came from; filled in by `config_file::parse`.
             pub sources: Sources,
         }
@@ -362,6 +377,7 @@ macro_rules! relay_settings {
                     $($name: take(matches, stringify!($name))?,)+
                     config: matches.get_one::<PathBuf>("config").cloned(),
                     print_config: matches.get_flag("print_config"),
+                    health_check: matches.get_flag("health_check"),
                     sources: Sources::default(),
                 })
             }
@@ -596,7 +612,7 @@ mod tests {
         let command = RelayArgs::augment_args(Command::new("relay"));
         let options: Vec<_> = command.get_arguments().map(|arg| arg.get_id().as_str()).collect();
         assert_eq!(&options[..KEYS.len()], KEYS, "the settings, in the table's order");
-        assert_eq!(&options[KEYS.len()..], ["config", "print_config"]);
+        assert_eq!(&options[KEYS.len()..], ["config", "print_config", "health_check"]);
         let arg = command.get_arguments().find(|arg| arg.get_id() == "max_body_bytes").unwrap();
         assert_eq!(arg.get_long(), Some("max-body-bytes"));
         assert_eq!(arg.get_env().and_then(|env| env.to_str()), Some("TIGRESS_MAX_BODY_BYTES"));

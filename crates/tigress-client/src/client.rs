@@ -1,6 +1,6 @@
 //! The client, its builder, and the thin transport that carries the protocol's requests.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -54,6 +54,7 @@ impl Client {
             relay_base: relay_base_url.to_owned(),
             mailbox_segment: DEFAULT_MAILBOX_SEGMENT.to_owned(),
             root_certificates: Vec::new(),
+            connect_to: None,
             timeout: DEFAULT_TIMEOUT,
             attestation: None,
         }
@@ -114,6 +115,20 @@ impl Client {
             .map_err(|e| Error::Protocol(format!("unreadable relay descriptor: {e}")))?;
         // Two first calls at once both fetch; either answer is the relay's.
         Ok(self.descriptor.get_or_init(|| fetched).clone())
+    }
+
+    /// Whether the relay serves: `GET /healthz` answered 200, which it does when its store
+    /// answers. A relay whose store does not answer is [`Error::Rejected`] with 503.
+    pub async fn health(&self) -> Result<(), Error> {
+        let request = HttpRequest {
+            method: Method::Get,
+            url: format!("{}/healthz", self.relay_base),
+            headers: Vec::new(),
+            body: None,
+        };
+        let response = self.send(request).await?;
+        check_response(&response, None, false)?;
+        Ok(())
     }
 
     /// Sends one request of the protocol and returns the relay's answer, whatever its status.
@@ -199,6 +214,7 @@ pub struct ClientBuilder {
     relay_base: String,
     mailbox_segment: String,
     root_certificates: Vec<Vec<u8>>,
+    connect_to: Option<SocketAddr>,
     timeout: Duration,
     attestation: Option<Arc<dyn Attester>>,
 }
@@ -238,6 +254,14 @@ impl ClientBuilder {
     /// share follow its URL, whatever the segment.
     pub fn mailbox_segment(mut self, segment: &str) -> Self {
         segment.clone_into(&mut self.mailbox_segment);
+        self
+    }
+
+    /// Reaches the relay's host at `address` instead of resolving its name, on the port of the
+    /// relay URL; its certificate is still checked for the name. For a relay's own health check,
+    /// which asks it on loopback.
+    pub fn connect_to(mut self, address: SocketAddr) -> Self {
+        self.connect_to = Some(address);
         self
     }
 
@@ -285,6 +309,9 @@ impl ClientBuilder {
             for certificate in certificates {
                 http = http.add_root_certificate(certificate);
             }
+        }
+        if let (Some(address), Some(host)) = (self.connect_to, base.host_str()) {
+            http = http.resolve(host, address);
         }
         let http =
             http.build().map_err(|e| Error::Config(format!("could not set up HTTPS: {e}")))?;

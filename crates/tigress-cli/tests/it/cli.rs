@@ -243,6 +243,62 @@ fn a_relay_with_a_private_certificate_needs_its_ca_certificate() {
 }
 
 #[test]
+fn the_health_check_asks_the_relay_its_settings_describe_and_checks_its_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let write_certificate = |name: &str| {
+        let certified = rcgen::generate_simple_self_signed(vec!["relay.test".into()]).unwrap();
+        let (cert, key) =
+            (dir.path().join(format!("{name}.crt")), dir.path().join(format!("{name}.key")));
+        fs::write(&cert, certified.cert.pem()).unwrap();
+        fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+        (cert, key)
+    };
+    let (cert, key) = write_certificate("served");
+    let (other_cert, _) = write_certificate("other");
+    let (cert, key, other_cert) =
+        (cert.to_str().unwrap(), key.to_str().unwrap(), other_cert.to_str().unwrap());
+    let relay = Relay::start_with(&[
+        "--tls-cert",
+        cert,
+        "--tls-key",
+        key,
+        "--public-url",
+        "https://relay.test",
+    ]);
+    let listen = relay.base().strip_prefix("https://").unwrap().to_owned();
+    let check = |cert: &str, public_url: &str| {
+        let mut command = crate::support::tigress();
+        command.env_clear().args(["relay", "--health-check", "--public-url", public_url]);
+        command.env("TIGRESS_LISTEN", &listen).env("TIGRESS_TLS_CERT", cert);
+        command.env("TIGRESS_TLS_KEY", key).output().unwrap()
+    };
+
+    let healthy = check(cert, "https://relay.test");
+    assert_exit(&healthy, 0);
+    assert_eq!(stdout(&healthy), "healthy\n");
+    // Another certificate than the relay's own, or another name than the one it holds: the
+    // check fails rather than trusting whatever answers.
+    let other = check(other_cert, "https://relay.test");
+    assert_exit(&other, 6);
+    assert!(stderr(&other).contains("is not healthy"), "{}", stderr(&other));
+    assert_exit(&check(cert, "https://elsewhere.test"), 6);
+
+    drop(relay);
+    let stopped = check(cert, "https://relay.test");
+    assert_exit(&stopped, 6);
+    assert!(stderr(&stopped).contains("could not be reached"), "{}", stderr(&stopped));
+}
+
+#[test]
+fn the_health_check_of_a_plain_relay_on_loopback() {
+    let relay = Relay::start();
+    let listen = relay.base().strip_prefix("http://").unwrap().to_owned();
+    let output = run(&["relay", "--health-check", "--listen", &listen]);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "healthy\n");
+}
+
+#[test]
 fn sighup_makes_the_relay_serve_its_renewed_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
