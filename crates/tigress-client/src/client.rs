@@ -103,13 +103,7 @@ impl Client {
         if let Some(descriptor) = self.descriptor.get() {
             return Ok(descriptor.clone());
         }
-        let request = HttpRequest {
-            method: Method::Get,
-            url: format!("{}/.well-known/tigress-relay", self.relay_base),
-            headers: Vec::new(),
-            body: None,
-        };
-        let response = self.send(request).await?;
+        let response = self.get("/.well-known/tigress-relay").await?;
         check_response(&response, None, false)?;
         let fetched: RelayDescriptor = serde_json::from_slice(&response.body)
             .map_err(|e| Error::Protocol(format!("unreadable relay descriptor: {e}")))?;
@@ -120,15 +114,20 @@ impl Client {
     /// Whether the relay serves: `GET /healthz` answered 200, which it does when its store
     /// answers. A relay whose store does not answer is [`Error::Rejected`] with 503.
     pub async fn health(&self) -> Result<(), Error> {
+        let response = self.get("/healthz").await?;
+        check_response(&response, None, false)?;
+        Ok(())
+    }
+
+    /// `GET` of `path` on the relay, without headers: the relay's own documents.
+    async fn get(&self, path: &str) -> Result<HttpResponse, Error> {
         let request = HttpRequest {
             method: Method::Get,
-            url: format!("{}/healthz", self.relay_base),
+            url: format!("{}{path}", self.relay_base),
             headers: Vec::new(),
             body: None,
         };
-        let response = self.send(request).await?;
-        check_response(&response, None, false)?;
-        Ok(())
+        self.send(request).await
     }
 
     /// Sends one request of the protocol and returns the relay's answer, whatever its status.
